@@ -1,0 +1,1 @@
+"""Reading inputs the way the agent reads its config."""

@@ -1,0 +1,250 @@
+"""Go's parsers the agent relies on: strconv.ParseInt, time.ParseDuration, net.ParseCIDR.
+
+Python's own parsers accept inputs Go refuses (``ipaddress`` takes netmasks and, in
+some versions, leading zeros), so these follow Go's rules to the letter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+UINT64_MAX = 2**64 - 1
+
+
+def parse_int(text: str) -> int | None:
+    """strconv.ParseInt(text, 0, 64), falling back to ParseUint; None where both fail."""
+    sign = 1
+    body = text
+    if body[:1] in "+-" and body:
+        sign = -1 if body[0] == "-" else 1
+        body = body[1:]
+    if not body:
+        return None
+    base = 10
+    lowered = body.lower()
+    if lowered.startswith("0x"):
+        base, body = 16, body[2:]
+    elif lowered.startswith("0o"):
+        base, body = 8, body[2:]
+    elif lowered.startswith("0b"):
+        base, body = 2, body[2:]
+    elif body.startswith("0") and len(body) > 1:
+        base, body = 8, body[1:]
+    digits = "0123456789abcdef"[:base]
+    if not body or any(ch not in digits for ch in body.lower()):
+        return None
+    value = sign * int(body, base)
+    if INT64_MIN <= value <= INT64_MAX or (sign == 1 and text[:1] != "+" and value <= UINT64_MAX):
+        return value
+    return None
+
+
+_DURATION_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,  # U+00B5 micro sign
+    "μs": 1_000,  # U+03BC Greek mu
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+_DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
+
+
+def _go_quote(text: str) -> str:
+    """The time package's quote(): double quotes, with quote and backslash escaped."""
+    escaped = "".join(
+        f"\\x{byte:02x}" if ord(char) < 0x20 else ("\\" + char if char in '"\\' else char)
+        for char in text
+        for byte in char.encode()[:1]
+    )
+    return f'"{escaped}"'
+
+
+def parse_duration(text: str) -> int:
+    """time.ParseDuration: nanoseconds, or ValueError with Go's own message."""
+    quoted = _go_quote(text)
+    invalid = f"time: invalid duration {quoted}"
+    body = text
+    negative = False
+    if body[:1] in ("-", "+"):
+        negative = body[0] == "-"
+        body = body[1:]
+    if body == "0":
+        return 0
+    if not body:
+        raise ValueError(invalid)
+    total = 0
+    position = 0
+    while position < len(body):
+        match = _DURATION_PART.match(body, position)
+        whole, fraction, unit = match.group(1), match.group(2), match.group(3)
+        if not whole and not fraction:
+            raise ValueError(invalid)
+        if not unit:
+            raise ValueError(f"time: missing unit in duration {quoted}")
+        if unit not in _DURATION_UNITS:
+            raise ValueError(f"time: unknown unit {_go_quote(unit)} in duration {quoted}")
+        scale = _DURATION_UNITS[unit]
+        nanos = int(whole or "0") * scale
+        if fraction:
+            nanos += int(fraction) * scale // 10 ** len(fraction)
+        total += nanos
+        if total > 2**63 - (0 if negative else 1):
+            raise ValueError(invalid)
+        position = match.end()
+    return -total if negative else total
+
+
+def format_duration(nanos: int) -> str:
+    """time.Duration.String() for whole seconds and larger, else the nanosecond count."""
+    if nanos == 0:
+        return "0s"
+    sign = "-" if nanos < 0 else ""
+    nanos = abs(nanos)
+    if nanos % 1_000_000_000:
+        return f"{sign}{nanos}ns"
+    seconds = nanos // 1_000_000_000
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{seconds}s"
+    if hours or minutes:
+        text = f"{minutes}m{text}"
+    if hours:
+        text = f"{hours}h{text}"
+    return sign + text
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCIDR:
+    """A CIDR as net.ParseCIDR returns it: the address, the prefix and the network."""
+
+    version: int
+    address: int
+    prefix: int
+    network: int
+
+    @property
+    def aligned(self) -> bool:
+        """Whether the address has no host bits set (the agent's alignment check)."""
+        return self.address == self.network
+
+    @property
+    def bits(self) -> int:
+        return 32 if self.version == 4 else 128
+
+    def network_text(self) -> str:
+        """The network in Go's notation, e.g. ``10.0.0.0/8``."""
+        return f"{format_address(self.network, self.version)}/{self.prefix}"
+
+    def address_text(self) -> str:
+        return format_address(self.address, self.version)
+
+    def last(self) -> int:
+        """The highest address of the network."""
+        return self.network | ((1 << (self.bits - self.prefix)) - 1)
+
+
+class CIDRError(ValueError):
+    """net.ParseCIDR refused the text; the message is Go's."""
+
+
+def _parse_ipv4(text: str) -> int | None:
+    fields = text.split(".")
+    if len(fields) != 4:
+        return None
+    value = 0
+    for part in fields:
+        if not part or len(part) > 3 or not part.isascii() or not part.isdigit():
+            return None
+        if len(part) > 1 and part[0] == "0":
+            return None
+        number = int(part)
+        if number > 255:
+            return None
+        value = value << 8 | number
+    return value
+
+
+def _parse_ipv6(text: str) -> int | None:
+    if "%" in text:
+        return None
+    head, sep, tail = text.partition("::")
+    if "::" in tail:
+        return None
+    groups: list[int] = []
+    for half_index, half in enumerate((head, tail) if sep else (head,)):
+        if not half:
+            continue
+        parts = half.split(":")
+        for index, part in enumerate(parts):
+            is_last = index == len(parts) - 1 and (half_index == 1 or not sep)
+            if "." in part and is_last:
+                embedded = _parse_ipv4(part)
+                if embedded is None:
+                    return None
+                groups.extend((embedded >> 16, embedded & 0xFFFF))
+                continue
+            if not part or len(part) > 4 or not part.isascii():
+                return None
+            try:
+                groups.append(int(part, 16))
+            except ValueError:
+                return None
+        if half_index == 0 and sep:
+            head_len = len(groups)
+    if sep:
+        missing = 8 - len(groups)
+        if missing < 1:
+            return None
+        groups = groups[:head_len] + [0] * missing + groups[head_len:]
+    if len(groups) != 8:
+        return None
+    value = 0
+    for group in groups:
+        value = value << 16 | group
+    return value
+
+
+def parse_address(text: str) -> tuple[int, int] | None:
+    """netip.ParseAddr without zones: ``(version, integer)`` or None."""
+    if "." in text and ":" not in text:
+        value = _parse_ipv4(text)
+        return None if value is None else (4, value)
+    if ":" in text:
+        value = _parse_ipv6(text)
+        return None if value is None else (6, value)
+    return None
+
+
+def parse_cidr(text: str) -> ParsedCIDR:
+    """net.ParseCIDR: raises CIDRError with Go's message ``invalid CIDR address: X``."""
+    address_text, sep, mask = text.partition("/")
+    parsed = parse_address(address_text) if sep else None
+    if parsed is None or not mask or not mask.isascii() or not mask.isdigit():
+        raise CIDRError(f"invalid CIDR address: {text}")
+    version, address = parsed
+    bits = 32 if version == 4 else 128
+    prefix = int(mask) if len(mask) < 16 else bits + 1  # Go's dtoi stops at 0xFFFFFF
+    if prefix > bits:
+        raise CIDRError(f"invalid CIDR address: {text}")
+    host_mask = (1 << (bits - prefix)) - 1
+    return ParsedCIDR(version, address, prefix, address & ~host_mask & ((1 << bits) - 1))
+
+
+def is_ipv4_mapped(cidr: ParsedCIDR) -> bool:
+    """An IPv6 CIDR whose address is ``::ffff:a.b.c.d`` (Go prints and treats it as IPv4)."""
+    return cidr.version == 6 and cidr.address >> 32 == 0xFFFF
+
+
+def format_address(value: int, version: int) -> str:
+    """An address in Go's canonical text (IPv6 compressed, lowercase)."""
+    if version == 4:
+        return ".".join(str(value >> shift & 0xFF) for shift in (24, 16, 8, 0))
+    import ipaddress
+
+    return str(ipaddress.IPv6Address(value))

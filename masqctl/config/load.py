@@ -1,0 +1,49 @@
+"""The one effective config a command works from: --config, or the agent's defaults."""
+
+from __future__ import annotations
+
+from masqctl.agent import AgentFlags
+from masqctl.config.agent_parser import decode_config
+from masqctl.config.sources import UPSTREAM_KEY, FoundConfig, read_input
+from masqctl.errors import MasqctlError
+from masqctl.findings import ERROR, Finding
+from masqctl.model import MasqConfig, default_config
+
+
+class ConfigRejected(MasqctlError):
+    """The agent would refuse this config; the message lists why, one finding a line."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        lines = [
+            f"{f.file}:{f.line}:{f.column}: {f.severity}[{f.rule}] {f.message}" for f in findings
+        ]
+        super().__init__("the agent would refuse this config:\n" + "\n".join(lines))
+
+
+def _pick(configs: list[FoundConfig], path: str) -> FoundConfig:
+    if len(configs) == 1:
+        return configs[0]
+    upstream = [found for found in configs if found.data_key == UPSTREAM_KEY]
+    if len(upstream) == 1:
+        return upstream[0]
+    if not configs:
+        raise MasqctlError(f"{path}: no ip-masq-agent config found (no ConfigMap key 'config')")
+    raise MasqctlError(
+        f"{path}: holds {len(configs)} agent configs; give a file with exactly one"
+    )
+
+
+def load_config(path: str | None, flags: AgentFlags) -> MasqConfig:
+    """The config the agent would run with; ConfigRejected where it would refuse it."""
+    if path is None:
+        return default_config(flags)
+    read = read_input(path)
+    if read.syntax_error is not None:
+        message, line, column = read.syntax_error
+        raise MasqctlError(f"{read.path}:{line}:{column}: {message}")
+    decoded = decode_config(_pick(read.configs, read.path).text, flags)
+    errors = [finding for finding in decoded.findings if finding.severity == ERROR]
+    if errors:
+        raise ConfigRejected(errors)
+    return decoded.config

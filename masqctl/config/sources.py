@@ -1,0 +1,242 @@
+"""Finding agent configs in what the user gives: files, directories, stdin, manifests.
+
+A path may hold a raw agent config (YAML or JSON), a ConfigMap, a ``kind: List`` (as
+``kubectl get cm -o yaml`` prints), or a stream of documents.  Each agent config found
+becomes a :class:`ConfigText` whose positions map back to the lines of the user's file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from masqctl.config.agent_parser import ConfigText
+from masqctl.config.json_reader import read_json_document, starts_as_json
+from masqctl.config.nodes import MAP, SCALAR, SEQ, STR, DocumentError, Node
+from masqctl.config.yaml_reader import read_yaml_documents
+from masqctl.errors import InputError
+
+STDIN = "-"
+CONFIG_EXTENSIONS = (".yaml", ".yml", ".json")
+UPSTREAM_KEY = "config"
+AZURE_KEY_PREFIX = "ip-masq-agent"
+
+
+@dataclass
+class ConfigMapInfo:
+    """The ConfigMap an embedded config came from, for the ConfigMap checks."""
+
+    name: str
+    namespace: str
+    data_keys: list[str]
+    annotations: dict[str, str]
+    node: Node
+
+
+@dataclass
+class FoundConfig:
+    """One agent config to validate, and the ConfigMap that holds it (if any)."""
+
+    text: ConfigText
+    configmap: ConfigMapInfo | None = None
+    data_key: str = ""
+
+
+@dataclass
+class ReadFile:
+    """Everything found in one input file."""
+
+    path: str
+    configs: list[FoundConfig] = field(default_factory=list)
+    configmaps: list[ConfigMapInfo] = field(default_factory=list)
+    skipped_objects: int = 0
+    lines: list[str] = field(default_factory=list)
+    #: A manifest that could not be parsed: (message, line, column).
+    syntax_error: tuple[str, int, int] | None = None
+
+
+def expand_paths(paths: list[str]) -> list[str]:
+    """Paths as given, with directories replaced by their config files (recursively, sorted)."""
+    expanded: list[str] = []
+    for path in paths:
+        if path != STDIN and os.path.isdir(path):
+            found = []
+            for directory, subdirs, files in os.walk(path):
+                subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+                found.extend(
+                    os.path.join(directory, name)
+                    for name in files
+                    if name.endswith(CONFIG_EXTENSIONS) or name.startswith(AZURE_KEY_PREFIX)
+                )
+            expanded.extend(sorted(found))
+        else:
+            expanded.append(path)
+    return expanded
+
+
+def read_text(path: str) -> str:
+    """The file's text (``-``: stdin), or InputError with one readable line."""
+    try:
+        data = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise DocumentError("not UTF-8 text (the agent reads UTF-8)", line, column) from None
+
+
+def display_name(path: str) -> str:
+    return "<stdin>" if path == STDIN else path
+
+
+def _is_k8s_object(node: Node) -> bool:
+    return node.kind == MAP and node.get("kind") is not None and node.get("apiVersion") is not None
+
+
+def _scalar_text(node: Node | None) -> str:
+    if node is None or node.kind != SCALAR or node.value is None:
+        return ""
+    return str(node.value)
+
+
+def block_locator(node: Node, manifest_lines: list[str]) -> ConfigText:
+    """Map positions in an embedded scalar's text to lines of the manifest.
+
+    Literal and folded block scalars (``config: |``) keep one manifest line per text
+    line, shifted by the block's indentation; other styles point at the value itself.
+    """
+    style = node.extra.get("style")
+    text = node.value
+    start_line = node.line
+    if style not in ("|", ">"):
+        return ConfigText(text, "", lambda _line, _column: (node.line, node.column))
+    indent = 0
+    for raw in manifest_lines[start_line:]:
+        if raw.strip():
+            indent = len(raw) - len(raw.lstrip(" "))
+            break
+    if style == ">":
+        return ConfigText(text, "", lambda line, _column: (start_line + 1, indent + 1))
+
+    def locate(line: int, column: int) -> tuple[int, int]:
+        return start_line + line, indent + column
+
+    return ConfigText(text, "", locate)
+
+
+_AGENT_KEY_WORDS = ("nonmasqueradecidrs", "cidrlimit", "masqlinklocal", "resyncinterval")
+
+
+def is_agent_configmap(node: Node) -> bool:
+    """Whether a ConfigMap is meant for the agent (its name, or its data, says so)."""
+    metadata = node.get("metadata")
+    name = _scalar_text(metadata.get("name")) if metadata is not None else ""
+    if name.startswith(AZURE_KEY_PREFIX):
+        return True
+    data = node.get("data")
+    for key, value in data.items() if data is not None else []:
+        if str(key.value).startswith(AZURE_KEY_PREFIX):
+            return True
+        if key.value == UPSTREAM_KEY and value.kind == SCALAR and isinstance(value.value, str):
+            lowered = value.value.lower()
+            if any(word in lowered for word in _AGENT_KEY_WORDS):
+                return True
+    return False
+
+
+def _configmap(node: Node, file: str, lines: list[str], result: ReadFile) -> None:
+    metadata = node.get("metadata")
+    data = node.get("data")
+    annotations_node = metadata.get("annotations") if metadata is not None else None
+    info = ConfigMapInfo(
+        name=_scalar_text(metadata.get("name")) if metadata is not None else "",
+        namespace=_scalar_text(metadata.get("namespace")) if metadata is not None else "",
+        data_keys=[str(key.value) for key, _ in data.items()] if data is not None else [],
+        annotations={
+            str(key.value): _scalar_text(value) for key, value in annotations_node.items()
+        }
+        if annotations_node is not None
+        else {},
+        node=node,
+    )
+    result.configmaps.append(info)
+    if data is None:
+        return
+    for key, value in data.items():
+        name = str(key.value)
+        if name != UPSTREAM_KEY and not name.startswith(AZURE_KEY_PREFIX):
+            continue
+        if value.kind != SCALAR or value.value is not None and value.tag != STR:
+            continue  # not text: the kubelet would refuse to mount it
+        if value.value is None:
+            value.value = ""  # `config:` with no value mounts an empty file
+        embedded = block_locator(value, lines)
+        embedded.file = file
+        result.configs.append(FoundConfig(embedded, info, name))
+
+
+def _objects(node: Node) -> Iterator[Node]:
+    """The Kubernetes objects of a document: itself, or the items of a List."""
+    kind = _scalar_text(node.get("kind"))
+    items = node.get("items")
+    if kind.endswith("List") and items is not None and items.kind == SEQ:
+        yield from items.value
+    else:
+        yield node
+
+
+def read_input(path: str) -> ReadFile:
+    """Read one input path and find every agent config in it.
+
+    Raises InputError when the path cannot be read at all.
+    """
+    file = display_name(path)
+    result = ReadFile(file)
+    try:
+        text = read_text(path)
+    except DocumentError as error:
+        result.syntax_error = (error.message, error.line, error.column)
+        return result
+    lines = result.lines = text.splitlines()
+    documents: list[Node | None] = []
+    try:
+        documents.extend(_documents(text))
+    except DocumentError as error:
+        result.syntax_error = (error.message, error.line, error.column)
+    objects = [doc for doc in documents if doc is not None and _is_k8s_object(doc)]
+    if not objects:
+        # A raw agent config: the agent's own reader reports any syntax error in it.
+        result.syntax_error = None
+        result.configs.append(FoundConfig(ConfigText(text, file)))
+        return result
+    for document in objects:
+        for item in _objects(document):
+            if (
+                item.kind == MAP
+                and _scalar_text(item.get("kind")) == "ConfigMap"
+                and is_agent_configmap(item)
+            ):
+                _configmap(item, file, lines, result)
+            else:
+                result.skipped_objects += 1
+    return result
+
+
+def _documents(text: str) -> Iterator[Node | None]:
+    if starts_as_json(text):
+        yield read_json_document(text)
+    else:
+        yield from read_yaml_documents(text)
+

@@ -1,0 +1,158 @@
+"""The ``masqctl`` console entry point, with a fast path for CI's hottest calls.
+
+``masqctl --version`` and plain ``masqctl validate ...`` calls are parsed here without
+importing Typer (which alone costs several times Python's own start-up); every other
+call, ``--help`` and shell completion go to the Typer app in :mod:`masqctl.cli`.  Both
+paths run the same :func:`run_validate`, and a test keeps their results identical.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from masqctl import __version__
+from masqctl.errors import EXIT_ERROR, MasqctlError
+
+VALIDATE_FORMATS = ("text", "json", "github", "sarif")
+
+
+def fail(message: str) -> int:
+    """Print one error line to stderr and return exit code 2."""
+    sys.stderr.write(f"masqctl: {message}\n")
+    return EXIT_ERROR
+
+
+def guarded(function, *args, **kwargs) -> int:  # type: ignore[no-untyped-def]
+    """Run a command body: MasqctlError and any surprise become one line and exit 2."""
+    try:
+        return function(*args, **kwargs)
+    except MasqctlError as error:
+        return fail(str(error))
+    except KeyboardInterrupt:
+        return fail("interrupted")
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except Exception as error:  # noqa: BLE001 - the promise is: never a traceback
+        return fail(f"internal error: {type(error).__name__}: {error}")
+
+
+def run_validate(
+    paths: list[str],
+    *,
+    output_format: str | None = None,
+    strict: bool = False,
+    enable_ipv6: bool = False,
+    nomasq_all_reserved_ranges: bool = False,
+    select: str = "",
+    ignore: str = "",
+    output_file: str | None = None,
+) -> int:
+    """validate's whole job: read, check, print in the chosen format, return the exit code."""
+    from masqctl.agent import AgentFlags
+    from masqctl.errors import UsageError
+    from masqctl.validate import RuleFilter, parse_rule_list, validate_paths
+
+    if output_format is None:
+        output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    if output_format not in VALIDATE_FORMATS:
+        raise UsageError(
+            f"unknown format {output_format!r} (choose from {', '.join(VALIDATE_FORMATS)})"
+        )
+    rules = RuleFilter(parse_rule_list(select), parse_rule_list(ignore))
+    flags = AgentFlags(
+        enable_ipv6=enable_ipv6, nomasq_all_reserved_ranges=nomasq_all_reserved_ranges
+    )
+    report = validate_paths(paths or ["-"], flags, rules)
+    if output_file:
+        try:
+            with open(output_file, "w", encoding="utf-8") as stream:
+                _write_report(report, output_format, stream, color=False)
+        except OSError as error:
+            raise MasqctlError(f"{output_file}: cannot write: {error.strerror}") from None
+    else:
+        color = output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        _write_report(report, output_format, sys.stdout, color=color)
+    return report.exit_code(strict)
+
+
+def _write_report(report, output_format: str, stream: TextIO, color: bool) -> None:  # type: ignore[no-untyped-def]
+    from masqctl import output
+
+    if output_format == "text":
+        output.write_text(report, stream, color)
+    elif output_format == "json":
+        output.write_json(report, stream)
+    else:
+        from masqctl import formats
+
+        formats.WRITERS[output_format](report, stream)
+
+
+_VALIDATE_VALUE_OPTIONS = {
+    "--format": "output_format",
+    "--output": "output_format",
+    "-o": "output_format",
+    "--select": "select",
+    "--ignore": "ignore",
+    "--output-file": "output_file",
+}
+_VALIDATE_SWITCHES = {
+    "--strict": "strict",
+    "--enable-ipv6": "enable_ipv6",
+    "--nomasq-all-reserved-ranges": "nomasq_all_reserved_ranges",
+}
+
+
+def parse_fast_validate(args: list[str]) -> dict[str, object] | None:
+    """validate's arguments when they are simple enough for the fast path, else None."""
+    options: dict[str, object] = {"paths": []}
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name, has_value, value = arg.partition("=")
+        if arg == "-" or not arg.startswith("-"):
+            options["paths"].append(arg)  # type: ignore[union-attr]
+        elif arg == "--":
+            options["paths"].extend(args[index + 1 :])  # type: ignore[union-attr]
+            break
+        elif name in _VALIDATE_VALUE_OPTIONS and name.startswith("--"):
+            if not has_value:
+                index += 1
+                if index >= len(args):
+                    return None
+                value = args[index]
+            options[_VALIDATE_VALUE_OPTIONS[name]] = value
+        elif arg == "-o" and index + 1 < len(args):
+            index += 1
+            options["output_format"] = args[index]
+        elif arg in _VALIDATE_SWITCHES:
+            options[_VALIDATE_SWITCHES[arg]] = True
+        else:
+            return None  # --help, --list-checks, anything new: Typer handles it
+        index += 1
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns (and exits with) the command's exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:
+        sys.stdout.write(f"masqctl {__version__}\n")
+        return 0
+    if args[:1] == ["validate"] and "_MASQCTL_COMPLETE" not in os.environ:
+        options = parse_fast_validate(args[1:])
+        if options is not None:
+            paths = options.pop("paths")
+            code = guarded(run_validate, paths, **options)  # type: ignore[arg-type]
+            sys.stdout.flush()
+            return code
+    from masqctl.cli import run_app
+
+    return run_app(args)
+
+
+def console_main() -> None:
+    """``masqctl`` as installed: exit with the command's code."""
+    sys.exit(main())

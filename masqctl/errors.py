@@ -1,0 +1,21 @@
+"""The exceptions masqctl turns into one line on stderr and a documented exit code."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_NO = 1
+EXIT_ERROR = 2
+
+
+class MasqctlError(Exception):
+    """The command could not do its job (exit 2); the message is shown as it is."""
+
+    exit_code = EXIT_ERROR
+
+
+class InputError(MasqctlError):
+    """An input file or stream could not be read."""
+
+
+class UsageError(MasqctlError):
+    """An option or argument is not valid."""

@@ -1,0 +1,1 @@
+"""Checks beyond the agent's own: each family of checks in its own module."""

@@ -1,0 +1,1 @@
+"""Views of a Ruleset: iptables-restore payloads, Windows CNI policies, JSON."""

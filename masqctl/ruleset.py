@@ -1,0 +1,205 @@
+"""MasqConfig + AgentFlags → Ruleset: the agent's chain per address family.
+
+This is the one model render, diff, apply and explain share.  Rules keep the agent's
+argument order and know the config entry behind them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from masqctl.agent import (
+    BUILTIN_NAT_CHAINS,
+    LINK_LOCAL_IPV4,
+    LINK_LOCAL_IPV6,
+    MASQUERADE_COMMENT,
+    MAX_CHAIN_NAME_LENGTH,
+    RETURN_COMMENT,
+    TO_PORTS_PROTOCOLS,
+    AgentFlags,
+    jump_comment,
+)
+from masqctl.config.goparse import parse_cidr
+from masqctl.errors import UsageError
+from masqctl.model import MasqConfig, Origin
+
+IPV4 = "ipv4"
+IPV6 = "ipv6"
+FAMILIES = (IPV4, IPV6)
+
+RETURN = "return"
+MASQUERADE = "masquerade"
+JUMP = "jump"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: ``-A chain`` followed by ``args`` (the comment unquoted, one token)."""
+
+    chain: str
+    args: tuple[str, ...]
+    kind: str
+    label: str
+    cidr: str | None = None
+    origin: Origin | None = None
+
+    def restore_line(self) -> str:
+        """The line as the agent writes it for iptables-restore (comments in quotes)."""
+        words = [f'"{arg}"' if previous == "--comment" else arg
+                 for previous, arg in zip(("",) + self.args, self.args, strict=False)]
+        return " ".join(["-A", self.chain, *words])
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyRules:
+    """The agent's chain for one address family, and its POSTROUTING jump."""
+
+    family: str
+    chain: str
+    rules: tuple[Rule, ...]
+    jump: Rule
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """The effective ruleset: what one sync of the agent leaves in the nat table."""
+
+    config: MasqConfig
+    flags: AgentFlags
+    families: dict[str, FamilyRules]
+
+    def family(self, name: str) -> FamilyRules:
+        if name not in self.families:
+            raise UsageError(
+                "the agent writes no ip6tables rules without --enable-ipv6"
+                if name == IPV6
+                else f"unknown family {name!r}"
+            )
+        return self.families[name]
+
+
+@dataclass(frozen=True, slots=True)
+class PortInterval:
+    """One interval of --to-ports."""
+
+    first: int
+    last: int
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+    def text(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+
+
+def parse_to_ports(text: str) -> tuple[PortInterval, ...]:
+    """--to-ports ``1024-29999,32768-65535`` (single ports allowed); UsageError if invalid."""
+    if not text:
+        return ()
+    intervals = []
+    for part in text.split(","):
+        first_text, dash, last_text = part.partition("-")
+        try:
+            first = int(first_text, 10)
+            last = int(last_text, 10) if dash else first
+        except ValueError:
+            raise UsageError(f"--to-ports: {part!r} is not a port or a port range") from None
+        if not (first_text.isdigit() and (not dash or last_text.isdigit())):
+            raise UsageError(f"--to-ports: {part!r} is not a port or a port range")
+        if not 0 < first <= last <= 65535:
+            raise UsageError(f"--to-ports: {part!r} is not a range of ports 1-65535")
+        intervals.append(PortInterval(first, last))
+    return tuple(intervals)
+
+
+def format_go_float(value: float) -> str:
+    """strconv.FormatFloat(value, 'f', -1, 64): shortest round-trip digits, no exponent."""
+    text = repr(value)
+    if "e" not in text and "E" not in text:
+        return text[:-2] if text.endswith(".0") else text
+    from decimal import Decimal
+
+    digits = format(Decimal(text), "f")
+    return digits.rstrip("0").rstrip(".") if "." in digits else digits
+
+
+def check_chain_name(name: str) -> None:
+    """Refuse chain names iptables would refuse."""
+    if not name:
+        raise UsageError("--masq-chain: the chain name is empty")
+    if len(name) > MAX_CHAIN_NAME_LENGTH:
+        raise UsageError(
+            f"--masq-chain: {name!r} is {len(name)} characters; iptables allows at most "
+            f"{MAX_CHAIN_NAME_LENGTH}"
+        )
+    if any(char.isspace() for char in name) or not name.isprintable():
+        raise UsageError(f"--masq-chain: {name!r} contains whitespace")
+    if name in BUILTIN_NAT_CHAINS or name.upper() in ("ACCEPT", "DROP", "RETURN", "QUEUE"):
+        raise UsageError(f"--masq-chain: {name!r} is a built-in chain or target of iptables")
+    if name.startswith(("-", "!")):
+        raise UsageError(f"--masq-chain: {name!r} would be read as an option")
+
+
+def _masquerade_rules(chain: str, flags: AgentFlags) -> list[Rule]:
+    base = ("-m", "comment", "--comment", MASQUERADE_COMMENT, "-j", "MASQUERADE")
+    if flags.random_fully:
+        base += ("--random-fully",)
+    rules = []
+    intervals = parse_to_ports(flags.to_ports)
+    for protocol in TO_PORTS_PROTOCOLS if intervals else ():
+        remaining = sum(interval.size for interval in intervals)
+        for position, interval in enumerate(intervals):
+            args = (*base, "-p", protocol)
+            if position < len(intervals) - 1:
+                probability = format_go_float(interval.size / remaining)
+                args += ("-m", "statistic", "--mode", "random", "--probability", probability)
+            args += ("--to-ports", interval.text())
+            remaining -= interval.size
+            rules.append(Rule(chain, args, MASQUERADE, f"MASQUERADE {protocol} {interval.text()}"))
+    rules.append(Rule(chain, base, MASQUERADE, "final MASQUERADE"))
+    return rules
+
+
+def _return_rule(chain: str, cidr: str, label: str, origin: Origin | None) -> Rule:
+    args = ("-m", "comment", "--comment", RETURN_COMMENT, "-d", cidr, "-j", "RETURN")
+    return Rule(chain, args, RETURN, label, cidr, origin)
+
+
+def jump_rule(chain: str) -> Rule:
+    """The agent's POSTROUTING jump to ``chain``."""
+    args = (
+        "-m", "comment", "--comment", jump_comment(chain),
+        "-m", "addrtype", "!", "--dst-type", "LOCAL", "-j", chain,
+    )
+    return Rule("POSTROUTING", args, JUMP, "POSTROUTING jump")
+
+
+def cidr_family(text: str) -> str:
+    """The family the agent files a CIDR under (IPv4-mapped IPv6 counts as IPv4, as in Go)."""
+    parsed = parse_cidr(text)
+    if parsed.version == 6 and parsed.address >> 32 != 0xFFFF:
+        return IPV6
+    return IPV4
+
+
+def build_ruleset(config: MasqConfig, flags: AgentFlags) -> Ruleset:
+    """The rules one sync of the agent writes, for IPv4 and (with --enable-ipv6) IPv6."""
+    check_chain_name(flags.masq_chain)
+    chain = flags.masq_chain
+    families = {}
+    for family in (IPV4, IPV6) if flags.enable_ipv6 else (IPV4,):
+        rules = []
+        masq_link_local = config.masq_link_local if family == IPV4 else config.masq_link_local_ipv6
+        if not masq_link_local:
+            link_local = LINK_LOCAL_IPV4 if family == IPV4 else LINK_LOCAL_IPV6
+            rules.append(_return_rule(chain, link_local, "link-local default", None))
+        for entry in config.non_masquerade_cidrs:
+            if cidr_family(entry.text) == family:
+                rules.append(
+                    _return_rule(chain, entry.text, f"{entry.origin.entry} {entry.text}",
+                                 entry.origin)
+                )
+        rules.extend(_masquerade_rules(chain, flags))
+        families[family] = FamilyRules(family, chain, tuple(rules), jump_rule(chain))
+    return Ruleset(config, flags, families)
