@@ -172,6 +172,65 @@ def render(
     _exit(guarded(body))
 
 
+@app.command()
+def explain(
+    addresses: Annotated[
+        list[str] | None,
+        typer.Argument(help="Addresses or CIDRs; '-' reads one a line from stdin."),
+    ] = None,
+    config: ConfigOption = None,
+    output_format: Annotated[
+        str, typer.Option("--output", "--format", "-o", help="text, or json (JSON Lines).")
+    ] = "text",
+    live: Annotated[
+        bool, typer.Option("--live", help="Walk this node's nat POSTROUTING (iptables-save).")
+    ] = False,
+    dump: Annotated[
+        str | None,
+        typer.Option("--from", help="Walk the nat POSTROUTING of this iptables-save dump."),
+    ] = None,
+    local_addresses: Annotated[
+        list[str] | None,
+        typer.Option("--local-address", help="An address local to the node (repeatable); "
+                     "--live reads them from 'ip -j addr'."),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="Live mode: the pod's address, for -s matches."),
+    ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option("--protocol", help="Live mode: the packet's protocol, for -p matches."),
+    ] = None,
+    mark: Annotated[
+        str,
+        typer.Option("--mark", help="Live mode: the packet mark (default 0, as for pod traffic)."),
+    ] = "0",
+    iptables_mode: IptablesModeOption = "auto",
+    masq_chain: MasqChainOption = DEFAULT_CHAIN,
+    nomasq_all_reserved_ranges: ReservedOption = False,
+    enable_ipv6: IPv6Option = False,
+    random_fully: RandomFullyOption = True,
+    to_ports: ToPortsOption = "",
+) -> None:
+    """Say whether traffic from a pod to each address is masqueraded, and which rule decides."""
+    flags = _flags(masq_chain, nomasq_all_reserved_ranges, enable_ipv6, random_fully, to_ports)
+
+    def body() -> int:
+        from masqctl.explain.command import ExplainRequest, parse_mark, run_explain
+
+        return run_explain(
+            ExplainRequest(
+                addresses=addresses or [], flags=flags, config_path=config,
+                output_format=output_format, live=live, dump_path=dump,
+                local_addresses=local_addresses or [], source=source, protocol=protocol,
+                mark=parse_mark(mark), iptables_mode=iptables_mode,
+            )
+        )
+
+    _exit(guarded(body))
+
+
 def run_app(args: list[str]) -> int:
     """Run the Typer app on ``args``; returns the exit code instead of exiting."""
     try:

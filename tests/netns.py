@@ -61,7 +61,7 @@ class Namespace:
 
     name: str
     lockfile: str
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def exec_args(self, args: Sequence[str]) -> list[str]:
         return ["ip", "netns", "exec", self.name, *args]

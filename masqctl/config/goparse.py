@@ -170,42 +170,40 @@ def _parse_ipv4(text: str) -> int | None:
     return value
 
 
+def _parse_ipv6_groups(half: str, allow_ipv4_tail: bool) -> list[int] | None:
+    """The 16-bit groups of one side of ``::`` (an embedded IPv4 only at the very end)."""
+    if not half:
+        return []
+    groups: list[int] = []
+    parts = half.split(":")
+    for index, part in enumerate(parts):
+        if "." in part and allow_ipv4_tail and index == len(parts) - 1:
+            embedded = _parse_ipv4(part)
+            if embedded is None:
+                return None
+            groups.extend((embedded >> 16, embedded & 0xFFFF))
+        elif part and len(part) <= 4 and all(c in "0123456789abcdefABCDEF" for c in part):
+            groups.append(int(part, 16))
+        else:
+            return None
+    return groups
+
+
 def _parse_ipv6(text: str) -> int | None:
     if "%" in text:
         return None
     head, sep, tail = text.partition("::")
     if "::" in tail:
         return None
-    groups: list[int] = []
-    for half_index, half in enumerate((head, tail) if sep else (head,)):
-        if not half:
-            continue
-        parts = half.split(":")
-        for index, part in enumerate(parts):
-            is_last = index == len(parts) - 1 and (half_index == 1 or not sep)
-            if "." in part and is_last:
-                embedded = _parse_ipv4(part)
-                if embedded is None:
-                    return None
-                groups.extend((embedded >> 16, embedded & 0xFFFF))
-                continue
-            if not part or len(part) > 4 or not part.isascii():
-                return None
-            try:
-                groups.append(int(part, 16))
-            except ValueError:
-                return None
-        if half_index == 0 and sep:
-            head_len = len(groups)
-    if sep:
-        missing = 8 - len(groups)
-        if missing < 1:
-            return None
-        groups = groups[:head_len] + [0] * missing + groups[head_len:]
-    if len(groups) != 8:
+    head_groups = _parse_ipv6_groups(head, allow_ipv4_tail=not sep)
+    tail_groups = _parse_ipv6_groups(tail, allow_ipv4_tail=True) if sep else []
+    if head_groups is None or tail_groups is None:
+        return None
+    missing = 8 - len(head_groups) - len(tail_groups)
+    if (sep and missing < 1) or (not sep and missing != 0):
         return None
     value = 0
-    for group in groups:
+    for group in head_groups + [0] * missing + tail_groups:
         value = value << 16 | group
     return value
 

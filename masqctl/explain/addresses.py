@@ -1,0 +1,66 @@
+"""The addresses explain is asked about: one address or a CIDR, IPv4 or IPv6."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from masqctl.config.goparse import CIDRError, format_address, parse_address, parse_cidr
+from masqctl.errors import UsageError
+from masqctl.ruleset import IPV4, IPV6
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An address (``prefix`` None) or a CIDR, as the integer range it covers."""
+
+    text: str
+    family: str
+    first: int
+    last: int
+    prefix: int | None = None
+
+    @property
+    def bits(self) -> int:
+        return 32 if self.family == IPV4 else 128
+
+    @property
+    def is_cidr(self) -> bool:
+        return self.prefix is not None
+
+
+def family_of_version(version: int) -> str:
+    return IPV4 if version == 4 else IPV6
+
+
+def parse_target(text: str) -> Target:
+    """An address or CIDR in Go's strict notation; UsageError naming the text otherwise."""
+    if "/" in text:
+        try:
+            cidr = parse_cidr(text)
+        except CIDRError:
+            raise UsageError(f"{text!r} is not an IP address or CIDR") from None
+        if not cidr.aligned:
+            raise UsageError(
+                f"{text!r} has host bits set (did you mean {cidr.network_text()}?)"
+            )
+        return Target(text, family_of_version(cidr.version), cidr.network, cidr.last(),
+                      cidr.prefix)
+    parsed = parse_address(text)
+    if parsed is None:
+        raise UsageError(f"{text!r} is not an IP address or CIDR")
+    version, value = parsed
+    return Target(text, family_of_version(version), value, value)
+
+
+def range_to_cidrs(first: int, last: int, family: str) -> tuple[str, ...]:
+    """The fewest CIDRs covering ``first..last`` exactly, in address order."""
+    bits = 32 if family == IPV4 else 128
+    cidrs = []
+    while first <= last:
+        size = (first & -first).bit_length() - 1 if first else bits
+        while first + (1 << size) - 1 > last:
+            size -= 1
+        version = 4 if family == IPV4 else 6
+        cidrs.append(f"{format_address(first, version)}/{bits - size}")
+        first += 1 << size
+    return tuple(cidrs)

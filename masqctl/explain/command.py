@@ -1,0 +1,88 @@
+"""explain's whole job, without Typer: build the explainer, answer, print."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from masqctl.agent import AgentFlags
+from masqctl.errors import UsageError
+from masqctl.explain.addresses import parse_target
+from masqctl.explain.stream import Explainer, explain_arguments, explain_lines
+
+OUTPUT_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class ExplainRequest:
+    """What the user asked: addresses, where the rules come from, and the assumptions."""
+
+    addresses: Sequence[str]
+    flags: AgentFlags = field(default_factory=AgentFlags)
+    config_path: str | None = None
+    output_format: str = "text"
+    live: bool = False
+    dump_path: str | None = None
+    local_addresses: Sequence[str] = ()
+    source: str | None = None
+    protocol: str | None = None
+    mark: int = 0
+    iptables_mode: str = "auto"
+
+
+def build_explainer(request: ExplainRequest) -> Explainer:
+    """Config mode by default; live mode with --live or --from."""
+    if request.live or request.dump_path is not None:
+        from masqctl.explain.live import live_explainer
+
+        return live_explainer(request)
+    from masqctl.commands import effective_ruleset
+    from masqctl.explain.config_mode import ConfigExplainer
+
+    return ConfigExplainer(effective_ruleset(request.config_path, request.flags),
+                           request.local_addresses)
+
+
+def check_request(request: ExplainRequest) -> None:
+    if request.output_format not in OUTPUT_FORMATS:
+        raise UsageError(f"unknown output {request.output_format!r} (choose from text, json)")
+    if not request.addresses:
+        raise UsageError("give at least one ADDRESS, or '-' to read addresses from stdin")
+    if request.addresses.count("-") > 1:
+        raise UsageError("'-' (stdin) may be given once")
+    if request.live and request.dump_path is not None:
+        raise UsageError("--live and --from exclude each other")
+    if request.config_path is not None and (request.live or request.dump_path is not None):
+        raise UsageError("--config explains the config; --live and --from explain a nat table")
+
+
+def run_explain(request: ExplainRequest) -> int:
+    """Explain every address; exit 0, or 2 (MasqctlError) for malformed input."""
+    check_request(request)
+    targets = [None if text == "-" else parse_target(text) for text in request.addresses]
+    explainer = build_explainer(request)
+    write = sys.stdout.write
+    for target in targets:
+        if target is None:
+            sys.stdout.flush()
+            explain_lines(explainer, sys.stdin, request.output_format, write, _report)
+        else:
+            explain_arguments(explainer, [target], request.output_format, write)
+    sys.stdout.flush()
+    return 0
+
+
+def _report(message: str) -> None:
+    sys.stderr.write(f"masqctl: {message}\n")
+
+
+def parse_mark(text: str) -> int:
+    """--mark: a number in decimal or 0x hex, as iptables prints marks."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise UsageError(f"--mark: {text!r} is not a number") from None
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise UsageError(f"--mark: {text!r} is not a 32-bit mark")
+    return value

@@ -1,0 +1,148 @@
+"""validate's CI formats: GitHub Actions workflow commands and SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import quote
+
+from masqctl import __version__
+from masqctl.config.sources import STDIN, display_name
+from masqctl.findings import ERROR, INFO, WARNING, Finding
+from masqctl.lint.catalogue import CHECKS
+from masqctl.validate import ValidationReport
+
+INFORMATION_URI = "https://github.com/masqctl/masqctl"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+STDIN_NAME = display_name(STDIN)
+
+_GITHUB_COMMANDS = {ERROR: "error", WARNING: "warning", INFO: "notice"}
+_SARIF_LEVELS = {ERROR: "error", WARNING: "warning", INFO: "note"}
+
+
+def relative_path(file: str) -> str | None:
+    """``file`` relative to the working directory, with ``/``; None when outside it."""
+    relative = os.path.relpath(os.path.abspath(file), os.getcwd())
+    if relative == ".." or relative.startswith(".." + os.sep):
+        return None
+    return Path(relative).as_posix()
+
+
+def display_path(file: str) -> str:
+    """How annotations name ``file``: relative to the working directory when below it."""
+    return relative_path(file) or Path(os.path.abspath(file)).as_posix()
+
+
+def artifact_uri(file: str) -> str:
+    """SARIF's artifact URI: relative to the working directory, else an absolute file URI."""
+    relative = relative_path(file)
+    if relative is None:
+        return Path(os.path.abspath(file)).as_uri()
+    return quote(relative, safe="/")
+
+
+def escape_data(text: str) -> str:
+    """The actions toolkit's escaping of a command's message."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """The actions toolkit's escaping of a property value (adds ``:`` and ``,``)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_command(finding: Finding) -> str:
+    """One ``::error file=…,line=…,col=…,title=…::message`` line for ``finding``."""
+    properties: list[tuple[str, str]] = []
+    if finding.file != STDIN_NAME:
+        properties.append(("file", display_path(finding.file)))
+        if finding.line > 0:
+            properties.append(("line", str(finding.line)))
+            if finding.column > 0:
+                properties.append(("col", str(finding.column)))
+    properties.append(("title", f"{finding.rule} ({CHECKS[finding.rule].name})"))
+    rendered = ",".join(f"{key}={escape_property(value)}" for key, value in properties)
+    command = _GITHUB_COMMANDS.get(finding.severity, "notice")
+    return f"::{command} {rendered}::{escape_data(finding.message)}"
+
+
+def write_github(report: ValidationReport, stream: TextIO) -> None:
+    """One workflow command per finding (GitHub turns them into annotations)."""
+    for finding in report.findings:
+        stream.write(github_command(finding) + "\n")
+
+
+def sarif_rules() -> list[dict[str, object]]:
+    """Every check of the catalogue as a SARIF reportingDescriptor."""
+    return [
+        {
+            "id": check.id,
+            "name": check.name,
+            "shortDescription": {"text": check.summary},
+            "fullDescription": {"text": check.why},
+            "help": {"text": check.fix},
+            "helpUri": f"{INFORMATION_URI}/blob/main/docs/checks.md#{check.id.lower()}",
+            "defaultConfiguration": {"level": _SARIF_LEVELS[check.severity]},
+        }
+        for check in CHECKS.values()
+    ]
+
+
+def sarif_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, object]:
+    """One SARIF result; a finding read from stdin has no location."""
+    result: dict[str, object] = {
+        "ruleId": finding.rule,
+        "ruleIndex": rule_index[finding.rule],
+        "level": _SARIF_LEVELS.get(finding.severity, "note"),
+        "message": {"text": finding.message},
+    }
+    if finding.file == STDIN_NAME:
+        return result
+    physical: dict[str, object] = {"artifactLocation": {"uri": artifact_uri(finding.file)}}
+    if finding.line > 0:
+        region: dict[str, int] = {"startLine": finding.line}
+        if finding.column > 0:
+            region["startColumn"] = finding.column
+        physical["region"] = region
+    result["locations"] = [{"physicalLocation": physical}]
+    return result
+
+
+def sarif_document(report: ValidationReport) -> dict[str, object]:
+    """The whole SARIF 2.1.0 log: one run of masqctl with every rule and every finding."""
+    rule_index = {check_id: index for index, check_id in enumerate(CHECKS)}
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "masqctl",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": sarif_rules(),
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": [sarif_result(f, rule_index) for f in report.findings],
+            }
+        ],
+    }
+
+
+def write_sarif(report: ValidationReport, stream: TextIO) -> None:
+    """The SARIF log as one indented JSON document."""
+    json.dump(sarif_document(report), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
+WRITERS: dict[str, Callable[[ValidationReport, TextIO], None]] = {
+    "github": write_github,
+    "sarif": write_sarif,
+}

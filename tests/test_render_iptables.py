@@ -1,0 +1,150 @@
+"""render: the agent's exact iptables-restore payload (upstream's expected outputs)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from masqctl.agent import AgentFlags
+from masqctl.commands import render_output
+from masqctl.errors import UsageError
+
+RETURN = '-m comment --comment "ip-masq-agent: local traffic is not subject to MASQUERADE"'
+MASQ = ('-m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE '
+        '(must be last in chain)"')
+
+
+def payload(chain: str, *rules: str) -> str:
+    return "".join(f"{line}\n" for line in ("*nat", f":{chain} - [0:0]", *rules, "COMMIT"))
+
+
+def ret(cidr: str, chain: str = "IP-MASQ-AGENT") -> str:
+    return f"-A {chain} {RETURN} -d {cidr} -j RETURN"
+
+
+def masq(options: str = " --random-fully", chain: str = "IP-MASQ-AGENT") -> str:
+    return f"-A {chain} {MASQ} -j MASQUERADE{options}"
+
+
+def render(tmp_path: Path, config: str | None = None, family: str = "ipv4", **flags: object) -> str:
+    path = None
+    if config is not None:
+        path = tmp_path / "config.yaml"
+        path.write_text(config)
+    return render_output(str(path) if path else None, AgentFlags(**flags), family, "iptables")  # type: ignore[arg-type]
+
+
+def test_default_config(tmp_path: Path) -> None:
+    assert render(tmp_path) == payload(
+        "IP-MASQ-AGENT", ret("169.254.0.0/16"), ret("10.0.0.0/8"), ret("172.16.0.0/12"),
+        ret("192.168.0.0/16"), masq(),
+    )
+
+
+def test_all_reserved_ranges(tmp_path: Path) -> None:
+    cidrs = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "192.0.0.0/24",
+             "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15", "198.51.100.0/24",
+             "203.0.113.0/24", "240.0.0.0/4"]
+    assert render(tmp_path, nomasq_all_reserved_ranges=True) == payload(
+        "IP-MASQ-AGENT", ret("169.254.0.0/16"), *map(ret, cidrs), masq()
+    )
+
+
+def test_empty_cidr_list_masquerades_everything_but_link_local(tmp_path: Path) -> None:
+    assert render(tmp_path, "nonMasqueradeCIDRs: []\n") == payload(
+        "IP-MASQ-AGENT", ret("169.254.0.0/16"), masq()
+    )
+
+
+def test_ipv4_and_ipv6_config_splits_by_family(tmp_path: Path) -> None:
+    config = "nonMasqueradeCIDRs: [10.244.0.0/16, 'fc00::/7']\n"
+    assert render(tmp_path, config, enable_ipv6=True) == payload(
+        "IP-MASQ-AGENT", ret("169.254.0.0/16"), ret("10.244.0.0/16"), masq()
+    )
+    assert render(tmp_path, config, "ipv6", enable_ipv6=True) == payload(
+        "IP-MASQ-AGENT", ret("fe80::/10"), ret("fc00::/7"), masq()
+    )
+
+
+def test_ipv6_empty_config(tmp_path: Path) -> None:
+    assert render(tmp_path, "nonMasqueradeCIDRs: []\n", "ipv6", enable_ipv6=True) == payload(
+        "IP-MASQ-AGENT", ret("fe80::/10"), masq()
+    )
+
+
+def test_masq_link_local_ipv6_drops_only_the_ipv6_link_local_rule(tmp_path: Path) -> None:
+    config = "nonMasqueradeCIDRs: []\nmasqLinkLocalIPv6: true\n"
+    assert render(tmp_path, config, "ipv6", enable_ipv6=True) == payload("IP-MASQ-AGENT", masq())
+    assert render(tmp_path, config, enable_ipv6=True) == payload(
+        "IP-MASQ-AGENT", ret("169.254.0.0/16"), masq()
+    )
+
+
+def test_masq_link_local_drops_the_ipv4_link_local_rule(tmp_path: Path) -> None:
+    assert render(tmp_path, "nonMasqueradeCIDRs: [10.0.0.0/8]\nmasqLinkLocal: true\n") == payload(
+        "IP-MASQ-AGENT", ret("10.0.0.0/8"), masq()
+    )
+
+
+def test_random_fully_off(tmp_path: Path) -> None:
+    assert render(tmp_path, "nonMasqueradeCIDRs: []\n", random_fully=False) == payload(
+        "IP-MASQ-AGENT", ret("169.254.0.0/16"), masq("")
+    )
+
+
+def test_custom_chain_is_renamed_everywhere(tmp_path: Path) -> None:
+    assert render(tmp_path, "nonMasqueradeCIDRs: [10.0.0.0/8]\n", masq_chain="MY-MASQ") == payload(
+        "MY-MASQ", ret("169.254.0.0/16", "MY-MASQ"), ret("10.0.0.0/8", "MY-MASQ"),
+        masq(chain="MY-MASQ"),
+    )
+
+
+def test_cidrs_are_written_as_given_in_config_order(tmp_path: Path) -> None:
+    config = "nonMasqueradeCIDRs: [192.168.0.0/16, 10.0.0.0/8]\n"
+    assert render(tmp_path, config) == payload(
+        "IP-MASQ-AGENT", ret("169.254.0.0/16"), ret("192.168.0.0/16"), ret("10.0.0.0/8"), masq()
+    )
+
+
+@pytest.mark.parametrize(
+    ("chain", "message"),
+    [
+        ("A" * 29, "--masq-chain: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAA' is 29 characters; iptables "
+         "allows at most 28"),
+        ("MY CHAIN", "--masq-chain: 'MY CHAIN' contains whitespace"),
+        ("POSTROUTING", "--masq-chain: 'POSTROUTING' is a built-in chain or target of iptables"),
+        ("", "--masq-chain: the chain name is empty"),
+    ],
+)
+def test_chain_names_iptables_refuses_are_rejected(tmp_path: Path, chain: str, message: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        render(tmp_path, masq_chain=chain)
+    assert str(raised.value) == message
+
+
+def test_ipv6_family_needs_enable_ipv6(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no ip6tables rules without --enable-ipv6"):
+        render(tmp_path, family="ipv6")
+
+
+def test_invalid_config_prints_the_errors_and_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("nonMasqueradeCIDRs: [10.0.0.1/8]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "masqctl", "render", "--config", str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "masqctl: the agent would refuse this config:\n"
+        f'{path}:1:22: error[MASQ003] CIDR "10.0.0.1/8" has host bits set; the agent rejects it '
+        "(did you mean 10.0.0.0/8?)\n"
+    )
+
+
+def test_render_reads_a_configmap(tmp_path: Path) -> None:
+    configmap = Path(__file__).parent / "data/configmaps/valid.yaml"
+    assert render_output(str(configmap), AgentFlags(), "ipv4", "iptables") == render(tmp_path)

@@ -1,0 +1,187 @@
+"""validate over real inputs: ConfigMaps, Lists, streams, directories, stdin, lint checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from masqctl.agent import AgentFlags
+from masqctl.errors import InputError
+from masqctl.validate import validate_paths
+
+DATA = Path(__file__).parent / "data"
+
+
+def masqctl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "masqctl", *args],
+        input=stdin, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def findings_of(tmp_path: Path, text: str, name: str = "c.yaml", **flags: object):  # type: ignore[no-untyped-def]
+    path = tmp_path / name
+    path.write_text(text)
+    report = validate_paths([str(path)], AgentFlags(**flags))  # type: ignore[arg-type]
+    return [(f.rule, f.line, f.column) for f in report.findings], report
+
+
+def test_kubectl_made_configmap_points_at_the_manifest_line_of_the_bad_cidr() -> None:
+    result = masqctl("validate", "--format", "json", str(DATA / "configmaps/host-bits.yaml"))
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {
+        "files": 1, "configs": 1, "skipped": 0,
+        "findings": [{
+            "file": str(DATA / "configmaps/host-bits.yaml"), "line": 6, "column": 9,
+            "rule": "MASQ003", "severity": "error",
+            "message": 'CIDR "172.16.0.1/12" has host bits set; the agent rejects it '
+                       "(did you mean 172.16.0.0/12?)",
+            "hint": "Write the network address, as suggested in the message.",
+        }],
+    }
+
+
+def test_text_report_shows_the_line_with_a_caret(tmp_path: Path) -> None:
+    result = masqctl("validate", str(DATA / "configmaps/host-bits.yaml"))
+    assert result.stdout.splitlines()[:3] == [
+        f"{DATA}/configmaps/host-bits.yaml:6:9: error[MASQ003] CIDR \"172.16.0.1/12\" has host "
+        "bits set; the agent rejects it (did you mean 172.16.0.0/12?)",
+        "  6 |       - 172.16.0.1/12",
+        "    |         ^",
+    ]
+    assert result.stdout.splitlines()[-1] == "1 file, 1 config: 1 error, 0 warnings, 0 infos"
+
+
+def test_valid_configmap_passes() -> None:
+    result = masqctl("validate", str(DATA / "configmaps/valid.yaml"))
+    assert (result.returncode, result.stdout) == (0, "1 file, 1 config: 0 errors, 0 warnings, 0 infos\n")
+
+
+def test_missing_file_is_exit_2_with_one_line() -> None:
+    result = masqctl("validate", "/nonexistent/cm.yaml")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2, "", "masqctl: /nonexistent/cm.yaml: no such file\n"
+    )
+
+
+def test_stdin_is_read_with_dash() -> None:
+    result = masqctl("validate", "-", stdin="nonMasqueradeCIDRs: [10.0.0.1/8]\n")
+    assert result.returncode == 1
+    assert result.stdout.startswith('<stdin>:1:22: error[MASQ003] CIDR "10.0.0.1/8"')
+
+
+def test_strict_makes_warnings_fail(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("nonMasqueradeCIDRs: []\n")
+    assert masqctl("validate", str(path)).returncode == 0
+    assert masqctl("validate", "--strict", str(path)).returncode == 1
+
+
+def test_empty_list_warns(tmp_path: Path) -> None:
+    found, _ = findings_of(tmp_path, "nonMasqueradeCIDRs: []\n")
+    assert found == [("MASQ012", 1, 1)]
+
+
+def test_duplicate_and_shadowed_cidrs_warn(tmp_path: Path) -> None:
+    found, report = findings_of(
+        tmp_path,
+        "nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  - 10.0.0.0/8\n  - 10.1.0.0/16\n",
+    )
+    assert found == [("MASQ013", 3, 5), ("MASQ014", 4, 5)]
+    assert report.findings[1].message == (
+        'CIDR "10.1.0.0/16" is inside "10.0.0.0/8" (nonMasqueradeCIDRs[0], line 2): its rule '
+        "can never match"
+    )
+
+
+def test_match_all_cidr_warns(tmp_path: Path) -> None:
+    found, _ = findings_of(tmp_path, "nonMasqueradeCIDRs: [0.0.0.0/0, '::/0']\n", enable_ipv6=True)
+    assert found == [("MASQ015", 1, 22), ("MASQ015", 1, 33)]
+
+
+def test_link_local_listed_while_not_masqueraded_is_redundant(tmp_path: Path) -> None:
+    found, _ = findings_of(tmp_path, "nonMasqueradeCIDRs: [169.254.169.254/32]\n")
+    assert found == [("MASQ016", 1, 22)]
+    found, _ = findings_of(
+        tmp_path, "masqLinkLocal: true\nnonMasqueradeCIDRs: [169.254.169.254/32]\n"
+    )
+    assert found == []
+
+
+def test_configmap_in_wrong_namespace_with_wrong_name_and_key(tmp_path: Path) -> None:
+    found, _ = findings_of(
+        tmp_path,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ip-masq-agent-x\n"
+        "  namespace: default\ndata:\n  ip-masq-agent: |\n    masqLinkLocal: true\n",
+    )
+    assert found == [("MASQ017", 4, 9), ("MASQ018", 5, 14), ("MASQ019", 7, 3)]
+
+
+def test_azure_v2_corpus_configmaps_are_read_from_ip_masq_agent_keys() -> None:
+    report = validate_paths([str(DATA / "corpus/azure-v2-config-custom.yaml")], AgentFlags())
+    assert report.configs == 1
+    assert [f.rule for f in report.findings] == ["MASQ017", "MASQ018", "MASQ019"]
+
+
+def test_directory_is_read_recursively_and_other_objects_are_skipped() -> None:
+    report = validate_paths([str(DATA / "corpus")], AgentFlags())
+    assert (report.files, report.configs, report.skipped_objects) == (5, 3, 2)
+
+
+def test_kind_list_and_multi_document_streams(tmp_path: Path) -> None:
+    configmap = (DATA / "configmaps/host-bits.yaml").read_text()
+    indented = "".join(f"  {line}\n" if line else "\n" for line in configmap.splitlines())
+    listing = "apiVersion: v1\nkind: List\nitems:\n- " + indented[2:]
+    found, report = findings_of(tmp_path, listing, "list.yaml")
+    assert found == [("MASQ003", 9, 11)]
+    stream = "apiVersion: v1\nkind: Service\nmetadata: {name: x}\n---\n" + configmap
+    found, report = findings_of(tmp_path, stream, "stream.yaml")
+    assert (found, report.skipped_objects) == ([("MASQ003", 10, 9)], 1)
+
+
+def test_unrelated_configmaps_are_skipped(tmp_path: Path) -> None:
+    found, report = findings_of(
+        tmp_path,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: coredns, namespace: kube-system}\n"
+        "data:\n  Corefile: |\n    .:53 {}\n",
+    )
+    assert (found, report.configs, report.skipped_objects) == ([], 0, 1)
+
+
+def test_json_configmap_points_at_the_config_value(tmp_path: Path) -> None:
+    document = {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "ip-masq-agent", "namespace": "kube-system"},
+        "data": {"config": "nonMasqueradeCIDRs: [10.0.0.1/8]\n"},
+    }
+    found, _ = findings_of(tmp_path, json.dumps(document, indent=2), "cm.json")
+    assert found == [("MASQ003", 9, 15)]
+
+
+def test_unreadable_directory_entry_raises_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        validate_paths([str(tmp_path / "missing.yaml")], AgentFlags())
+
+
+def test_non_utf8_file_is_a_syntax_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(b"cidrLimit: 5\nmasqLinkLocal: \xff\n")
+    report = validate_paths([str(path)], AgentFlags())
+    assert [(f.rule, f.line, f.column) for f in report.findings] == [("MASQ001", 2, 16)]
+
+
+def test_select_and_ignore_choose_checks(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("nonMasqueradeCIDRs: [10.0.0.0/8, 10.0.0.0/8, 0.0.0.0/0]\n")
+    ignored = masqctl("validate", "--format", "json", "--ignore", "MASQ013", str(path))
+    assert [f["rule"] for f in json.loads(ignored.stdout)["findings"]] == ["MASQ015"]
+    selected = masqctl("validate", "--format", "json", "--select", "MASQ013", str(path))
+    assert [f["rule"] for f in json.loads(selected.stdout)["findings"]] == ["MASQ013"]
+    unknown = masqctl("validate", "--select", "MASQ999", str(path))
+    assert (unknown.returncode, unknown.stderr) == (
+        2, "masqctl: unknown check ID MASQ999 (see masqctl validate --list-checks)\n"
+    )
