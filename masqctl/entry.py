@@ -34,7 +34,7 @@ def guarded(function, *args, **kwargs) -> int:  # type: ignore[no-untyped-def]
         return fail("interrupted")
     except BrokenPipeError:
         return EXIT_ERROR
-    except Exception as error:  # noqa: BLE001 - the promise is: never a traceback
+    except Exception as error:
         return fail(f"internal error: {type(error).__name__}: {error}")
 
 
@@ -64,7 +64,11 @@ def run_validate(
     flags = AgentFlags(
         enable_ipv6=enable_ipv6, nomasq_all_reserved_ranges=nomasq_all_reserved_ranges
     )
-    report = validate_paths(paths or ["-"], flags, rules)
+    if not paths:
+        if sys.stdin.isatty():
+            raise UsageError("validate: give files or directories to check, or - for stdin")
+        paths = ["-"]
+    report = validate_paths(paths, flags, rules)
     if output_file:
         try:
             with open(output_file, "w", encoding="utf-8") as stream:

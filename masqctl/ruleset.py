@@ -45,8 +45,10 @@ class Rule:
 
     def restore_line(self) -> str:
         """The line as the agent writes it for iptables-restore (comments in quotes)."""
-        words = [f'"{arg}"' if previous == "--comment" else arg
-                 for previous, arg in zip(("",) + self.args, self.args, strict=False)]
+        words = [
+            f'"{arg}"' if previous == "--comment" else arg
+            for previous, arg in zip(("", *self.args), self.args, strict=False)
+        ]
         return " ".join(["-A", self.chain, *words])
 
 
@@ -169,8 +171,17 @@ def _return_rule(chain: str, cidr: str, label: str, origin: Origin | None) -> Ru
 def jump_rule(chain: str) -> Rule:
     """The agent's POSTROUTING jump to ``chain``."""
     args = (
-        "-m", "comment", "--comment", jump_comment(chain),
-        "-m", "addrtype", "!", "--dst-type", "LOCAL", "-j", chain,
+        "-m",
+        "comment",
+        "--comment",
+        jump_comment(chain),
+        "-m",
+        "addrtype",
+        "!",
+        "--dst-type",
+        "LOCAL",
+        "-j",
+        chain,
     )
     return Rule("POSTROUTING", args, JUMP, "POSTROUTING jump")
 
@@ -197,8 +208,9 @@ def build_ruleset(config: MasqConfig, flags: AgentFlags) -> Ruleset:
         for entry in config.non_masquerade_cidrs:
             if cidr_family(entry.text) == family:
                 rules.append(
-                    _return_rule(chain, entry.text, f"{entry.origin.entry} {entry.text}",
-                                 entry.origin)
+                    _return_rule(
+                        chain, entry.text, f"{entry.origin.entry} {entry.text}", entry.origin
+                    )
                 )
         rules.extend(_masquerade_rules(chain, flags))
         families[family] = FamilyRules(family, chain, tuple(rules), jump_rule(chain))

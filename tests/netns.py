@@ -41,12 +41,23 @@ def require_netfilter() -> None:
         pytest.skip(reason)
 
 
-def run(args: Sequence[str], *, input: str | None = None, env: dict[str, str] | None = None,
-        check: bool = True, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+def run(
+    args: Sequence[str],
+    *,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float = TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
     """Run a program; raise with its stderr when it fails and ``check`` is set."""
     result = subprocess.run(
-        list(args), input=input, capture_output=True, text=True, timeout=timeout,
-        env=env, check=False,
+        list(args),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
     )
     if check and result.returncode != 0:
         raise AssertionError(

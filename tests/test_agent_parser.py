@@ -31,7 +31,9 @@ def test_yaml_flow_mapping_is_a_json_syntax_error_for_the_agent() -> None:
     _, findings = decode("{nonMasqueradeCIDRs: [10.0.0.0/8]}")
     assert findings == [
         (
-            "MASQ001", 1, 2,
+            "MASQ001",
+            1,
+            2,
             "JSON: invalid character 'n' looking for beginning of object key string "
             "(text starting with '{' is parsed as JSON by the agent)",
         )
@@ -48,8 +50,13 @@ def test_json_config_is_read_as_json() -> None:
 def test_json_trailing_garbage_is_an_error() -> None:
     _, findings = decode('{"cidrLimit": 3} x')
     assert findings == [
-        ("MASQ001", 1, 18, "JSON: invalid character 'x' after top-level value "
-         "(text starting with '{' is parsed as JSON by the agent)")
+        (
+            "MASQ001",
+            1,
+            18,
+            "JSON: invalid character 'x' after top-level value "
+            "(text starting with '{' is parsed as JSON by the agent)",
+        )
     ]
 
 
@@ -62,8 +69,12 @@ def test_only_the_first_yaml_document_counts() -> None:
     config, findings = decode("nonMasqueradeCIDRs: [10.0.0.0/8]\n---\nnonMasqueradeCIDRs: []\n")
     assert cidrs(config) == ["10.0.0.0/8"]
     assert findings == [
-        ("MASQ020", 3, 1,
-         "a second YAML document: the agent reads only the first and ignores this one")
+        (
+            "MASQ020",
+            3,
+            1,
+            "a second YAML document: the agent reads only the first and ignores this one",
+        )
     ]
 
 
@@ -86,8 +97,13 @@ def test_yaml_syntax_error_has_a_position() -> None:
 def test_top_level_list_is_refused() -> None:
     _, findings = decode("- 10.0.0.0/8\n")
     assert findings == [
-        ("MASQ021", 1, 1, "the config is array but the agent needs a mapping of keys "
-         "(json: cannot unmarshal array into Go value of type main.MasqConfig)")
+        (
+            "MASQ021",
+            1,
+            1,
+            "the config is array but the agent needs a mapping of keys "
+            "(json: cannot unmarshal array into Go value of type main.MasqConfig)",
+        )
     ]
 
 
@@ -98,8 +114,13 @@ def test_key_in_other_case_is_read_and_warned_with_the_exact_spelling() -> None:
     config, findings = decode("nonMasqueradeCidrs:\n  - 10.0.0.0/8\n")
     assert cidrs(config) == ["10.0.0.0/8"]
     assert findings == [
-        ("MASQ007", 1, 1, 'key "nonMasqueradeCidrs" is read by the agent as "nonMasqueradeCIDRs" '
-         '(keys match case-insensitively); spell it "nonMasqueradeCIDRs"')
+        (
+            "MASQ007",
+            1,
+            1,
+            'key "nonMasqueradeCidrs" is read by the agent as "nonMasqueradeCIDRs" '
+            '(keys match case-insensitively); spell it "nonMasqueradeCIDRs"',
+        )
     ]
 
 
@@ -124,8 +145,12 @@ def test_duplicate_key_last_wins_and_is_an_error() -> None:
     config, findings = decode("cidrLimit: 5\ncidrLimit: 7\n")
     assert config.cidr_limit == 7
     assert findings == [
-        ("MASQ006", 1, 1, 'key "cidrLimit" is given more than once; the agent uses only '
-         '"cidrLimit" at line 2')
+        (
+            "MASQ006",
+            1,
+            1,
+            'key "cidrLimit" is given more than once; the agent uses only "cidrLimit" at line 2',
+        )
     ]
 
 
@@ -136,8 +161,13 @@ def test_keys_differing_in_case_follow_go_sorted_order_in_yaml() -> None:
         "nonMasqueradeCidrs: [10.0.0.0/8]\nnonMasqueradeCIDRs: [192.168.0.0/16]\n"
     )
     assert cidrs(config) == ["10.0.0.0/8"]
-    assert ("MASQ006", 2, 1, 'key "nonMasqueradeCIDRs" is given more than once; the agent uses '
-            'only "nonMasqueradeCidrs" at line 1') in findings
+    assert (
+        "MASQ006",
+        2,
+        1,
+        'key "nonMasqueradeCIDRs" is given more than once; the agent uses '
+        'only "nonMasqueradeCidrs" at line 1',
+    ) in findings
 
 
 def test_keys_differing_in_case_follow_document_order_in_json() -> None:
@@ -148,18 +178,35 @@ def test_keys_differing_in_case_follow_document_order_in_json() -> None:
 # --- YAML 1.1 scalars -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("word", "value"), [
-    ("yes", True), ("no", False), ("on", True), ("off", False), ("y", True), ("n", False),
-    ("True", True), ("FALSE", False),
-])
+@pytest.mark.parametrize(
+    ("word", "value"),
+    [
+        ("yes", True),
+        ("no", False),
+        ("on", True),
+        ("off", False),
+        ("y", True),
+        ("n", False),
+        ("True", True),
+        ("FALSE", False),
+    ],
+)
 def test_yaml_1_1_booleans(word: str, value: bool) -> None:
     config, findings = decode(f"masqLinkLocal: {word}\n")
     assert (config.masq_link_local, findings) == (value, [])
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("010", 8), ("0x40", 64), ("64", 64), ("+5", 5), ("1_000", 1000), ("64.0", 64),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("010", 8),
+        ("0x40", 64),
+        ("64", 64),
+        ("+5", 5),
+        ("1_000", 1000),
+        ("64.0", 64),
+    ],
+)
 def test_yaml_integers_as_go_yaml_reads_them(text: str, value: int) -> None:
     config, findings = decode(f"cidrLimit: {text}\n")
     assert (config.cidr_limit, findings) == (value, [])
@@ -191,8 +238,13 @@ def test_null_list_item_becomes_empty_string_and_is_an_error() -> None:
     config, findings = decode("nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  -\n")
     assert cidrs(config) == ["10.0.0.0/8", ""]
     assert findings == [
-        ("MASQ023", 3, 4, 'nonMasqueradeCIDRs[1] is empty (null); the agent reads it as "" and '
-         'refuses the config: CIDR "" could not be parsed, invalid CIDR address: ')
+        (
+            "MASQ023",
+            3,
+            4,
+            'nonMasqueradeCIDRs[1] is empty (null); the agent reads it as "" and '
+            'refuses the config: CIDR "" could not be parsed, invalid CIDR address: ',
+        )
     ]
 
 
@@ -202,8 +254,14 @@ def test_null_list_item_becomes_empty_string_and_is_an_error() -> None:
 def test_quoted_bool_is_a_type_error() -> None:
     _, findings = decode('masqLinkLocal: "true"\n')
     assert findings == [
-        ("MASQ005", 1, 16, "masqLinkLocal: the agent cannot decode string into bool "
-         "(json: cannot unmarshal string into Go struct field MasqConfig.masqLinkLocal of type bool)")
+        (
+            "MASQ005",
+            1,
+            16,
+            "masqLinkLocal: the agent cannot decode string into bool "
+            "(json: cannot unmarshal string into Go struct field MasqConfig.masqLinkLocal "
+            "of type bool)",
+        )
     ]
 
 
@@ -215,16 +273,27 @@ def test_string_cidr_limit_is_a_type_error() -> None:
 def test_json_float_cidr_limit_is_a_type_error() -> None:
     _, findings = decode('{"cidrLimit": 1.0}')
     assert findings == [
-        ("MASQ005", 1, 15, "cidrLimit: the agent cannot decode number 1.0 into int "
-         "(json: cannot unmarshal number 1.0 into Go struct field MasqConfig.cidrLimit of type int)")
+        (
+            "MASQ005",
+            1,
+            15,
+            "cidrLimit: the agent cannot decode number 1.0 into int "
+            "(json: cannot unmarshal number 1.0 into Go struct field MasqConfig.cidrLimit "
+            "of type int)",
+        )
     ]
 
 
 def test_number_resync_interval_is_a_type_error() -> None:
     _, findings = decode("resyncInterval: 60\n")
     assert findings == [
-        ("MASQ005", 1, 17, 'resyncInterval must be a quoted duration such as "60s"; the agent '
-         'says: expected string value for unmarshal to field of type Duration, got "60"')
+        (
+            "MASQ005",
+            1,
+            17,
+            'resyncInterval must be a quoted duration such as "60s"; the agent '
+            'says: expected string value for unmarshal to field of type Duration, got "60"',
+        )
     ]
 
 
@@ -247,10 +316,19 @@ def test_cidr_list_as_a_string_is_a_type_error() -> None:
 # --- resyncInterval ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "nanos"), [
-    ("60s", 60_000_000_000), ("1h30m", 5_400_000_000_000), ("1.5h", 5_400_000_000_000),
-    ("500ms", 500_000_000), ("1µs", 1000), ("1us", 1000), ("-1s", -1_000_000_000), ("0", 0),
-])
+@pytest.mark.parametrize(
+    ("text", "nanos"),
+    [
+        ("60s", 60_000_000_000),
+        ("1h30m", 5_400_000_000_000),
+        ("1.5h", 5_400_000_000_000),
+        ("500ms", 500_000_000),
+        ("1µs", 1000),
+        ("1us", 1000),
+        ("-1s", -1_000_000_000),
+        ("0", 0),
+    ],
+)
 def test_go_durations(text: str, nanos: int) -> None:
     assert parse_duration(text) == nanos
 
@@ -275,20 +353,39 @@ def test_zero_or_negative_resync_interval_warns_of_a_busy_loop(text: str) -> Non
 @pytest.mark.parametrize(
     ("cidr", "message"),
     [
-        ("192.168.0.0", 'CIDR "192.168.0.0" could not be parsed, invalid CIDR address: '
-         "192.168.0.0 (a prefix length is required, e.g. /32)"),
-        ("10.0.0.0/255.0.0.0", 'CIDR "10.0.0.0/255.0.0.0" could not be parsed, invalid CIDR '
-         "address: 10.0.0.0/255.0.0.0 (write a prefix length, not a netmask)"),
-        ("010.0.0.0/8", 'CIDR "010.0.0.0/8" could not be parsed, invalid CIDR address: '
-         "010.0.0.0/8 (leading zeros are not allowed)"),
-        ("fe80::%eth0/64", 'CIDR "fe80::%eth0/64" could not be parsed, invalid CIDR address: '
-         "fe80::%eth0/64 (zones are not allowed)"),
-        ("10.256.0.0/16", 'CIDR "10.256.0.0/16" could not be parsed, invalid CIDR address: '
-         "10.256.0.0/16"),
-        ("abcdefg", 'CIDR "abcdefg" could not be parsed, invalid CIDR address: abcdefg '
-         "(a prefix length is required, e.g. /32)"),
-        ("10.0.0.0/33", 'CIDR "10.0.0.0/33" could not be parsed, invalid CIDR address: '
-         "10.0.0.0/33"),
+        (
+            "192.168.0.0",
+            'CIDR "192.168.0.0" could not be parsed, invalid CIDR address: '
+            "192.168.0.0 (a prefix length is required, e.g. /32)",
+        ),
+        (
+            "10.0.0.0/255.0.0.0",
+            'CIDR "10.0.0.0/255.0.0.0" could not be parsed, invalid CIDR '
+            "address: 10.0.0.0/255.0.0.0 (write a prefix length, not a netmask)",
+        ),
+        (
+            "010.0.0.0/8",
+            'CIDR "010.0.0.0/8" could not be parsed, invalid CIDR address: '
+            "010.0.0.0/8 (leading zeros are not allowed)",
+        ),
+        (
+            "fe80::%eth0/64",
+            'CIDR "fe80::%eth0/64" could not be parsed, invalid CIDR address: '
+            "fe80::%eth0/64 (zones are not allowed)",
+        ),
+        (
+            "10.256.0.0/16",
+            'CIDR "10.256.0.0/16" could not be parsed, invalid CIDR address: 10.256.0.0/16',
+        ),
+        (
+            "abcdefg",
+            'CIDR "abcdefg" could not be parsed, invalid CIDR address: abcdefg '
+            "(a prefix length is required, e.g. /32)",
+        ),
+        (
+            "10.0.0.0/33",
+            'CIDR "10.0.0.0/33" could not be parsed, invalid CIDR address: 10.0.0.0/33',
+        ),
     ],
 )
 def test_cidrs_go_refuses(cidr: str, message: str) -> None:
@@ -299,16 +396,25 @@ def test_cidrs_go_refuses(cidr: str, message: str) -> None:
 def test_host_bits_set_is_an_error_with_the_aligned_form() -> None:
     _, findings = decode("nonMasqueradeCIDRs:\n  - 10.0.0.1/8\n")
     assert findings == [
-        ("MASQ003", 2, 5, 'CIDR "10.0.0.1/8" has host bits set; the agent rejects it '
-         "(did you mean 10.0.0.0/8?)")
+        (
+            "MASQ003",
+            2,
+            5,
+            'CIDR "10.0.0.1/8" has host bits set; the agent rejects it (did you mean 10.0.0.0/8?)',
+        )
     ]
 
 
 def test_ipv6_cidr_without_enable_ipv6_is_an_error() -> None:
     _, findings = decode("nonMasqueradeCIDRs: [fc00::/7]\n")
     assert findings == [
-        ("MASQ008", 1, 22, "ipv6 is not enabled, but ipv6 cidr fc00::/7 provided. Enable ipv6 "
-         "using --enable-ipv6 agent flag")
+        (
+            "MASQ008",
+            1,
+            22,
+            "ipv6 is not enabled, but ipv6 cidr fc00::/7 provided. Enable ipv6 "
+            "using --enable-ipv6 agent flag",
+        )
     ]
 
 
@@ -323,25 +429,39 @@ def test_ipv4_mapped_ipv6_cidr_is_an_error() -> None:
 
 
 def test_more_cidrs_than_the_limit_is_an_error_at_the_first_one_too_many() -> None:
-    _, findings = decode("cidrLimit: 2\nnonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12, "
-                         "192.168.0.0/16]\n")
+    _, findings = decode(
+        "cidrLimit: 2\nnonMasqueradeCIDRs: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]\n"
+    )
     assert findings == [
-        ("MASQ009", 2, 49, "the daemon can only accept up to 2 CIDRs (excluding link-local), "
-         "but got 3 CIDRs (excluding link local)")
+        (
+            "MASQ009",
+            2,
+            49,
+            "the daemon can only accept up to 2 CIDRs (excluding link-local), "
+            "but got 3 CIDRs (excluding link local)",
+        )
     ]
 
 
 def test_limit_counts_ipv4_and_ipv6_together() -> None:
-    _, findings = decode("cidrLimit: 1\nnonMasqueradeCIDRs: [10.0.0.0/8, fc00::/7]\n",
-                         enable_ipv6=True)
+    _, findings = decode(
+        "cidrLimit: 1\nnonMasqueradeCIDRs: [10.0.0.0/8, fc00::/7]\n", enable_ipv6=True
+    )
     assert rules(findings) == ["MASQ009"]
 
 
 def test_nomasq_all_reserved_ranges_changes_the_defaults() -> None:
     config, _ = decode("", nomasq_all_reserved_ranges=True)
-    assert cidrs(config) == DEFAULT_CIDRS + [
-        "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15",
-        "198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4",
+    assert cidrs(config) == [
+        *DEFAULT_CIDRS,
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/4",
     ]
 
 
@@ -353,5 +473,7 @@ def test_upstream_agent_config_is_valid() -> None:
     config, findings = decode(text)
     assert findings == []
     assert (cidrs(config), config.cidr_limit, config.resync_interval_ns) == (
-        DEFAULT_CIDRS, 64, 60_000_000_000
+        DEFAULT_CIDRS,
+        64,
+        60_000_000_000,
     )

@@ -13,8 +13,10 @@ from masqctl.commands import render_output
 from masqctl.errors import UsageError
 
 RETURN = '-m comment --comment "ip-masq-agent: local traffic is not subject to MASQUERADE"'
-MASQ = ('-m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE '
-        '(must be last in chain)"')
+MASQ = (
+    '-m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE '
+    '(must be last in chain)"'
+)
 
 
 def payload(chain: str, *rules: str) -> str:
@@ -39,15 +41,29 @@ def render(tmp_path: Path, config: str | None = None, family: str = "ipv4", **fl
 
 def test_default_config(tmp_path: Path) -> None:
     assert render(tmp_path) == payload(
-        "IP-MASQ-AGENT", ret("169.254.0.0/16"), ret("10.0.0.0/8"), ret("172.16.0.0/12"),
-        ret("192.168.0.0/16"), masq(),
+        "IP-MASQ-AGENT",
+        ret("169.254.0.0/16"),
+        ret("10.0.0.0/8"),
+        ret("172.16.0.0/12"),
+        ret("192.168.0.0/16"),
+        masq(),
     )
 
 
 def test_all_reserved_ranges(tmp_path: Path) -> None:
-    cidrs = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "192.0.0.0/24",
-             "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15", "198.51.100.0/24",
-             "203.0.113.0/24", "240.0.0.0/4"]
+    cidrs = [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/4",
+    ]
     assert render(tmp_path, nomasq_all_reserved_ranges=True) == payload(
         "IP-MASQ-AGENT", ret("169.254.0.0/16"), *map(ret, cidrs), masq()
     )
@@ -97,7 +113,9 @@ def test_random_fully_off(tmp_path: Path) -> None:
 
 def test_custom_chain_is_renamed_everywhere(tmp_path: Path) -> None:
     assert render(tmp_path, "nonMasqueradeCIDRs: [10.0.0.0/8]\n", masq_chain="MY-MASQ") == payload(
-        "MY-MASQ", ret("169.254.0.0/16", "MY-MASQ"), ret("10.0.0.0/8", "MY-MASQ"),
+        "MY-MASQ",
+        ret("169.254.0.0/16", "MY-MASQ"),
+        ret("10.0.0.0/8", "MY-MASQ"),
         masq(chain="MY-MASQ"),
     )
 
@@ -112,14 +130,19 @@ def test_cidrs_are_written_as_given_in_config_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("chain", "message"),
     [
-        ("A" * 29, "--masq-chain: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAA' is 29 characters; iptables "
-         "allows at most 28"),
+        (
+            "A" * 29,
+            "--masq-chain: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAA' is 29 characters; iptables "
+            "allows at most 28",
+        ),
         ("MY CHAIN", "--masq-chain: 'MY CHAIN' contains whitespace"),
         ("POSTROUTING", "--masq-chain: 'POSTROUTING' is a built-in chain or target of iptables"),
         ("", "--masq-chain: the chain name is empty"),
     ],
 )
-def test_chain_names_iptables_refuses_are_rejected(tmp_path: Path, chain: str, message: str) -> None:
+def test_chain_names_iptables_refuses_are_rejected(
+    tmp_path: Path, chain: str, message: str
+) -> None:
     with pytest.raises(UsageError) as raised:
         render(tmp_path, masq_chain=chain)
     assert str(raised.value) == message
@@ -135,7 +158,10 @@ def test_invalid_config_prints_the_errors_and_exits_2(tmp_path: Path) -> None:
     path.write_text("nonMasqueradeCIDRs: [10.0.0.1/8]\n")
     result = subprocess.run(
         [sys.executable, "-m", "masqctl", "render", "--config", str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
@@ -148,3 +174,56 @@ def test_invalid_config_prints_the_errors_and_exits_2(tmp_path: Path) -> None:
 def test_render_reads_a_configmap(tmp_path: Path) -> None:
     configmap = Path(__file__).parent / "data/configmaps/valid.yaml"
     assert render_output(str(configmap), AgentFlags(), "ipv4", "iptables") == render(tmp_path)
+
+
+def to_ports_rules(options: str, intervals: list[tuple[str, str | None]]) -> list[str]:
+    """The agent's per-protocol MASQUERADE rules: tcp, udp, sctp, one per interval."""
+    rules = []
+    for protocol in ("tcp", "udp", "sctp"):
+        for ports, probability in intervals:
+            statistic = (
+                f" -m statistic --mode random --probability {probability}" if probability else ""
+            )
+            rules.append(masq(f"{options} -p {protocol}{statistic} --to-ports {ports}"))
+    return rules
+
+
+@pytest.mark.parametrize(
+    ("to_ports", "intervals"),
+    [
+        ("32768-65535", [("32768-65535", None)]),
+        ("1024-29999,32768-65535", [("1024-29999", "0.469292562840114"), ("32768-65535", None)]),
+        ("1024,65535", [("1024", "0.5"), ("65535", None)]),
+        (
+            "1024-10000,20000-30000,40000-65535",
+            [
+                ("1024-10000", "0.20166689131509188"),
+                ("20000-30000", "0.28142499366857077"),
+                ("40000-65535", None),
+            ],
+        ),
+    ],
+)
+@pytest.mark.parametrize("random_fully", [True, False])
+def test_to_ports_split_per_protocol_with_go_formatted_probabilities(
+    tmp_path: Path, to_ports: str, intervals: list[tuple[str, str | None]], random_fully: bool
+) -> None:
+    options = " --random-fully" if random_fully else ""
+    assert render(
+        tmp_path, "nonMasqueradeCIDRs: []\n", to_ports=to_ports, random_fully=random_fully
+    ) == payload(
+        "IP-MASQ-AGENT", ret("169.254.0.0/16"), *to_ports_rules(options, intervals), masq(options)
+    )
+
+
+def test_probabilities_never_use_exponent_notation() -> None:
+    from masqctl.ruleset import format_go_float
+
+    assert format_go_float(1 / 65535) == "0.000015259021896696422"
+    assert format_go_float(0.5) == "0.5"
+
+
+@pytest.mark.parametrize("to_ports", ["abc", "0-10", "10-5", "70000", "1-2,", "-5"])
+def test_invalid_to_ports_is_a_usage_error(tmp_path: Path, to_ports: str) -> None:
+    with pytest.raises(UsageError, match="--to-ports"):
+        render(tmp_path, to_ports=to_ports)

@@ -55,7 +55,9 @@ def test_default_payload_restores_and_saves_as_the_agent_writes_it(
     cidrs = ["10.0.0.0/8", "fc00::/7"]
     text = restore_payload(build_ruleset(config_of(cidrs), flags).family(family))
     saved = restore_and_save(ns, backend, family, text)
-    link_local, cidr = ("fe80::/10", "fc00::/7") if family == "ipv6" else ("169.254.0.0/16", "10.0.0.0/8")
+    link_local, cidr = (
+        ("fe80::/10", "fc00::/7") if family == "ipv6" else ("169.254.0.0/16", "10.0.0.0/8")
+    )
     comment = '-m comment --comment "ip-masq-agent: local traffic is not subject to MASQUERADE"'
     assert saved[:2] == [
         f"-A IP-MASQ-AGENT -d {link_local} {comment} -j RETURN",
@@ -66,22 +68,32 @@ def test_default_payload_restores_and_saves_as_the_agent_writes_it(
 
 
 ipv4_networks = st.builds(
-    lambda address, prefix: str(ipaddress.ip_network(f"{ipaddress.IPv4Address(address)}/{prefix}", strict=False)),
-    st.integers(0, 2**32 - 1), st.integers(1, 32),
+    lambda address, prefix: str(
+        ipaddress.ip_network(f"{ipaddress.IPv4Address(address)}/{prefix}", strict=False)
+    ),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 32),
 )
 ipv6_networks = st.builds(
-    lambda address, prefix: str(ipaddress.ip_network(f"{ipaddress.IPv6Address(address)}/{prefix}", strict=False)),
-    st.integers(0, 2**128 - 1), st.integers(1, 128),
+    lambda address, prefix: str(
+        ipaddress.ip_network(f"{ipaddress.IPv6Address(address)}/{prefix}", strict=False)
+    ),
+    st.integers(0, 2**128 - 1),
+    st.integers(1, 128),
 )
 port_intervals = st.lists(
     st.tuples(st.integers(1, 65535), st.integers(0, 2000)), min_size=0, max_size=3
-).map(lambda pairs: ",".join(
-    f"{first}-{min(first + span, 65535)}" if span else str(first) for first, span in pairs
-))
+).map(
+    lambda pairs: ",".join(
+        f"{first}-{min(first + span, 65535)}" if span else str(first) for first, span in pairs
+    )
+)
 
 
 @pytest.mark.netfilter
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     cidrs=st.lists(ipv4_networks | ipv6_networks, max_size=12),
     link_local=st.booleans(),
@@ -91,8 +103,13 @@ port_intervals = st.lists(
     family=st.sampled_from(["ipv4", "ipv6"]),
 )
 def test_random_valid_configs_restore_cleanly_with_one_return_per_cidr_in_order(
-    ns: Namespace, cidrs: list[str], link_local: bool, random_fully: bool, to_ports: str,
-    backend: str, family: str,
+    ns: Namespace,
+    cidrs: list[str],
+    link_local: bool,
+    random_fully: bool,
+    to_ports: str,
+    backend: str,
+    family: str,
 ) -> None:
     flags = AgentFlags(enable_ipv6=True, random_fully=random_fully, to_ports=to_ports)
     config = config_of(cidrs, masq_link_local=link_local, masq_link_local_ipv6=link_local)
@@ -107,7 +124,7 @@ def test_random_valid_configs_restore_cleanly_with_one_return_per_cidr_in_order(
         if line.endswith("-j RETURN")
     ]  # iptables-save prints ::1:0/112 as ::0.1.0.0/112: compare as networks
     assert returns == [ipaddress.ip_network(c) for c in expected]
-    masquerades = saved[len(returns):]
+    masquerades = saved[len(returns) :]
     intervals = [part for part in to_ports.split(",") if part]
     assert len(masquerades) == 3 * len(intervals) + 1
     assert all("-j MASQUERADE" in line for line in masquerades)

@@ -19,7 +19,11 @@ DATA = Path(__file__).parent / "data"
 def masqctl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "masqctl", *args],
-        input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -34,21 +38,28 @@ def test_kubectl_made_configmap_points_at_the_manifest_line_of_the_bad_cidr() ->
     result = masqctl("validate", "--format", "json", str(DATA / "configmaps/host-bits.yaml"))
     assert result.returncode == 1
     assert json.loads(result.stdout) == {
-        "files": 1, "configs": 1, "skipped": 0,
-        "findings": [{
-            "file": str(DATA / "configmaps/host-bits.yaml"), "line": 6, "column": 9,
-            "rule": "MASQ003", "severity": "error",
-            "message": 'CIDR "172.16.0.1/12" has host bits set; the agent rejects it '
-                       "(did you mean 172.16.0.0/12?)",
-            "hint": "Write the network address, as suggested in the message.",
-        }],
+        "files": 1,
+        "configs": 1,
+        "skipped": 0,
+        "findings": [
+            {
+                "file": str(DATA / "configmaps/host-bits.yaml"),
+                "line": 6,
+                "column": 9,
+                "rule": "MASQ003",
+                "severity": "error",
+                "message": 'CIDR "172.16.0.1/12" has host bits set; the agent rejects it '
+                "(did you mean 172.16.0.0/12?)",
+                "hint": "Write the network address, as suggested in the message.",
+            }
+        ],
     }
 
 
 def test_text_report_shows_the_line_with_a_caret(tmp_path: Path) -> None:
     result = masqctl("validate", str(DATA / "configmaps/host-bits.yaml"))
     assert result.stdout.splitlines()[:3] == [
-        f"{DATA}/configmaps/host-bits.yaml:6:9: error[MASQ003] CIDR \"172.16.0.1/12\" has host "
+        f'{DATA}/configmaps/host-bits.yaml:6:9: error[MASQ003] CIDR "172.16.0.1/12" has host '
         "bits set; the agent rejects it (did you mean 172.16.0.0/12?)",
         "  6 |       - 172.16.0.1/12",
         "    |         ^",
@@ -58,13 +69,18 @@ def test_text_report_shows_the_line_with_a_caret(tmp_path: Path) -> None:
 
 def test_valid_configmap_passes() -> None:
     result = masqctl("validate", str(DATA / "configmaps/valid.yaml"))
-    assert (result.returncode, result.stdout) == (0, "1 file, 1 config: 0 errors, 0 warnings, 0 infos\n")
+    assert (result.returncode, result.stdout) == (
+        0,
+        "1 file, 1 config: 0 errors, 0 warnings, 0 infos\n",
+    )
 
 
 def test_missing_file_is_exit_2_with_one_line() -> None:
     result = masqctl("validate", "/nonexistent/cm.yaml")
     assert (result.returncode, result.stdout, result.stderr) == (
-        2, "", "masqctl: /nonexistent/cm.yaml: no such file\n"
+        2,
+        "",
+        "masqctl: /nonexistent/cm.yaml: no such file\n",
     )
 
 
@@ -154,7 +170,8 @@ def test_unrelated_configmaps_are_skipped(tmp_path: Path) -> None:
 
 def test_json_configmap_points_at_the_config_value(tmp_path: Path) -> None:
     document = {
-        "apiVersion": "v1", "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
         "metadata": {"name": "ip-masq-agent", "namespace": "kube-system"},
         "data": {"config": "nonMasqueradeCIDRs: [10.0.0.1/8]\n"},
     }
@@ -183,5 +200,6 @@ def test_select_and_ignore_choose_checks(tmp_path: Path) -> None:
     assert [f["rule"] for f in json.loads(selected.stdout)["findings"]] == ["MASQ013"]
     unknown = masqctl("validate", "--select", "MASQ999", str(path))
     assert (unknown.returncode, unknown.stderr) == (
-        2, "masqctl: unknown check ID MASQ999 (see masqctl validate --list-checks)\n"
+        2,
+        "masqctl: unknown check ID MASQ999 (see masqctl validate --list-checks)\n",
     )

@@ -17,12 +17,31 @@ SEEDS = [
     (Path(__file__).parent / "data/corpus/upstream-agent-config.yaml").read_text(),
     '{"nonMasqueradeCIDRs": ["10.0.0.0/8"], "cidrLimit": 3, "resyncInterval": "5s"}',
 ]
-KEYS = ["nonMasqueradeCIDRs", "cidrLimit", "masqLinkLocal", "masqLinkLocalIPv6",
-        "resyncInterval", "NONMASQUERADECIDRS", "enableIPv6", "<<", "", "?"]
+KEYS = [
+    "nonMasqueradeCIDRs",
+    "cidrLimit",
+    "masqLinkLocal",
+    "masqLinkLocalIPv6",
+    "resyncInterval",
+    "NONMASQUERADECIDRS",
+    "enableIPv6",
+    "<<",
+    "",
+    "?",
+]
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
-    | st.sampled_from(["10.0.0.0/8", "10.0.0.1/8", "fc00::/7", "60s", "1d", "-1s", "::ffff:1.2.3.4/128"]),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(KEYS), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(
+        ["10.0.0.0/8", "10.0.0.1/8", "fc00::/7", "60s", "1d", "-1s", "::ffff:1.2.3.4/128"]
+    ),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -46,8 +65,9 @@ def assert_clean(code: int, errors: str) -> None:
     assert "Traceback" not in errors
 
 
-fuzz = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+fuzz = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @fuzz
@@ -71,11 +91,13 @@ def test_random_documents_never_crash(tmp_path: Path, value: object, as_json: bo
 @fuzz
 @given(
     seed=st.sampled_from(SEEDS),
-    edits=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 3), st.text(max_size=4)), max_size=5),
+    edits=st.lists(
+        st.tuples(st.integers(0, 400), st.integers(0, 3), st.text(max_size=4)), max_size=5
+    ),
 )
 def test_mutated_real_configs_never_crash(tmp_path: Path, seed: str, edits: list) -> None:  # type: ignore[type-arg]
     text = seed
     for position, cut, insert in edits:
         position %= len(text) + 1
-        text = text[:position] + insert + text[position + cut:]
+        text = text[:position] + insert + text[position + cut :]
     assert_clean(*run_validate(tmp_path, text.encode("utf-8", "surrogatepass")))

@@ -138,7 +138,7 @@ class _Decoder:
         config = default_config(self.flags, self.source.file)
         values: dict[str, tuple[Node, Node]] = {}
         seen: dict[str, list[Node]] = {}
-        for key_node, value_node in root.items():
+        for key_node, _ in root.items():
             name = _json_key(key_node)
             field_name = _FOLDED_KEYS.get(go_fold(name))
             if field_name is None:
@@ -197,7 +197,7 @@ class _Decoder:
 
     # --- values -----------------------------------------------------------------------
 
-    def decode_nonMasqueradeCIDRs(self, node: Node) -> object:  # noqa: N802
+    def decode_nonMasqueradeCIDRs(self, node: Node) -> object:
         if node.kind == SCALAR and node.tag == NULL:
             return ()
         if node.kind != SEQ:
@@ -210,7 +210,7 @@ class _Decoder:
                 self.report(
                     "MASQ023",
                     item,
-                    f"{entry} is empty (null); the agent reads it as \"\" and refuses the "
+                    f'{entry} is empty (null); the agent reads it as "" and refuses the '
                     'config: CIDR "" could not be parsed, invalid CIDR address: ',
                 )
                 entries.append(CIDREntry("", index, self.origin(item, entry), null=True))
@@ -228,27 +228,33 @@ class _Decoder:
         self.type_error(key, node, "bool")
         return _KEEP
 
-    def decode_masqLinkLocal(self, node: Node) -> object:  # noqa: N802
+    def decode_masqLinkLocal(self, node: Node) -> object:
         return self.decode_bool("masqLinkLocal", node)
 
-    def decode_masqLinkLocalIPv6(self, node: Node) -> object:  # noqa: N802
+    def decode_masqLinkLocalIPv6(self, node: Node) -> object:
         return self.decode_bool("masqLinkLocalIPv6", node)
 
-    def decode_cidrLimit(self, node: Node) -> object:  # noqa: N802
+    def decode_cidrLimit(self, node: Node) -> object:
         if node.kind == SCALAR and node.tag == NULL:
             return _KEEP
         value = None
         if node.kind == SCALAR and node.tag == INT:
             value = node.value
-        elif node.kind == SCALAR and node.tag == FLOAT and not self.is_json:
-            if math.isfinite(node.value) and node.value == int(node.value):
-                value = int(node.value) if abs(node.value) < 1e21 else None
+        elif (
+            node.kind == SCALAR
+            and node.tag == FLOAT
+            and not self.is_json
+            and math.isfinite(node.value)
+            and node.value == int(node.value)
+            and abs(node.value) < 1e21  # json.Marshal writes smaller floats without exponent
+        ):
+            value = int(node.value)
         if value is None or not INT64_MIN <= value <= INT64_MAX:
             self.type_error("cidrLimit", node, "int")
             return _KEEP
         return value
 
-    def decode_resyncInterval(self, node: Node) -> object:  # noqa: N802
+    def decode_resyncInterval(self, node: Node) -> object:
         if node.kind != SCALAR or node.tag != STR:
             shown = "null" if node.tag == NULL else (node.raw or node.describe())
             if node.kind == SCALAR and node.tag == BOOL:
@@ -256,7 +262,7 @@ class _Decoder:
             self.report(
                 "MASQ005",
                 node,
-                f"resyncInterval must be a quoted duration such as \"60s\"; the agent says: "
+                f'resyncInterval must be a quoted duration such as "60s"; the agent says: '
                 f'expected string value for unmarshal to field of type Duration, got "{shown}"',
             )
             return _KEEP
@@ -286,8 +292,9 @@ def validate_cidrs(config: MasqConfig, flags: AgentFlags) -> list[Finding]:
     def report(rule: str, origin: Origin, message: str) -> None:
         entry = check(rule)
         findings.append(
-            Finding(rule, entry.severity, message, origin.file, origin.line, origin.column,
-                    entry.fix)
+            Finding(
+                rule, entry.severity, message, origin.file, origin.line, origin.column, entry.fix
+            )
         )
 
     cidrs = config.non_masquerade_cidrs
@@ -365,7 +372,9 @@ def read_config_node(source: ConfigText) -> tuple[Node | None, bool, list[Findin
             return read_json_document(source.text), True, findings
         except DocumentError as error:
             report(
-                "MASQ001", error.line, error.column,
+                "MASQ001",
+                error.line,
+                error.column,
                 f"{error.message} (text starting with '{{' is parsed as JSON by the agent)",
             )
             return None, True, findings
@@ -380,12 +389,16 @@ def read_config_node(source: ConfigText) -> tuple[Node | None, bool, list[Findin
         extra = next((doc for doc in documents if doc is not None), None)
         if extra is not None:
             report(
-                "MASQ020", extra.line, extra.column,
+                "MASQ020",
+                extra.line,
+                extra.column,
                 "a second YAML document: the agent reads only the first and ignores this one",
             )
     except DocumentError as error:
         report(
-            "MASQ020", error.line, error.column,
+            "MASQ020",
+            error.line,
+            error.column,
             f"after the first document (the only one the agent reads): {error.message}",
         )
     return root, False, findings

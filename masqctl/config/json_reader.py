@@ -13,7 +13,10 @@ from masqctl.config.nodes import BOOL, FLOAT, INT, MAP, NULL, SCALAR, SEQ, STR, 
 
 _WHITESPACE = " \t\n\r"
 #: unicode.IsSpace, which apimachinery's ToJSON trims before looking for ``{``.
-_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_GO_SPACE = (
+    " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _LITERALS = {"true": (BOOL, True), "false": (BOOL, False), "null": (NULL, None)}
@@ -69,7 +72,7 @@ class _Parser:
             return self.array()
         if char == '"':
             return self.string()
-        if char == "-" or char.isdigit() and char.isascii():
+        if char == "-" or (char.isdigit() and char.isascii()):
             return self.number()
         for word, (tag, value) in _LITERALS.items():
             if char == word[0]:
@@ -86,7 +89,9 @@ class _Parser:
             if self.text[offset] != expected:
                 self.pos = offset
                 found = _quote_char(self.text[offset])
-                raise self.fail(f"invalid character {found} in literal {word} (expecting '{expected}')")
+                raise self.fail(
+                    f"invalid character {found} in literal {word} (expecting '{expected}')"
+                )
         self.pos = start + len(word)
         line, column = self.position(start)
         return Node(SCALAR, value, line, column, tag=tag, raw=word)

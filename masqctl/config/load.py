@@ -29,9 +29,7 @@ def _pick(configs: list[FoundConfig], path: str) -> FoundConfig:
         return upstream[0]
     if not configs:
         raise MasqctlError(f"{path}: no ip-masq-agent config found (no ConfigMap key 'config')")
-    raise MasqctlError(
-        f"{path}: holds {len(configs)} agent configs; give a file with exactly one"
-    )
+    raise MasqctlError(f"{path}: holds {len(configs)} agent configs; give a file with exactly one")
 
 
 def load_config(path: str | None, flags: AgentFlags) -> MasqConfig:

@@ -164,9 +164,7 @@ def _configmap(node: Node, file: str, lines: list[str], result: ReadFile) -> Non
         name=_scalar_text(metadata.get("name")) if metadata is not None else "",
         namespace=_scalar_text(metadata.get("namespace")) if metadata is not None else "",
         data_keys=[str(key.value) for key, _ in data.items()] if data is not None else [],
-        annotations={
-            str(key.value): _scalar_text(value) for key, value in annotations_node.items()
-        }
+        annotations={str(key.value): _scalar_text(value) for key, value in annotations_node.items()}
         if annotations_node is not None
         else {},
         node=node,
@@ -178,7 +176,7 @@ def _configmap(node: Node, file: str, lines: list[str], result: ReadFile) -> Non
         name = str(key.value)
         if name != UPSTREAM_KEY and not name.startswith(AZURE_KEY_PREFIX):
             continue
-        if value.kind != SCALAR or value.value is not None and value.tag != STR:
+        if value.kind != SCALAR or (value.value is not None and value.tag != STR):
             continue  # not text: the kubelet would refuse to mount it
         if value.value is None:
             value.value = ""  # `config:` with no value mounts an empty file
@@ -239,4 +237,3 @@ def _documents(text: str) -> Iterator[Node | None]:
         yield read_json_document(text)
     else:
         yield from read_yaml_documents(text)
-

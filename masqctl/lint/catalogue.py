@@ -21,7 +21,9 @@ class Check:
 
 _CHECKS = (
     Check(
-        "MASQ001", "syntax-error", ERROR,
+        "MASQ001",
+        "syntax-error",
+        ERROR,
         "The config is not valid YAML or JSON as the agent parses it.",
         "The agent converts the file with apimachinery's ToJSON: text whose first "
         "non-space character is `{` is parsed as strict JSON (so a YAML flow mapping "
@@ -32,7 +34,9 @@ _CHECKS = (
         "`{` and write block YAML.",
     ),
     Check(
-        "MASQ002", "unknown-key", ERROR,
+        "MASQ002",
+        "unknown-key",
+        ERROR,
         "A key the agent does not know; the agent silently ignores it.",
         "The agent decodes with Go's encoding/json, which drops unknown keys without a "
         "word: `nonMasqueradeCIDR` or `enableIPv6` leave the defaults in force.",
@@ -40,107 +44,135 @@ _CHECKS = (
         "resyncInterval (agent flags such as --enable-ipv6 belong on the DaemonSet).",
     ),
     Check(
-        "MASQ003", "cidr-host-bits", ERROR,
+        "MASQ003",
+        "cidr-host-bits",
+        ERROR,
         "A CIDR has host bits set; the agent rejects the whole config.",
         "After net.ParseCIDR the agent checks that the address equals its network "
         "(`10.0.0.1/8` fails) and refuses the config.",
         "Write the network address, as suggested in the message.",
     ),
     Check(
-        "MASQ004", "cidr-invalid", ERROR,
+        "MASQ004",
+        "cidr-invalid",
+        ERROR,
         "A CIDR that Go's net.ParseCIDR refuses.",
         "A missing prefix length, a netmask (`/255.0.0.0`), a zone, leading zeros or "
         "an out-of-range octet make the agent refuse the whole config.",
         "Write the CIDR as address/prefix-length, e.g. 10.0.0.0/8.",
     ),
     Check(
-        "MASQ005", "wrong-type", ERROR,
+        "MASQ005",
+        "wrong-type",
+        ERROR,
         "A value has a type the agent's decoder refuses.",
-        "Go's encoding/json is strict: a quoted \"true\" for a bool, a string for "
+        'Go\'s encoding/json is strict: a quoted "true" for a bool, a string for '
         "cidrLimit or a number for resyncInterval make the agent refuse the config.",
         "Write booleans unquoted, cidrLimit as a whole number, resyncInterval as a "
         "quoted duration such as 60s.",
     ),
     Check(
-        "MASQ006", "duplicate-key", ERROR,
+        "MASQ006",
+        "duplicate-key",
+        ERROR,
         "A key appears twice (possibly in different case); only the last one counts.",
         "Keys match case-insensitively and the last occurrence silently wins, so the "
         "first value is lost.",
         "Keep one occurrence of each key.",
     ),
     Check(
-        "MASQ007", "key-case", WARNING,
+        "MASQ007",
+        "key-case",
+        WARNING,
         "A key is spelled with different letter case; the agent reads it all the same.",
         "Go's decoder matches keys case-insensitively, so `nonMasqueradeCidrs` works, but "
         "tools and reviewers that compare exact names will miss it.",
         "Spell the key exactly as the agent documents it.",
     ),
     Check(
-        "MASQ008", "ipv6-not-enabled", ERROR,
+        "MASQ008",
+        "ipv6-not-enabled",
+        ERROR,
         "An IPv6 CIDR while the agent runs without --enable-ipv6.",
-        "The agent refuses the whole config: \"ipv6 is not enabled, but ipv6 cidr ... "
-        "provided\".",
+        'The agent refuses the whole config: "ipv6 is not enabled, but ipv6 cidr ... provided".',
         "Add --enable-ipv6 to the agent (and to masqctl), or remove the IPv6 CIDR.",
     ),
     Check(
-        "MASQ009", "cidr-limit", ERROR,
+        "MASQ009",
+        "cidr-limit",
+        ERROR,
         "More CIDRs than cidrLimit allows.",
         "The agent refuses configs with more nonMasqueradeCIDRs (IPv4 and IPv6 together) "
         "than cidrLimit (default 64).",
         "Merge CIDRs into larger blocks, or raise cidrLimit deliberately.",
     ),
     Check(
-        "MASQ010", "resync-interval-invalid", ERROR,
+        "MASQ010",
+        "resync-interval-invalid",
+        ERROR,
         "resyncInterval is not a Go duration.",
         "The agent parses it with time.ParseDuration (units ns, us, ms, s, m, h; no d) "
         "and refuses the config otherwise.",
         "Write a duration such as 60s, 5m or 1h30m.",
     ),
     Check(
-        "MASQ011", "resync-interval-nonpositive", WARNING,
+        "MASQ011",
+        "resync-interval-nonpositive",
+        WARNING,
         "resyncInterval is zero or negative.",
         "The agent sleeps resyncInterval between syncs; zero or less makes it busy-loop, "
         "rewriting iptables continuously.",
         "Use a positive interval, such as the default 60s.",
     ),
     Check(
-        "MASQ012", "empty-cidr-list", WARNING,
+        "MASQ012",
+        "empty-cidr-list",
+        WARNING,
         "nonMasqueradeCIDRs is empty or null: everything but link-local is masqueraded.",
         "An explicit empty (or null) list replaces the RFC 1918 defaults with nothing, so "
         "pod-to-pod and pod-to-node traffic leaves with the node's address.",
-        "List the cluster's pod and service ranges, or remove the key to keep the "
-        "defaults.",
+        "List the cluster's pod and service ranges, or remove the key to keep the defaults.",
     ),
     Check(
-        "MASQ013", "duplicate-cidr", WARNING,
+        "MASQ013",
+        "duplicate-cidr",
+        WARNING,
         "The same CIDR is listed twice.",
         "The agent writes one RETURN rule per entry; the second never matches and counts "
         "against cidrLimit.",
         "Remove the repeated entry.",
     ),
     Check(
-        "MASQ014", "shadowed-cidr", WARNING,
+        "MASQ014",
+        "shadowed-cidr",
+        WARNING,
         "A CIDR is contained in an earlier one; its rule can never match.",
         "Rules are evaluated in order and the earlier, larger block already returns every "
         "address of the later one.",
         "Remove the contained CIDR (or reorder if you meant something else).",
     ),
     Check(
-        "MASQ015", "match-all-cidr", WARNING,
+        "MASQ015",
+        "match-all-cidr",
+        WARNING,
         "0.0.0.0/0 or ::/0 is listed: nothing of that family is masqueraded.",
         "A RETURN for every destination turns the agent off for that family, including "
         "traffic to the internet.",
         "List the specific ranges that must keep the pod address.",
     ),
     Check(
-        "MASQ016", "redundant-link-local", WARNING,
+        "MASQ016",
+        "redundant-link-local",
+        WARNING,
         "A link-local range is listed while masqLinkLocal(IPv6) is false.",
         "The agent already writes a RETURN for 169.254.0.0/16 (fe80::/10) first, so the "
         "entry is redundant and uses up cidrLimit.",
         "Remove the entry; set masqLinkLocal: true if link-local must be masqueraded.",
     ),
     Check(
-        "MASQ017", "configmap-name", WARNING,
+        "MASQ017",
+        "configmap-name",
+        WARNING,
         "The ConfigMap is not named ip-masq-agent.",
         "The upstream DaemonSet mounts the ConfigMap named ip-masq-agent, with "
         "optional: true: a differently named one is never read and the agent silently "
@@ -148,14 +180,18 @@ _CHECKS = (
         "Name the ConfigMap ip-masq-agent (or change the DaemonSet's volume to match).",
     ),
     Check(
-        "MASQ018", "configmap-namespace", WARNING,
+        "MASQ018",
+        "configmap-namespace",
+        WARNING,
         "The ConfigMap is not in the kube-system namespace.",
         "A pod can only mount ConfigMaps of its own namespace; the upstream DaemonSet "
         "runs in kube-system, so the agent silently runs on its defaults.",
         "Create the ConfigMap in kube-system (the namespace of the agent's DaemonSet).",
     ),
     Check(
-        "MASQ019", "configmap-config-key", WARNING,
+        "MASQ019",
+        "configmap-config-key",
+        WARNING,
         "The ConfigMap has no `config` key.",
         "The upstream DaemonSet mounts key `config` as /etc/config/ip-masq-agent; without "
         "it the file is absent and the agent runs on its defaults. (Azure's "
@@ -164,27 +200,34 @@ _CHECKS = (
         "rename the data key to config.",
     ),
     Check(
-        "MASQ020", "extra-document", WARNING,
+        "MASQ020",
+        "extra-document",
+        WARNING,
         "A config file holds more than one YAML document; the agent reads only the first.",
         "go-yaml's Unmarshal stops after the first document, so the rest is ignored.",
         "Keep the config in one document.",
     ),
     Check(
-        "MASQ021", "not-a-mapping", ERROR,
+        "MASQ021",
+        "not-a-mapping",
+        ERROR,
         "The config is not a mapping of keys to values.",
-        "The agent decodes the file into its config struct; a list or a plain value is "
-        "refused.",
+        "The agent decodes the file into its config struct; a list or a plain value is refused.",
         "Write the config as `key: value` lines.",
     ),
     Check(
-        "MASQ022", "ipv4-mapped-cidr", ERROR,
+        "MASQ022",
+        "ipv4-mapped-cidr",
+        ERROR,
         "An IPv4-mapped IPv6 CIDR (::ffff:a.b.c.d/n).",
         "Go prints such an address as IPv4, so the agent files the CIDR under IPv4 and "
         "hands the IPv6 text to iptables-restore, which rejects the whole sync.",
         "Write the IPv4 CIDR itself (a.b.c.d/n-96).",
     ),
     Check(
-        "MASQ023", "null-cidr", ERROR,
+        "MASQ023",
+        "null-cidr",
+        ERROR,
         "An empty (null) item in nonMasqueradeCIDRs.",
         "A bare `-` decodes to the empty string, which net.ParseCIDR refuses, so the agent "
         "refuses the config.",

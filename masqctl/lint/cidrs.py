@@ -80,7 +80,8 @@ def _against_earlier(
                 finding_at(
                     "MASQ013",
                     entry.origin,
-                    f'CIDR "{entry.text}" is listed twice (first as {previous.origin.entry}{where})',
+                    f'CIDR "{entry.text}" is listed twice '
+                    f"(first as {previous.origin.entry}{where})",
                 )
             ]
         if _contains(previous_parsed, parsed):
@@ -97,4 +98,3 @@ def _against_earlier(
 
 def _where(origin: Origin) -> str:
     return f", line {origin.line}" if origin.line else ""
-

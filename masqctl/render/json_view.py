@@ -8,11 +8,12 @@ from masqctl.ruleset import Rule, Ruleset
 JSON_VERSION = 1
 
 
-def rule_json(rule: Rule, index: int) -> dict[str, object]:
-    """One rule: its 1-based position, kind, restore text and the config entry behind it."""
+def rule_json(rule: Rule, index: int | None = None) -> dict[str, object]:
+    """One rule: its 1-based position in the chain, kind, restore text and config entry."""
     origin = rule.origin
-    return {
-        "index": index,
+    data: dict[str, object] = {} if index is None else {"index": index}
+    return data | {
+        "chain": rule.chain,
         "kind": rule.kind,
         "label": rule.label,
         "cidr": rule.cidr,
@@ -47,7 +48,7 @@ def ruleset_json(ruleset: Ruleset) -> dict[str, object]:
         "families": {
             name: {
                 "chain": family.chain,
-                "jump": rule_json(family.jump, 1) | {"chain": "POSTROUTING"},
+                "jump": rule_json(family.jump),
                 "rules": [rule_json(rule, index) for index, rule in enumerate(family.rules, 1)],
             }
             for name, family in ruleset.families.items()

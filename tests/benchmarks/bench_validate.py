@@ -53,8 +53,10 @@ def median_of(args: list[str], runs: int = 3) -> float:
 
 def row(name: str, value: float, baseline_name: str, baseline: float, target: str) -> None:
     ratio = value / baseline
-    print(f"{name:42} {value * 1000:9.1f} ms | {baseline_name:28} {baseline * 1000:9.1f} ms"
-          f" | {ratio:5.2f}x (target {target})")
+    print(
+        f"{name:42} {value * 1000:9.1f} ms | {baseline_name:28} {baseline * 1000:9.1f} ms"
+        f" | {ratio:5.2f}x (target {target})"
+    )
 
 
 def main() -> None:
@@ -74,15 +76,31 @@ def main() -> None:
 
         bare = best_of([python, "-c", "pass"])
         row("masqctl --version", best_of([*masqctl, "--version"]), "python3 -c pass", bare, "<= 6x")
-        row("masqctl validate one-configmap.yaml", best_of([*masqctl, "validate", str(one)]),
-            "python3 -c pass", bare, "<= 6x")
+        row(
+            "masqctl validate one-configmap.yaml",
+            best_of([*masqctl, "validate", str(one)]),
+            "python3 -c pass",
+            bare,
+            "<= 6x",
+        )
         ours = median_of([*masqctl, "validate", *files])
-        yamllint = shutil.which("yamllint", path=str(Path(python).parent)) or shutil.which("yamllint")
+        yamllint = shutil.which("yamllint", path=str(Path(python).parent)) or shutil.which(
+            "yamllint"
+        )
         if yamllint:
             theirs = median_of([yamllint, "-d", "relaxed", *files])
-            row("masqctl validate (2,000 ConfigMaps)", ours, "yamllint -d relaxed", theirs, "<= 0.5x")
+            row(
+                "masqctl validate (2,000 ConfigMaps)",
+                ours,
+                "yamllint -d relaxed",
+                theirs,
+                "<= 0.5x",
+            )
         else:
-            print(f"masqctl validate (2,000 ConfigMaps): {ours * 1000:.0f} ms (yamllint not installed)")
+            print(
+                f"masqctl validate (2,000 ConfigMaps): {ours * 1000:.0f} ms "
+                "(yamllint not installed)"
+            )
 
 
 if __name__ == "__main__":

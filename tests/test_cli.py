@@ -1,0 +1,109 @@
+"""The command line: entry point, fast path parity with the Typer app, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from masqctl import __version__
+from masqctl.cli import run_app
+from masqctl.entry import main, parse_fast_validate
+from masqctl.lint.catalogue import CHECKS
+
+DATA = Path(__file__).parent / "data"
+BAD = str(DATA / "configmaps/host-bits.yaml")
+GOOD = str(DATA / "configmaps/valid.yaml")
+
+
+def test_version_through_both_paths(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert run_app(["--version"]) == 0
+    assert capsys.readouterr().out == f"masqctl {__version__}\n" * 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [BAD],
+        [GOOD],
+        ["--format", "json", BAD, GOOD],
+        ["--format=json", "--strict", GOOD],
+        ["-o", "json", "--ignore", "MASQ003", BAD],
+        ["--select", "MASQ999", BAD],
+        ["--enable-ipv6", "--nomasq-all-reserved-ranges", str(DATA / "corpus")],
+        ["/nonexistent.yaml"],
+        ["--format", "xml", GOOD],
+    ],
+)
+def test_fast_path_and_typer_app_give_the_same_result(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    assert parse_fast_validate(args) is not None
+    fast_code = main(["validate", *args])
+    fast = capsys.readouterr()
+    typer_code = run_app(["validate", *args])
+    slow = capsys.readouterr()
+    assert (fast_code, fast.out, fast.err) == (typer_code, slow.out, slow.err)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--list-checks"], ["--bogus"], ["--format"]])
+def test_anything_unusual_goes_to_typer(args: list[str]) -> None:
+    assert parse_fast_validate(args) is None
+
+
+def test_list_checks_prints_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_app(["validate", "--list-checks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["MASQ001", "syntax-error", "error"]
+    assert len(lines) == len(CHECKS)
+
+
+def test_unknown_option_is_a_usage_error_exit_2() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "masqctl", "render", "--bogus"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "No such option: --bogus" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_without_paths_reads_stdin() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "masqctl", "validate"],
+        input="cidrLimit: x\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout.startswith("<stdin>:1:12: error[MASQ005]")
+
+
+def test_output_file_receives_the_report(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    assert main(["validate", "--format", "json", "--output-file", str(target), BAD]) == 1
+    assert '"rule": "MASQ003"' in target.read_text()
+
+
+def test_unwritable_output_file_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--output-file", "/nonexistent/dir/r.txt", GOOD]) == 2
+    assert capsys.readouterr().err.startswith("masqctl: /nonexistent/dir/r.txt: cannot write")
+
+
+def test_unexpected_exceptions_become_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("masqctl.validate.validate_paths", explode)
+    assert main(["validate", GOOD]) == 2
+    assert capsys.readouterr().err == "masqctl: internal error: RuntimeError: boom\n"
