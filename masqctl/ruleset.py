@@ -95,22 +95,40 @@ class PortInterval:
         return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
 
 
+def _go_atoi(text: str, flag_text: str) -> int:
+    """strconv.Atoi, failing with the agent's own words for --to-ports."""
+    body = text[1:] if text[:1] in "+-" else text
+    if not body or not body.isascii() or not body.isdigit():
+        raise UsageError(
+            f'Invalid --to-ports flag "{flag_text}": strconv.Atoi: parsing "{text}": invalid syntax'
+        )
+    return int(text)
+
+
 def parse_to_ports(text: str) -> tuple[PortInterval, ...]:
-    """--to-ports ``1024-29999,32768-65535`` (single ports allowed); UsageError if invalid."""
+    """--to-ports as the agent parses it (``1024-29999,32768-65535``, single ports too).
+
+    UsageError with the agent's message where it would exit; ports outside 1-65535, which
+    the agent passes on, are refused too since iptables-restore would reject the sync.
+    """
     if not text:
         return ()
     intervals = []
     for part in text.split(","):
-        first_text, dash, last_text = part.partition("-")
-        try:
-            first = int(first_text, 10)
-            last = int(last_text, 10) if dash else first
-        except ValueError:
-            raise UsageError(f"--to-ports: {part!r} is not a port or a port range") from None
-        if not (first_text.isdigit() and (not dash or last_text.isdigit())):
-            raise UsageError(f"--to-ports: {part!r} is not a port or a port range")
+        bounds = part.split("-")
+        if len(bounds) > 2:
+            raise UsageError(f'Invalid --to-ports flag "{text}": invalid interval "{part}"')
+        first = _go_atoi(bounds[0], text)
+        last = _go_atoi(bounds[-1], text)
+        if first > last:
+            raise UsageError(
+                f'Invalid --to-ports flag "{text}": first is greater than last in "{part}"'
+            )
         if not 0 < first <= last <= 65535:
-            raise UsageError(f"--to-ports: {part!r} is not a range of ports 1-65535")
+            raise UsageError(
+                f'Invalid --to-ports flag "{text}": "{part}" is outside the ports 1-65535 '
+                "that iptables accepts"
+            )
         intervals.append(PortInterval(first, last))
     return tuple(intervals)
 

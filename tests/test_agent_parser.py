@@ -291,16 +291,23 @@ def test_number_resync_interval_is_a_type_error() -> None:
             "MASQ005",
             1,
             17,
-            'resyncInterval must be a quoted duration such as "60s"; the agent '
-            'says: expected string value for unmarshal to field of type Duration, got "60"',
+            'resyncInterval must be a quoted duration such as "60s" (json: cannot unmarshal '
+            "number into Go value of type string)",
         )
     ]
 
 
-def test_null_resync_interval_is_refused_by_the_duration_decoder() -> None:
+def test_null_resync_interval_is_an_empty_duration_for_metav1_duration() -> None:
     _, findings = decode("resyncInterval:\n")
-    assert rules(findings) == ["MASQ005"]
-    assert findings[0][3].endswith('got "null"')
+    assert findings == [
+        ("MASQ010", 1, 16, 'resyncInterval: time: invalid duration "" (the value is null)')
+    ]
+
+
+def test_json_escapes_in_resync_interval_are_decoded() -> None:
+    # upstream's "valid json file, just resyncInterval but escaped"
+    config, findings = decode('{"resyncInterval": "\\u0035\\u006d"}')
+    assert (config.resync_interval_ns, findings) == (300_000_000_000, [])
 
 
 def test_cidr_list_of_numbers_is_a_type_error() -> None:

@@ -195,11 +195,11 @@ def to_ports_rules(options: str, intervals: list[tuple[str, str | None]]) -> lis
         ("1024-29999,32768-65535", [("1024-29999", "0.469292562840114"), ("32768-65535", None)]),
         ("1024,65535", [("1024", "0.5"), ("65535", None)]),
         (
-            "1024-10000,20000-30000,40000-65535",
+            "1024-29999,32768-49151,61000-65535",
             [
-                ("1024-10000", "0.20166689131509188"),
-                ("20000-30000", "0.28142499366857077"),
-                ("40000-65535", None),
+                ("1024-29999", "0.5807279140612474"),
+                ("32768-49151", "0.7831739961759082"),
+                ("61000-65535", None),
             ],
         ),
     ],
@@ -223,7 +223,29 @@ def test_probabilities_never_use_exponent_notation() -> None:
     assert format_go_float(0.5) == "0.5"
 
 
-@pytest.mark.parametrize("to_ports", ["abc", "0-10", "10-5", "70000", "1-2,", "-5"])
-def test_invalid_to_ports_is_a_usage_error(tmp_path: Path, to_ports: str) -> None:
-    with pytest.raises(UsageError, match="--to-ports"):
+@pytest.mark.parametrize(
+    ("to_ports", "message"),
+    [
+        ("abc", 'Invalid --to-ports flag "abc": strconv.Atoi: parsing "abc": invalid syntax'),
+        ("42-", 'Invalid --to-ports flag "42-": strconv.Atoi: parsing "": invalid syntax'),
+        ("1-2,", 'Invalid --to-ports flag "1-2,": strconv.Atoi: parsing "": invalid syntax'),
+        ("1-2-3", 'Invalid --to-ports flag "1-2-3": invalid interval "1-2-3"'),
+        ("10-5", 'Invalid --to-ports flag "10-5": first is greater than last in "10-5"'),
+        (
+            "0-10",
+            'Invalid --to-ports flag "0-10": "0-10" is outside the ports 1-65535 that '
+            "iptables accepts",
+        ),
+        (
+            "70000",
+            'Invalid --to-ports flag "70000": "70000" is outside the ports 1-65535 that '
+            "iptables accepts",
+        ),
+    ],
+)
+def test_invalid_to_ports_is_refused_with_the_agents_words(
+    tmp_path: Path, to_ports: str, message: str
+) -> None:
+    with pytest.raises(UsageError) as raised:
         render(tmp_path, to_ports=to_ports)
+    assert str(raised.value) == message

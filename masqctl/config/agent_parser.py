@@ -255,20 +255,22 @@ class _Decoder:
         return value
 
     def decode_resyncInterval(self, node: Node) -> object:
+        # metav1.Duration: json.Unmarshal into a string, then time.ParseDuration.
+        if node.kind == SCALAR and node.tag == NULL:
+            self.report(
+                "MASQ010", node, 'resyncInterval: time: invalid duration "" (the value is null)'
+            )
+            return _KEEP
         if node.kind != SCALAR or node.tag != STR:
-            shown = "null" if node.tag == NULL else (node.raw or node.describe())
-            if node.kind == SCALAR and node.tag == BOOL:
-                shown = "true" if node.value else "false"
             self.report(
                 "MASQ005",
                 node,
-                f'resyncInterval must be a quoted duration such as "60s"; the agent says: '
-                f'expected string value for unmarshal to field of type Duration, got "{shown}"',
+                f'resyncInterval must be a quoted duration such as "60s" (json: cannot '
+                f"unmarshal {node.describe()} into Go value of type string)",
             )
             return _KEEP
-        text = node.raw if self.is_json else node.value
         try:
-            nanos = parse_duration(text)
+            nanos = parse_duration(node.value)
         except ValueError as error:
             self.report("MASQ010", node, f"resyncInterval: {error}")
             return _KEEP
@@ -276,8 +278,8 @@ class _Decoder:
             self.report(
                 "MASQ011",
                 node,
-                f'resyncInterval "{text}" is {format_duration(nanos)}: the agent would resync '
-                "in a busy loop",
+                f'resyncInterval "{node.value}" is {format_duration(nanos)}: the agent would '
+                "resync in a busy loop",
             )
         return nanos
 

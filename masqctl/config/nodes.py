@@ -29,8 +29,7 @@ class Node:
     ``(key, value)`` node pairs in document order; for a sequence, a list of nodes;
     for a scalar, the Python value (str, int, float, bool or None) and ``tag`` says
     which JSON type the agent's decoder receives.  ``raw`` is the scalar's source text
-    (for a JSON string: the bytes between the quotes, which the agent's Duration
-    decoder reads without unescaping).
+    (a JSON number exactly as written, which Go's messages quote).
     """
 
     kind: str
