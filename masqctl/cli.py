@@ -51,7 +51,8 @@ RandomFullyOption = Annotated[
 ToPortsOption = Annotated[
     str,
     typer.Option(
-        "--to-ports", help="Agent flag: source port ranges for MASQUERADE, e.g. 1024-29999,32768-65535."
+        "--to-ports",
+        help="Agent flag: source port ranges for MASQUERADE, e.g. 1024-29999,32768-65535.",
     ),
 ]
 IptablesModeOption = Annotated[
@@ -100,11 +101,21 @@ def validate(
         ),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
-    select: Annotated[str, typer.Option("--select", help="Only these checks, e.g. MASQ003,MASQ012.")] = "",
+    select: Annotated[
+        str, typer.Option("--select", help="Only these checks, e.g. MASQ003,MASQ012.")
+    ] = "",
     ignore: Annotated[str, typer.Option("--ignore", help="Skip these checks.")] = "",
     output_file: Annotated[
         str | None, typer.Option("--output-file", help="Write the report here instead of stdout.")
     ] = None,
+    skip_unrelated: Annotated[
+        bool,
+        typer.Option(
+            "--skip-unrelated",
+            help="Skip files that are neither manifests nor agent configs (as for files "
+            "found in directories); for pre-commit and other whole-repo runs.",
+        ),
+    ] = False,
     list_checks: Annotated[
         bool, typer.Option("--list-checks", help="Print every check and exit.")
     ] = False,
@@ -129,6 +140,7 @@ def validate(
             select=select,
             ignore=ignore,
             output_file=output_file,
+            skip_unrelated=skip_unrelated,
         )
     )
 
@@ -137,7 +149,8 @@ def validate(
 def render(
     config: ConfigOption = None,
     family: Annotated[
-        str, typer.Option("--family", help="ipv4 (iptables) or ipv6 (ip6tables, needs --enable-ipv6).")
+        str,
+        typer.Option("--family", help="ipv4 (iptables) or ipv6 (ip6tables, needs --enable-ipv6)."),
     ] = "ipv4",
     output_format: Annotated[
         str,
@@ -152,7 +165,8 @@ def render(
                      "OutBoundNAT exceptions replaced."),
     ] = None,
     write: Annotated[
-        bool, typer.Option("--write", help="With --cni-conf: update the file in place (backup kept).")
+        bool,
+        typer.Option("--write", help="With --cni-conf: update the file in place (backup kept)."),
     ] = False,
     masq_chain: MasqChainOption = DEFAULT_CHAIN,
     nomasq_all_reserved_ranges: ReservedOption = False,
@@ -203,9 +217,9 @@ def explain(
         typer.Option("--protocol", help="Live mode: the packet's protocol, for -p matches."),
     ] = None,
     mark: Annotated[
-        str,
+        str | None,
         typer.Option("--mark", help="Live mode: the packet mark (default 0, as for pod traffic)."),
-    ] = "0",
+    ] = None,
     iptables_mode: IptablesModeOption = "auto",
     masq_chain: MasqChainOption = DEFAULT_CHAIN,
     nomasq_all_reserved_ranges: ReservedOption = False,
@@ -227,6 +241,80 @@ def explain(
                 mark=parse_mark(mark), iptables_mode=iptables_mode,
             )
         )
+
+    _exit(guarded(body))
+
+
+@app.command()
+def diff(
+    config: ConfigOption = None,
+    dump: Annotated[
+        str | None,
+        typer.Option("--from", help="Compare with this iptables-save dump instead of the live "
+                     "table ('-' is stdin; no root needed)."),
+    ] = None,
+    dump6: Annotated[
+        str | None,
+        typer.Option("--from6", help="With --enable-ipv6 and --from: the ip6tables-save dump."),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--output", "--format", "-o", help="text, or json.")
+    ] = "text",
+    iptables_mode: IptablesModeOption = "auto",
+    masq_chain: MasqChainOption = DEFAULT_CHAIN,
+    nomasq_all_reserved_ranges: ReservedOption = False,
+    enable_ipv6: IPv6Option = False,
+    random_fully: RandomFullyOption = True,
+    to_ports: ToPortsOption = "",
+) -> None:
+    """Compare the live chain (or a dump) with the config: exit 0 in sync, 1 drift."""
+    flags = _flags(masq_chain, nomasq_all_reserved_ranges, enable_ipv6, random_fully, to_ports)
+
+    def body() -> int:
+        from masqctl.diff import DiffRequest, run_diff
+
+        text, code = run_diff(DiffRequest(config, flags, dump, dump6, iptables_mode,
+                                          output_format))
+        sys.stdout.write(text)
+        return code
+
+    _exit(guarded(body))
+
+
+@app.command()
+def apply(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and the exact payload; write nothing.")
+    ] = False,
+    backup: Annotated[
+        str | None,
+        typer.Option("--backup", help="Back the nat table up here before writing (IPv6: PATH.ipv6)."
+                     " Default: a new file under /var/lib/masqctl/backups."),
+    ] = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Delete the chain and every POSTROUTING jump to it.")
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--output", "--format", "-o", help="text, or json.")
+    ] = "text",
+    iptables_mode: IptablesModeOption = "auto",
+    masq_chain: MasqChainOption = DEFAULT_CHAIN,
+    nomasq_all_reserved_ranges: ReservedOption = False,
+    enable_ipv6: IPv6Option = False,
+    random_fully: RandomFullyOption = True,
+    to_ports: ToPortsOption = "",
+) -> None:
+    """Write the agent's chain and jump once (backup, one transaction, verify, roll back)."""
+    flags = _flags(masq_chain, nomasq_all_reserved_ranges, enable_ipv6, random_fully, to_ports)
+
+    def body() -> int:
+        from masqctl.apply import ApplyRequest, run_apply
+
+        text, code = run_apply(ApplyRequest(config, flags, iptables_mode, dry_run, backup,
+                                            remove, output_format))
+        sys.stdout.write(text)
+        return code
 
     _exit(guarded(body))
 

@@ -48,6 +48,7 @@ def run_validate(
     select: str = "",
     ignore: str = "",
     output_file: str | None = None,
+    skip_unrelated: bool = False,
 ) -> int:
     """validate's whole job: read, check, print in the chosen format, return the exit code."""
     from masqctl.agent import AgentFlags
@@ -68,7 +69,7 @@ def run_validate(
         if sys.stdin.isatty():
             raise UsageError("validate: give files or directories to check, or - for stdin")
         paths = ["-"]
-    report = validate_paths(paths, flags, rules)
+    report = validate_paths(paths, flags, rules, skip_unrelated)
     if output_file:
         try:
             with open(output_file, "w", encoding="utf-8") as stream:
@@ -106,6 +107,7 @@ _VALIDATE_SWITCHES = {
     "--strict": "strict",
     "--enable-ipv6": "enable_ipv6",
     "--nomasq-all-reserved-ranges": "nomasq_all_reserved_ranges",
+    "--skip-unrelated": "skip_unrelated",
 }
 
 

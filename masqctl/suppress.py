@@ -1,10 +1,12 @@
 """Suppressing findings from inside the file: comments and ConfigMap annotations.
 
 - ``# masqctl: ignore MASQ012`` at the end of a line hides those checks on that line; on
-  a line of its own it hides them on the next line.
-- ``# masqctl: ignore-config MASQ012`` anywhere hides them for the whole file.
+  a line of its own it hides them on the next line that is neither blank nor a comment.
+- ``# masqctl: ignore-config MASQ012`` hides them for the whole config: inside a
+  ConfigMap, for that ConfigMap; anywhere else, for the whole file.
 - The annotation ``masqctl.io/ignore: MASQ012,MASQ017`` hides them for that ConfigMap.
-Several IDs are separated by commas; ``all`` hides every check.
+IDs are separated by commas or spaces, in any case; ``all`` hides every check.  Text
+after the IDs (a reason) is allowed.
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ from masqctl.config.sources import ReadFile
 from masqctl.findings import Finding
 
 ANNOTATION = "masqctl.io/ignore"
-_COMMENT = re.compile(r"#\s*masqctl:\s*(ignore|ignore-config)\s+([A-Za-z0-9_, ]+)")
+ALL = "ALL"
+_ID = r"(?:MASQ\d+|all)\b"
+_COMMENT = re.compile(
+    rf"#\s*masqctl:\s*(ignore-config|ignore)\s+({_ID}(?:[\s,]*{_ID})*)", re.IGNORECASE
+)
 
 
-def _rules(text: str) -> frozenset[str]:
-    return frozenset(part.strip().upper() for part in text.split(",") if part.strip())
+def parse_ids(text: str) -> frozenset[str]:
+    """The check IDs named in ``text`` (``all`` included), upper-cased."""
+    return frozenset(match.upper() for match in re.findall(_ID, text, re.IGNORECASE))
 
 
 @dataclass
@@ -29,33 +36,46 @@ class Suppressions:
 
     by_line: dict[int, frozenset[str]] = field(default_factory=dict)
     whole_file: frozenset[str] = frozenset()
-    #: (first line, last line, rules) of each annotated ConfigMap.
+    #: (first line, last line, rules) of each ConfigMap with suppressions.
     ranges: list[tuple[int, int, frozenset[str]]] = field(default_factory=list)
 
     @classmethod
     def for_file(cls, read: ReadFile) -> Suppressions:
+        spans = _configmap_spans(read)
+        per_configmap: list[set[str]] = [
+            set(parse_ids(info.annotations.get(ANNOTATION, ""))) for info in read.configmaps
+        ]
         result = cls()
         whole: set[str] = set()
+        pending: frozenset[str] = frozenset()
         for number, line in enumerate(read.lines, start=1):
-            if "masqctl:" not in line:
+            match = _COMMENT.search(line) if "#" in line else None
+            if match is None and not pending:
                 continue
-            match = _COMMENT.search(line)
-            if match is None:
+            here: frozenset[str] = frozenset()
+            if match is not None:
+                rules = parse_ids(match.group(2))
+                if match.group(1).lower() == "ignore":
+                    here = rules
+                else:
+                    inside = [i for i, (first, last) in enumerate(spans) if first <= number <= last]
+                    for index in inside:
+                        per_configmap[index] |= rules
+                    if not inside:
+                        whole |= rules
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                pending |= here  # on a line of its own: for the next line with content
                 continue
-            rules = _rules(match.group(2))
-            if match.group(1) == "ignore-config":
-                whole |= rules
-                continue
-            target = number + 1 if line[: match.start()].strip() == "" else number
-            result.by_line[target] = result.by_line.get(target, frozenset()) | rules
+            if pending | here:
+                result.by_line[number] = pending | here
+            pending = frozenset()
         result.whole_file = frozenset(whole)
-        starts = sorted(info.node.line for info in read.configmaps)
-        for info in read.configmaps:
-            annotated = info.annotations.get(ANNOTATION)
-            if annotated:
-                later = [start for start in starts if start > info.node.line]
-                last = later[0] - 1 if later else len(read.lines) + 1
-                result.ranges.append((info.node.line, last, _rules(annotated)))
+        result.ranges = [
+            (first, last, frozenset(rules))
+            for (first, last), rules in zip(spans, per_configmap, strict=True)
+            if rules
+        ]
         return result
 
     def hides(self, finding: Finding) -> bool:
@@ -71,4 +91,14 @@ class Suppressions:
 
     @staticmethod
     def _matches(rules: frozenset[str], rule: str) -> bool:
-        return rule in rules or "ALL" in rules
+        return rule in rules or ALL in rules
+
+
+def _configmap_spans(read: ReadFile) -> list[tuple[int, int]]:
+    """The lines of each ConfigMap: from its first line to just before the next one."""
+    starts = sorted(info.node.line for info in read.configmaps)
+    spans = []
+    for info in read.configmaps:
+        later = [start for start in starts if start > info.node.line]
+        spans.append((info.node.line, later[0] - 1 if later else len(read.lines) + 1))
+    return spans

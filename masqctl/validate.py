@@ -80,20 +80,29 @@ def parse_rule_list(text: str) -> frozenset[str]:
     rules = frozenset(part.strip().upper() for part in text.split(",") if part.strip())
     unknown = sorted(rules - set(CHECKS))
     if unknown:
-        raise UsageError(f"unknown check ID {', '.join(unknown)} (see masqctl validate --list-checks)")
+        raise UsageError(
+            f"unknown check ID {', '.join(unknown)} (see masqctl validate --list-checks)"
+        )
     return rules
 
 
 def validate_paths(
-    paths: list[str], flags: AgentFlags, rules: RuleFilter | None = None
+    paths: list[str],
+    flags: AgentFlags,
+    rules: RuleFilter | None = None,
+    skip_unrelated: bool = False,
 ) -> ValidationReport:
-    """Validate every config in ``paths``; InputError for a path that cannot be read."""
+    """Validate every config in ``paths``; InputError for a path that cannot be read.
+
+    Files found inside directories, and every file with ``skip_unrelated``, are skipped
+    when they are neither manifests nor recognisably agent configs.
+    """
     from masqctl.suppress import Suppressions
 
     report = ValidationReport()
     rules = rules or RuleFilter()
-    for path in expand_paths(paths):
-        read = read_input(path)
+    for path, in_directory in expand_paths(paths):
+        read = read_input(path, skip_unrelated or in_directory)
         report.files += 1
         report.skipped_objects += read.skipped_objects
         findings: list[Finding] = []
@@ -110,9 +119,7 @@ def validate_paths(
             if not any(f.severity == ERROR for f in decoded.findings):
                 findings.extend(check_cidr_list(decoded.config))
             else:
-                findings.extend(
-                    f for f in check_cidr_list(decoded.config) if f.rule == "MASQ012"
-                )
+                findings.extend(f for f in check_cidr_list(decoded.config) if f.rule == "MASQ012")
         findings.sort(key=lambda f: (f.line, f.column, f.rule))
         report.findings.extend(
             f for f in findings if rules.keeps(f.rule) and not suppressions.hides(f)

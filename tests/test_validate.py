@@ -203,3 +203,17 @@ def test_select_and_ignore_choose_checks(tmp_path: Path) -> None:
         2,
         "masqctl: unknown check ID MASQ999 (see masqctl validate --list-checks)\n",
     )
+
+
+def test_unrelated_yaml_is_skipped_in_directories_and_with_skip_unrelated(tmp_path: Path) -> None:
+    (tmp_path / ".github").mkdir()
+    (tmp_path / "workflow.yaml").write_text("on: push\njobs: {}\n")
+    (tmp_path / "typo.yaml").write_text("nonMasqueradeCIDR: [10.0.0.0/8]\n")
+    (tmp_path / "empty.yaml").write_text("")
+    report = validate_paths([str(tmp_path)], AgentFlags())
+    assert (report.files, report.configs, report.skipped_objects) == (3, 1, 2)
+    assert [f.rule for f in report.findings] == ["MASQ002"]
+    explicit = validate_paths([str(tmp_path / "workflow.yaml")], AgentFlags())
+    assert [f.rule for f in explicit.findings] == ["MASQ002", "MASQ002"]
+    skipped = validate_paths([str(tmp_path / "workflow.yaml")], AgentFlags(), skip_unrelated=True)
+    assert (skipped.configs, skipped.skipped_objects, skipped.findings) == (0, 1, [])

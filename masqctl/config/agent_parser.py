@@ -71,6 +71,18 @@ def go_fold(text: str) -> str:
 _FOLDED_KEYS = {go_fold(key): key for key in CONFIG_KEYS}
 
 
+def _meant_key(name: str) -> tuple[str | None, str | None]:
+    """For an unknown key: the agent flag it names, and the config key it is closest to."""
+    alias = _FLAG_ALIASES.get(go_fold(name).replace("-", "").replace("_", ""))
+    close = difflib.get_close_matches(go_fold(name), list(_FOLDED_KEYS), n=1, cutoff=0.6)
+    return alias, _FOLDED_KEYS[close[0]] if close else None
+
+
+def is_agent_key_like(name: str) -> bool:
+    """Whether a key is an agent key, in any case, or a likely misspelling of one."""
+    return go_fold(name) in _FOLDED_KEYS or any(_meant_key(name))
+
+
 def _json_key(node: Node) -> str:
     """The JSON object key sigs.k8s.io/yaml makes of a YAML key."""
     if node.kind != SCALAR:
@@ -187,12 +199,11 @@ class _Decoder:
 
     def unknown_key_message(self, name: str) -> str:
         message = f'unknown key "{name}": the agent silently ignores it'
-        alias = _FLAG_ALIASES.get(go_fold(name).replace("-", "").replace("_", ""))
-        close = difflib.get_close_matches(go_fold(name), list(_FOLDED_KEYS), n=1, cutoff=0.6)
+        alias, close = _meant_key(name)
         if alias:
             return f"{message}; did you mean {alias}?"
         if close:
-            return f'{message}; did you mean "{_FOLDED_KEYS[close[0]]}"?'
+            return f'{message}; did you mean "{close}"?'
         return message
 
     # --- values -----------------------------------------------------------------------

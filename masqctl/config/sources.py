@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from masqctl.config.agent_parser import ConfigText
+from masqctl.config.agent_parser import ConfigText, is_agent_key_like
 from masqctl.config.json_reader import read_json_document, starts_as_json
 from masqctl.config.nodes import MAP, SCALAR, SEQ, STR, DocumentError, Node
 from masqctl.config.yaml_reader import read_yaml_documents
@@ -58,9 +58,10 @@ class ReadFile:
     syntax_error: tuple[str, int, int] | None = None
 
 
-def expand_paths(paths: list[str]) -> list[str]:
-    """Paths as given, with directories replaced by their config files (recursively, sorted)."""
-    expanded: list[str] = []
+def expand_paths(paths: list[str]) -> list[tuple[str, bool]]:
+    """``(path, found_in_a_directory)``: paths as given, directories replaced by their
+    config files (recursively, sorted)."""
+    expanded: list[tuple[str, bool]] = []
     for path in paths:
         if path != STDIN and os.path.isdir(path):
             found = []
@@ -71,9 +72,9 @@ def expand_paths(paths: list[str]) -> list[str]:
                     for name in files
                     if name.endswith(CONFIG_EXTENSIONS) or name.startswith(AZURE_KEY_PREFIX)
                 )
-            expanded.extend(sorted(found))
+            expanded.extend((found_path, True) for found_path in sorted(found))
         else:
-            expanded.append(path)
+            expanded.append((path, False))
     return expanded
 
 
@@ -195,9 +196,22 @@ def _objects(node: Node) -> Iterator[Node]:
         yield node
 
 
-def read_input(path: str) -> ReadFile:
+def looks_like_agent_config(documents: list[Node | None]) -> bool:
+    """Whether a file that holds no Kubernetes object is meant as an agent config:
+    its first document is a mapping with an agent key (or a likely misspelling of one)."""
+    first = documents[0] if documents else None
+    return (
+        first is not None
+        and first.kind == MAP
+        and any(is_agent_key_like(str(key.value)) for key, _ in first.items())
+    )
+
+
+def read_input(path: str, skip_unrelated: bool = False) -> ReadFile:
     """Read one input path and find every agent config in it.
 
+    With ``skip_unrelated``, a file that is neither a manifest nor recognisably an agent
+    config (a workflow file, Helm values) is skipped and counted instead of checked.
     Raises InputError when the path cannot be read at all.
     """
     file = display_name(path)
@@ -215,8 +229,11 @@ def read_input(path: str) -> ReadFile:
         result.syntax_error = (error.message, error.line, error.column)
     objects = [doc for doc in documents if doc is not None and _is_k8s_object(doc)]
     if not objects:
-        # A raw agent config: the agent's own reader reports any syntax error in it.
         result.syntax_error = None
+        if skip_unrelated and not looks_like_agent_config(documents):
+            result.skipped_objects += 1
+            return result
+        # A raw agent config: the agent's own reader reports any syntax error in it.
         result.configs.append(FoundConfig(ConfigText(text, file)))
         return result
     for document in objects:

@@ -20,10 +20,6 @@ class Target:
     prefix: int | None = None
 
     @property
-    def bits(self) -> int:
-        return 32 if self.family == IPV4 else 128
-
-    @property
     def is_cidr(self) -> bool:
         return self.prefix is not None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO
 
 from masqctl.agent import AgentFlags
 from masqctl.errors import UsageError
@@ -27,7 +28,8 @@ class ExplainRequest:
     local_addresses: Sequence[str] = ()
     source: str | None = None
     protocol: str | None = None
-    mark: int = 0
+    #: The packet mark from --mark; None: assume 0 and say so.
+    mark: int | None = None
     iptables_mode: str = "auto"
 
 
@@ -57,19 +59,21 @@ def check_request(request: ExplainRequest) -> None:
         raise UsageError("--config explains the config; --live and --from explain a nat table")
 
 
-def run_explain(request: ExplainRequest) -> int:
+def run_explain(request: ExplainRequest, stdin: BinaryIO | None = None,
+                stdout: TextIO | None = None) -> int:
     """Explain every address; exit 0, or 2 (MasqctlError) for malformed input."""
     check_request(request)
+    stdout = stdout or sys.stdout
     targets = [None if text == "-" else parse_target(text) for text in request.addresses]
     explainer = build_explainer(request)
-    write = sys.stdout.write
     for target in targets:
         if target is None:
-            sys.stdout.flush()
-            explain_lines(explainer, sys.stdin, request.output_format, write, _report)
+            stdout.flush()
+            explain_lines(explainer, stdin or sys.stdin.buffer, request.output_format,
+                          stdout.buffer.write, _report)
         else:
-            explain_arguments(explainer, [target], request.output_format, write)
-    sys.stdout.flush()
+            explain_arguments(explainer, [target], request.output_format, stdout.write)
+    stdout.flush()
     return 0
 
 
@@ -77,8 +81,10 @@ def _report(message: str) -> None:
     sys.stderr.write(f"masqctl: {message}\n")
 
 
-def parse_mark(text: str) -> int:
+def parse_mark(text: str | None) -> int | None:
     """--mark: a number in decimal or 0x hex, as iptables prints marks."""
+    if text is None:
+        return None
     try:
         value = int(text, 0)
     except ValueError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from masqctl.config.goparse import is_ipv4_mapped, parse_cidr
 from masqctl.errors import UsageError
@@ -53,7 +53,7 @@ class FamilyExplainer:
             return Explanation(target.text, self.family, self.outcomes[pieces[0][2]])
         merged: list[tuple[int, int, Outcome]] = []
         for first, last, segment in pieces:
-            outcome = self.outcomes[segment]
+            outcome = replace(self.outcomes[segment], shadowed=())
             if merged and merged[-1][2] == outcome:
                 merged[-1] = (merged[-1][0], last, outcome)
             else:

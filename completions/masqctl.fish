@@ -1,0 +1,1 @@
+complete --command masqctl --no-files --arguments "(env _MASQCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) masqctl)" --condition "env _MASQCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) masqctl"

@@ -1,0 +1,128 @@
+"""What live mode reads from the node: nat tables, local addresses, other NAT hooks.
+
+Every program runs with an argument list and a timeout; a failure of what explain needs
+is one MasqctlError line quoting the program's stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+from masqctl.errors import InputError, MasqctlError
+from masqctl.explain.live import FamilyTable
+from masqctl.ruleset import IPV4, IPV6
+
+TIMEOUT = 30.0
+LEGACY_WARNING = "# Warning: iptables-legacy tables present"
+#: The nft tables iptables-nft itself keeps; other nat postrouting chains are foreign.
+IPTABLES_NFT_TABLES = {("ip", "nat"), ("ip6", "nat")}
+
+
+def run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a program; MasqctlError naming it when it cannot be started or times out."""
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT,
+                              check=False)
+    except FileNotFoundError:
+        raise MasqctlError(f"{args[0]} not found (apt-get install iproute2)") from None
+    except subprocess.TimeoutExpired:
+        raise MasqctlError(f"{args[0]} did not finish within {TIMEOUT:g} s") from None
+
+
+def dump_notes(text: str) -> list[str]:
+    """Notes about NAT hooks outside the dump that the dump itself reveals."""
+    if LEGACY_WARNING in text:
+        return ["iptables-legacy tables are present too (the dump says so): their nat "
+                "POSTROUTING rules see the packet on the same hook and may NAT it as well"]
+    return []
+
+
+def dump_table(path: str, agent_chain: str, assume_not_local: bool) -> FamilyTable:
+    """--from FILE: a saved iptables-save document."""
+    from masqctl.netfilter.save_parser import parse_save
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror}") from None
+    notes = dump_notes(text)
+    if assume_not_local:
+        notes.append("assumed the destination is not a local address of the node (give the "
+                     "node's addresses with --local-address)")
+    return FamilyTable(parse_save(text, path), path, agent_chain, notes)
+
+
+def live_table(mode: str, family: str, agent_chain: str) -> FamilyTable:
+    """--live: this node's nat table, and notes about other nat POSTROUTING chains."""
+    from masqctl.netfilter.backend import Backend, select_backend
+    from masqctl.netfilter.save_parser import parse_save
+
+    backend = select_backend(mode, family)
+    text = backend.save("nat")
+    source = f"{backend.prefix}-save"
+    other = Backend("legacy" if backend.name == "nft" else "nft", family)
+    notes = [*other_backend_notes(other, text), *foreign_nft_notes(family)]
+    return FamilyTable(parse_save(text, source), source, agent_chain, notes)
+
+
+def other_backend_notes(other, text: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The other iptables backend's nat POSTROUTING rules, which share the hook."""
+    from masqctl.netfilter.save_parser import SaveParseError, parse_save
+
+    # no "-t nat" for legacy: naming a table makes the kernel create it
+    args = [f"{other.prefix}-save"] + (["-t", "nat"] if other.name == "nft" else [])
+    result = run(args) if shutil.which(args[0]) else None
+    if result is None or result.returncode != 0:
+        return dump_notes(text)
+    try:
+        table = parse_save(result.stdout, args[0]).tables.get("nat")
+    except SaveParseError:
+        return []
+    chain = None if table is None else table.chains.get("POSTROUTING")
+    if chain is None or not chain.rules:
+        return []
+    return [f"{other.prefix} also has {len(chain.rules)} rule(s) in nat POSTROUTING: they see "
+            "the packet on the same hook and may NAT it too (a RETURN here does not exempt "
+            "it there)"]
+
+
+def foreign_nft_notes(family: str) -> list[str]:
+    """Native nftables nat postrouting chains (not iptables-nft's own), when nft exists."""
+    if shutil.which("nft") is None:
+        return []
+    result = run(["nft", "-j", "list", "chains"])
+    if result.returncode != 0:
+        return [f"could not list nftables chains: {result.stderr.strip()}"]
+    families = {"ip", "inet"} if family == IPV4 else {"ip6", "inet"}
+    notes = []
+    for item in json.loads(result.stdout or "{}").get("nftables", []):
+        chain = item.get("chain")
+        if (not chain or chain.get("hook") != "postrouting" or chain.get("type") != "nat"
+                or chain.get("family") not in families
+                or (chain.get("family"), chain.get("table")) in IPTABLES_NFT_TABLES):
+            continue
+        notes.append(f"nftables chain {chain['family']} {chain['table']} {chain['name']} "
+                     f"(priority {chain.get('prio')}) is also a nat postrouting chain and may "
+                     "NAT the packet too")
+    return notes
+
+
+def local_routes() -> dict[str, list[tuple[int, int]]]:
+    """The node's LOCAL addresses, as addrtype sees them: the kernel's local routing table."""
+    from masqctl.explain.addresses import parse_target
+
+    ranges: dict[str, list[tuple[int, int]]] = {IPV4: [], IPV6: []}
+    for family, flag in ((IPV4, "-4"), (IPV6, "-6")):
+        result = run(["ip", flag, "-j", "route", "show", "table", "local"])
+        if result.returncode != 0:
+            if "does not exist" in result.stderr:
+                continue  # no local table yet: no address is up
+            raise MasqctlError(f"ip route show table local failed: {result.stderr.strip()}")
+        for route in json.loads(result.stdout or "[]"):
+            if route.get("type") == "local":
+                target = parse_target(route["dst"])
+                ranges[family].append((target.first, target.last))
+    return ranges

@@ -1,0 +1,277 @@
+"""Walk a nat table's POSTROUTING for one packet, following jumps, gotos and RETURNs.
+
+Conditions that cannot be judged fork the walk: both branches are followed, so the
+answer is certain when every branch agrees and ``undetermined`` (naming the conditions)
+when they do not.  Nothing is guessed; assumptions (the packet mark, the node's local
+addresses) are stated in notes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from masqctl.explain.matches import (
+    PROTOCOL_NAMES,
+    Condition,
+    ParsedRule,
+    in_cidr,
+    option_values,
+    parse_mark_value,
+    parse_rule,
+)
+from masqctl.explain.verdict import MASQUERADE, NO_MASQUERADE, UNDETERMINED
+from masqctl.netfilter.save_parser import SavedRule, Table
+
+NAT_TARGETS = {"MASQUERADE", "SNAT", "NETMAP"}
+#: Targets that neither decide nor change what later rules see.
+PASSING_TARGETS = {"LOG", "NFLOG", "TRACE", "AUDIT", "CLASSIFY", "NOTRACK", "CT"}
+MAX_PATHS = 64
+MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Packet:
+    """What is known about a packet from a pod to the destination."""
+
+    family: str
+    destination: int
+    source: int | None = None
+    protocol: str | None = None
+    mark: int | None = 0
+    mark_assumed: bool = True
+    #: The node's local address ranges (addrtype LOCAL).
+    local: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rule the walk looked at, and what it did."""
+
+    chain: str
+    index: int
+    rule: SavedRule
+    result: str
+
+
+@dataclass(frozen=True)
+class Path:
+    """One way through the table: its verdict, the deciding step, and its trace."""
+
+    verdict: str
+    decider: Step | None
+    reason: str
+    trace: tuple[Step, ...]
+    #: Conditions that could not be judged, with the branch this path took.
+    forks: tuple[tuple[str, bool], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def judge(condition: Condition, packet: Packet) -> tuple[bool | None, str | None]:
+    """Whether ``condition``, ignoring its ``!``, holds for ``packet`` (None: cannot tell),
+    and a note stating any assumption used."""
+    kind, words = condition.kind, condition.words
+    if kind == "-d":
+        return in_cidr(words[1], packet.family, packet.destination), None
+    if kind == "-s":
+        if packet.source is None:
+            return None, None
+        return in_cidr(words[1], packet.family, packet.source), None
+    if kind == "-p":
+        wanted = PROTOCOL_NAMES.get(words[1].lower(), words[1].lower())
+        if wanted == "all":
+            return True, None
+        if packet.protocol is None:
+            return None, None
+        return PROTOCOL_NAMES.get(packet.protocol, packet.protocol) == wanted, None
+    if kind == "comment":
+        return True, None
+    if kind == "addrtype":
+        return _addrtype(condition, packet)
+    if kind == "mark":
+        return _mark(condition, packet)
+    return None, None
+
+
+def _addrtype(condition: Condition, packet: Packet) -> tuple[bool | None, str | None]:
+    options = option_values(condition.words)
+    if set(options) != {"--dst-type"} or (options["--dst-type"][1] or "") != "LOCAL":
+        return None, None
+    negated, _ = options["--dst-type"]
+    local = any(first <= packet.destination <= last for first, last in packet.local)
+    return local != negated, None  # "! --dst-type" is inside the module's words
+
+
+def _mark(condition: Condition, packet: Packet) -> tuple[bool | None, str | None]:
+    options = option_values(condition.words)
+    if set(options) != {"--mark"} or packet.mark is None:
+        return None, None
+    negated, text = options["--mark"]
+    try:
+        value, mask = parse_mark_value(text or "")
+    except ValueError:
+        return None, None
+    note = (f"assumed the packet mark is {packet.mark:#x} (no mark set, as for pod traffic; "
+            "override with --mark)" if packet.mark_assumed else None)
+    return ((packet.mark & mask) == value) != negated, note
+
+
+def apply_mark_target(args: list[str], mark: int | None) -> int | None:
+    """The packet mark after ``-j MARK args``; None when it cannot be known."""
+    options = option_values(["-j", "MARK", *args])
+    if mark is None or len(options) != 1:
+        return None
+    name, (_, text) = next(iter(options.items()))
+    try:
+        value, mask = parse_mark_value(text or "")
+    except ValueError:
+        return None
+    if name == "--set-xmark":
+        return (mark & ~mask & 0xFFFFFFFF) ^ value
+    if name == "--set-mark":
+        return (mark & ~mask & 0xFFFFFFFF) | value
+    return {"--xor-mark": mark ^ value, "--or-mark": mark | value,
+            "--and-mark": mark & value}.get(name)
+
+
+@dataclass
+class Walk:
+    """The state of one path while it is being walked."""
+
+    packet: Packet
+    stack: list[tuple[str, int, bool]] = field(default_factory=list)
+    trace: list[Step] = field(default_factory=list)
+    forks: list[tuple[str, bool]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def copy(self) -> Walk:
+        return Walk(self.packet, list(self.stack), list(self.trace), list(self.forks),
+                    list(self.notes))
+
+
+class TableWalker:
+    """Walks one nat table's POSTROUTING for packets."""
+
+    def __init__(self, table: Table, agent_chain: str) -> None:
+        self.table = table
+        self.agent_chain = agent_chain
+        self.parsed: dict[int, ParsedRule] = {}
+
+    def rule(self, saved: SavedRule) -> ParsedRule:
+        key = id(saved)
+        if key not in self.parsed:
+            self.parsed[key] = parse_rule(saved.args)
+        return self.parsed[key]
+
+    def walk(self, packet: Packet) -> list[Path]:
+        """Every way the packet can go, in order (a failed match before a match)."""
+        paths: list[Path] = []
+        pending = [Walk(packet, [("POSTROUTING", 0, False)])]
+        while pending:
+            if len(paths) + len(pending) > MAX_PATHS:
+                return [Path(UNDETERMINED, None, f"more than {MAX_PATHS} ways through the "
+                             "table depend on conditions that cannot be judged", ())]
+            state = pending.pop()
+            path = self._run(state, pending)
+            paths.append(path)
+        return paths
+
+    def _run(self, state: Walk, pending: list[Walk]) -> Path:
+        while True:
+            chain_name, position, _ = state.stack[-1]
+            chain = self.table.chains.get(chain_name)
+            if chain is None:
+                return self._end(state, UNDETERMINED, None,
+                                 f"chain {chain_name} is not in the table")
+            if position >= len(chain.rules):
+                if self._return(state):
+                    continue
+                return self._fall_off(state)
+            saved = chain.rules[position]
+            state.stack[-1] = (chain_name, position + 1, state.stack[-1][2])
+            parsed = self.rule(saved)
+            matched = self._matches(state, parsed, saved, position, pending)
+            if not matched:
+                continue
+            step = Step(chain_name, position + 1, saved, "")
+            outcome = self._target(state, parsed, step)
+            if outcome is not None:
+                return outcome
+
+    def _matches(self, state: Walk, parsed: ParsedRule, saved: SavedRule, position: int,
+                 pending: list[Walk]) -> bool:
+        """Whether every condition holds; an unjudgeable one forks a walk that re-runs
+        this rule with the opposite answer (and keeps it for the rest of the path)."""
+        chain_name, _, goto = state.stack[-1]
+        for condition in parsed.conditions:
+            result, note = judge(condition, state.packet)
+            if note and note not in state.notes:
+                state.notes.append(note)
+            text = " ".join(condition.words)
+            if result is None:
+                result = dict(state.forks).get(text)
+            if result is None:
+                other = state.copy()
+                other.stack[-1] = (chain_name, position, goto)
+                other.forks.append((text, False))
+                pending.append(other)
+                state.forks.append((text, True))
+                result = True
+            if result == condition.negated:
+                state.trace.append(Step(chain_name, position + 1, saved, "no match"))
+                return False
+        return True
+
+    def _target(self, state: Walk, parsed: ParsedRule, step: Step) -> Path | None:
+        target = parsed.target
+        if target is None or target in PASSING_TARGETS:
+            state.trace.append(replace(step, result="matches, goes on"))
+            return None
+        if target in NAT_TARGETS:
+            state.trace.append(replace(step, result=target))
+            return self._end(state, MASQUERADE, step, f"{target} rewrites the source address")
+        if target == "ACCEPT":
+            state.trace.append(replace(step, result="ACCEPT"))
+            return self._end(state, NO_MASQUERADE, step, "ACCEPT ends the nat table unchanged")
+        if target == "RETURN":
+            state.trace.append(replace(step, result="RETURN"))
+            if self._return(state):
+                return None
+            return self._fall_off(state)
+        if target == "MARK":
+            state.packet = replace(state.packet,
+                                   mark=apply_mark_target(parsed.target_args, state.packet.mark))
+            mark = state.packet.mark
+            state.trace.append(replace(step, result="mark now unknown" if mark is None
+                                       else f"mark now {mark:#x}"))
+            return None
+        if target in self.table.chains:
+            if len(state.stack) >= MAX_DEPTH:
+                return self._end(state, UNDETERMINED, step, "chains nest too deep (a loop?)")
+            if parsed.goto:
+                state.stack[-1] = (target, 0, True)
+                state.trace.append(replace(step, result=f"goto {target}"))
+            else:
+                state.stack.append((target, 0, False))
+                state.trace.append(replace(step, result=f"jump to {target}"))
+            return None
+        state.trace.append(replace(step, result=f"target {target}"))
+        return self._end(state, UNDETERMINED, step,
+                         f"cannot tell what target {target} does to the packet")
+
+    def _fall_off(self, state: Walk) -> Path:
+        """POSTROUTING ends (its policy is ACCEPT in nat); a RETURN of the agent decided."""
+        returns = [step for step in state.trace
+                   if step.result == "RETURN" and step.chain == self.agent_chain]
+        if returns:
+            return self._end(state, NO_MASQUERADE, returns[-1],
+                             "RETURN, and no later rule in nat POSTROUTING masquerades it")
+        return self._end(state, NO_MASQUERADE, None, "no rule in nat POSTROUTING masquerades it")
+
+    def _return(self, state: Walk) -> bool:
+        """Leave the current chain; False when that ends POSTROUTING itself."""
+        state.stack.pop()
+        return bool(state.stack)
+
+    def _end(self, state: Walk, verdict: str, step: Step | None, reason: str) -> Path:
+        return Path(verdict, step, reason, tuple(state.trace), tuple(state.forks),
+                    tuple(state.notes))

@@ -1,0 +1,131 @@
+"""Running iptables-save and iptables-restore (nft or legacy, IPv4 or IPv6).
+
+Every program is called with an argument list and a timeout; any failure becomes one
+MasqctlError line (exit 2) that says what to do, quoting iptables' own message.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+
+from masqctl.errors import MasqctlError, UsageError
+
+MODES = ("auto", "nft", "legacy")
+SAVE_TIMEOUT = 60.0
+RESTORE_TIMEOUT = 300.0
+#: Seconds iptables-restore waits for the xtables lock (legacy; nft takes no lock).
+LOCK_WAIT_SECONDS = 10
+_KUBELET_CHAINS = re.compile(r"^:(KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY)\b", re.MULTILINE)
+_RULE_LINE = re.compile(r"^-", re.MULTILINE)
+
+
+class IptablesError(MasqctlError):
+    """iptables-save or iptables-restore could not do its job."""
+
+
+def _command_prefix(name: str, family: str) -> str:
+    return f"{'ip6tables' if family == 'ipv6' else 'iptables'}-{name}"
+
+
+def _one_line(stderr: str) -> str:
+    """iptables' message without its 'Try --help' advice, joined into one line."""
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and not line.startswith("Try `")]
+    return "; ".join(lines)
+
+
+def explain_failure(program: str, returncode: int, stderr: str) -> str:
+    """The one line masqctl prints when ``program`` exits ``returncode`` with ``stderr``."""
+    message = _one_line(stderr) or f"exit status {returncode}"
+    lowered = message.lower()
+    if "permission denied" in lowered or "operation not permitted" in lowered:
+        return (f"{program}: permission denied: masqctl needs root (CAP_NET_ADMIN) to read "
+                f"and write the nat table ({message})")
+    if "xtables lock" in lowered:
+        return f"{program}: another program held the xtables lock too long ({message})"
+    return f"{program} failed: {message}"
+
+
+def run_iptables(args: list[str], stdin: str | None, timeout: float) -> str:
+    """Run one iptables program; its stdout, or IptablesError with a clear line."""
+    program = args[0]
+    try:
+        result = subprocess.run(args, input=stdin, capture_output=True, text=True,
+                                timeout=timeout, check=False)
+    except FileNotFoundError:
+        raise IptablesError(
+            f"{program} not found: install the Debian package iptables "
+            "(apt-get install iptables), which provides iptables-nft and iptables-legacy"
+        ) from None
+    except PermissionError:
+        raise IptablesError(f"{program}: permission denied (cannot execute it)") from None
+    except subprocess.TimeoutExpired:
+        raise IptablesError(
+            f"{program} did not finish within {timeout:g} s (the xtables lock may be held)"
+        ) from None
+    if result.returncode != 0:
+        raise IptablesError(explain_failure(program, result.returncode, result.stderr))
+    return result.stdout
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One iptables backend for one family: ``iptables-nft``, ``ip6tables-legacy``, ..."""
+
+    name: str
+    family: str
+
+    @property
+    def prefix(self) -> str:
+        return _command_prefix(self.name, self.family)
+
+    def save(self, table: str = "nat") -> str:
+        """``<prefix>-save -t table``."""
+        return run_iptables([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
+
+    def restore(self, payload: str) -> None:
+        """One ``<prefix>-restore --noflush --wait`` transaction of ``payload``."""
+        run_iptables(self.restore_args(), payload, RESTORE_TIMEOUT)
+
+    def restore_args(self) -> list[str]:
+        """The restore command line (legacy waits a bounded time for the xtables lock)."""
+        args = [f"{self.prefix}-restore", "--noflush", "--wait"]
+        return [*args, str(LOCK_WAIT_SECONDS)] if self.name == "legacy" else args
+
+
+def _quiet_save(args: list[str]) -> str:
+    """A save used only for detection: failures count as an empty output."""
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=SAVE_TIMEOUT,
+                              check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+@cache
+def detect_mode() -> str:
+    """nft or legacy, as Kubernetes' iptables-wrapper decides it (both families count)."""
+    nft_mangle = "".join(_quiet_save([f"{_command_prefix('nft', family)}-save", "-t", "mangle"])
+                         for family in ("ipv4", "ipv6"))
+    if _KUBELET_CHAINS.search(nft_mangle):
+        return "nft"
+    # no "-t mangle" for legacy: naming a table makes the kernel create it
+    legacy = "".join(_quiet_save([f"{_command_prefix('legacy', family)}-save"])
+                     for family in ("ipv4", "ipv6"))
+    if _KUBELET_CHAINS.search(legacy):
+        return "legacy"
+    nft = "".join(_quiet_save([f"{_command_prefix('nft', family)}-save"])
+                  for family in ("ipv4", "ipv6"))
+    return "legacy" if len(_RULE_LINE.findall(legacy)) > len(_RULE_LINE.findall(nft)) else "nft"
+
+
+def select_backend(mode: str, family: str) -> Backend:
+    """The backend for ``--iptables-mode`` (auto|nft|legacy) and ``family`` (ipv4|ipv6)."""
+    if mode not in MODES:
+        raise UsageError(f"unknown --iptables-mode {mode!r} (choose from {', '.join(MODES)})")
+    if family not in ("ipv4", "ipv6"):
+        raise UsageError(f"unknown family {family!r} (choose from ipv4, ipv6)")
+    return Backend(detect_mode() if mode == "auto" else mode, family)

@@ -1,0 +1,363 @@
+"""iptables-save text → SaveFile: tables, chains and rules, each rule also in canonical form.
+
+iptables-save rewrites what was restored (argument order, addresses, quoting, implicit
+matches), so rules are compared on a canonical form that reads the same however the
+rule was written; see :func:`canonical_args`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from masqctl.errors import MasqctlError
+
+
+class SaveParseError(MasqctlError):
+    """An iptables-save document could not be read."""
+
+
+@dataclass(slots=True)
+class SavedRule:
+    """``-A chain args...``: the arguments as iptables-restore reads them, and canonical."""
+
+    chain: str
+    args: tuple[str, ...]
+    line: int
+    canonical: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Chain:
+    """A chain with its policy (None for user chains, ``-`` in the dump) and rules."""
+
+    name: str
+    policy: str | None
+    rules: list[SavedRule] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Table:
+    """One ``*table`` block; chains in declaration order."""
+
+    name: str
+    chains: dict[str, Chain] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SaveFile:
+    """A whole iptables-save document."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
+
+
+# A token is unquoted text, optionally ending in one double-quoted part; inside the
+# quotes a backslash takes the next character literally (iptables-restore's tokenizer).
+_TOKEN = re.compile(r'[^ \t"]*"(?:[^"\\]|\\.)*"|[^ \t"]+')
+_ESCAPE = re.compile(r"\\(.)")
+_COUNTERS = re.compile(r"\[\d+:\d+\]")
+
+
+def split_args(text: str) -> list[str]:
+    """Split one rule line into arguments the way iptables-restore does; ValueError if bad."""
+    if '"' not in text:
+        return text.split()
+    if "\\" in text:
+        return _split_escaped(text)
+    parts = text.split('"')
+    if len(parts) % 2 == 0:
+        raise ValueError("unterminated quote")
+    tokens = parts[0].split()
+    for index in range(1, len(parts), 2):
+        before, quoted = parts[index - 1], parts[index]
+        if before and before[-1] not in " \t" and tokens:
+            tokens[-1] += quoted  # text"quoted": one argument
+        else:
+            tokens.append(quoted)
+        tokens.extend(parts[index + 1].split())
+    return tokens
+
+
+def _split_escaped(text: str) -> list[str]:
+    tokens = []
+    position = 0
+    for match in _TOKEN.finditer(text):
+        if text[position:match.start()].strip(" \t"):
+            raise ValueError("unterminated quote")
+        token = match.group()
+        quote = token.find('"')
+        if quote >= 0:
+            token = token[:quote] + _ESCAPE.sub(r"\1", token[quote + 1:-1])
+        tokens.append(token)
+        position = match.end()
+    if text[position:].strip(" \t"):
+        raise ValueError("unterminated quote")
+    return tokens
+
+
+def parse_save(text: str, source: str = "<dump>") -> SaveFile:
+    """Parse iptables-save output (or a restore payload of ``-A`` rules)."""
+    save = SaveFile()
+    table: Table | None = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+
+        def fail(message: str, number: int = number) -> SaveParseError:
+            return SaveParseError(f"{source}:{number}: {message}")
+
+        if line.startswith("#"):
+            if line.startswith("# Table") and "incompatible" in line:
+                raise fail(f"iptables cannot read this table ({line[1:].strip()})")
+            continue
+        if line.startswith("*"):
+            if table is not None:
+                raise fail(f"table {line[1:]!r} starts before COMMIT of {table.name!r}")
+            name = line[1:].strip()
+            if name in save.tables:
+                raise fail(f"table {name!r} appears twice (one family per dump)")
+            table = save.tables.setdefault(name, Table(name))
+            continue
+        if table is None:
+            raise fail(f"{line.split()[0]!r} outside a table (expected '*nat' first)")
+        if line == "COMMIT":
+            table = None
+        elif line.startswith(":"):
+            _declare_chain(table, line, fail)
+        else:
+            _add_rule(table, line, number, fail)
+    if table is not None:
+        raise SaveParseError(f"{source}: table {table.name!r} has no COMMIT")
+    return save
+
+
+def _declare_chain(table: Table, line: str, fail) -> None:  # type: ignore[no-untyped-def]
+    words = line[1:].split()
+    if not words:
+        raise fail("chain declaration without a name")
+    policy = words[1] if len(words) > 1 else "-"
+    if words[0] in table.chains:
+        raise fail(f"chain {words[0]!r} declared twice")
+    table.chains[words[0]] = Chain(words[0], None if policy == "-" else policy)
+
+
+def _add_rule(table: Table, line: str, number: int, fail) -> None:  # type: ignore[no-untyped-def]
+    counters = _COUNTERS.match(line)
+    if counters:
+        line = line[counters.end():].lstrip()
+    try:
+        words = split_args(line)
+    except ValueError as error:
+        raise fail(str(error)) from None
+    if len(words) < 2 or words[0] not in ("-A", "--append"):
+        raise fail(f"expected '-A CHAIN ...', found {line[:40]!r}")
+    chain = table.chains.get(words[1])
+    if chain is None:
+        raise fail(f"rule for chain {words[1]!r}, which is not declared")
+    args = tuple(words[2:])
+    try:
+        canonical = canonical_args(args)
+    except ValueError as error:
+        raise fail(str(error)) from None
+    chain.rules.append(SavedRule(chain.name, args, number, canonical))
+
+
+_PLAIN = re.compile(r"[^\s\"'\\]+")
+
+
+def quote_arg(word: str) -> str:
+    """``word`` as iptables-restore reads it back: quoted (with escapes) when needed."""
+    if _PLAIN.fullmatch(word):
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# ---- canonical form ---------------------------------------------------------------
+
+_BASIC = {
+    "-s": "-s", "--source": "-s", "--src": "-s",
+    "-d": "-d", "--destination": "-d", "--dst": "-d",
+    "-i": "-i", "--in-interface": "-i",
+    "-o": "-o", "--out-interface": "-o",
+    "-p": "-p", "--protocol": "-p",
+}
+_BASIC_ORDER = ("-s", "-d", "-i", "-o", "-p")
+_MATCH = ("-m", "--match")
+_TARGET = ("-j", "--jump", "-g", "--goto")
+#: Options of the nat targets, kept with the target wherever they were written.
+_TARGET_OPTIONS = frozenset({
+    "--to-ports", "--random", "--random-fully", "--to-source", "--to-destination",
+    "--persistent", "--to",
+})
+_TARGET_OPTION_ORDER = {"--to-ports": 0, "--random": 1, "--random-fully": 2}
+#: Options that take no value.
+_FLAGS = frozenset({"--random", "--random-fully", "--persistent", "--syn", "--rsource",
+                    "--rdest", "--set", "--update", "--rcheck", "--remove"})
+_PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "132": "sctp", "1": "icmp", "58": "ipv6-icmp",
+                     "icmpv6": "ipv6-icmp", "136": "udplite", "33": "dccp", "0": "all"}
+COMMENT_LIMIT = 255
+
+
+_IPV4_NETWORK = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
+                           r"\.(0|[1-9][0-9]{0,2})/([1-9]?[0-9])")
+
+
+def canonical_address(text: str) -> str:
+    """``10.0.0.1/8`` → ``10.0.0.0/8``, ``192.0.2.8`` → ``192.0.2.8/32``; names unchanged."""
+    match = _IPV4_NETWORK.fullmatch(text)
+    if match:  # the common case, already canonical: no ipaddress objects
+        a, b, c, d, prefix = (int(part) for part in match.groups())
+        if max(a, b, c, d) <= 255 and prefix <= 32:
+            value = a << 24 | b << 16 | c << 8 | d
+            if value & ((1 << (32 - prefix)) - 1) == 0:
+                return text
+    return _canonical_address_slow(text)
+
+
+@lru_cache(maxsize=1 << 12)
+def _canonical_address_slow(text: str) -> str:
+    if "," in text:
+        return ",".join(canonical_address(part) for part in text.split(","))
+    import ipaddress
+
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return text
+    return network.with_prefixlen if network.version == 4 else network.compressed
+
+
+def _probability(text: str) -> str:
+    value = float(text) * 2**31
+    return str(int(value + 0.5))  # lround, as libxt_statistic stores it
+
+
+def _canonical_comment(text: str) -> str:
+    data = text.encode()
+    return data[:COMMENT_LIMIT].decode(errors="ignore") if len(data) > COMMENT_LIMIT else text
+
+
+_ADDRESS_OPTIONS = frozenset({"-s", "--source", "--src", "-d", "--destination", "--dst"})
+_SLOTS = ("\0address0", "\0address1")
+_shapes: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[int, ...]]] = {}
+
+
+def canonical_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The rule's arguments in canonical order and spelling (see :func:`_canonical_args`).
+
+    Rules of one chain mostly differ only in their addresses, so the canonical order is
+    worked out once per shape (the rule with its addresses left out) and reused.
+    """
+    words = list(args)
+    positions = [index + 1 for index, word in enumerate(words[:-1]) if word in _ADDRESS_OPTIONS]
+    if len(positions) > len(_SLOTS) or any(words[index] == "!" for index in positions):
+        return _canonical_args(words)
+    addresses = []
+    for slot, index in zip(_SLOTS, positions, strict=False):
+        addresses.append(canonical_address(words[index]))
+        words[index] = slot
+    shape = tuple(words)
+    cached = _shapes.get(shape)
+    if cached is None:
+        template = _canonical_args(shape)
+        cached = (template, tuple(template.index(slot) for slot in _SLOTS[: len(positions)]))
+        if len(_shapes) < 4096:
+            _shapes[shape] = cached
+    template, where = cached
+    if not where:
+        return template
+    result = list(template)
+    for index, address in zip(where, addresses, strict=True):
+        result[index] = address
+    return tuple(result)
+
+
+def _canonical_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The rule's arguments in canonical order and spelling (see the module doc).
+
+    Basic matches ``-s -d -i -o -p`` first (``!`` before the option), then ``-m`` blocks
+    in written order (a protocol's own match block without its ``-m tcp``), then the
+    target with its options ``--to-ports --random --random-fully`` first.
+    """
+    basic: dict[str, tuple[str, ...]] = {}
+    blocks: list[list[str]] = []
+    target: list[str] = []
+    target_options: list[tuple[str, ...]] = []
+    current: list[str] | None = None  # the block unknown options go to
+    negate = False
+    index = 0
+    count = len(args)
+    while index < count:
+        word = args[index]
+        index += 1
+        if word == "!":
+            negate = True
+            continue
+        if word in _BASIC:
+            if index >= count:
+                raise ValueError(f"{word} needs a value")
+            value = args[index]
+            index += 1
+            if value == "!":  # old syntax: -d ! ADDRESS
+                negate, value = True, args[index]
+                index += 1
+            name = _BASIC[word]
+            if name in ("-s", "-d") and not value.startswith("\0"):
+                value = canonical_address(value)
+            elif name == "-p":
+                value = _PROTOCOL_NUMBERS.get(value.lower(), value.lower())
+            basic[name] = ("!", name, value) if negate else (name, value)
+            negate = False
+            current = None
+            continue
+        if word in _MATCH or word in _TARGET:
+            if index >= count:
+                raise ValueError(f"{word} needs a name")
+            name = args[index]
+            index += 1
+            if word in _MATCH:
+                current = ["-m", name]
+                blocks.append(current)
+            else:
+                target = ["-j" if word in ("-j", "--jump") else "-g", name]
+                current = target
+            continue
+        # an option of a match or of the target, with its value(s)
+        values: list[str] = []
+        if word == "--comment" and index < count:  # a comment may start with "-"
+            values.append(args[index])
+            index += 1
+        while (word not in _FLAGS and index < count and not args[index].startswith("-")
+               and args[index] != "!"):
+            values.append(args[index])
+            index += 1
+        if word == "--comment" and values:
+            values = [_canonical_comment(values[0]), *values[1:]]
+        elif word == "--probability" and values:
+            values = [_probability(values[0])]
+        option = (("!", word) if negate else (word,)) + tuple(values)
+        negate = False
+        if target and (word in _TARGET_OPTIONS or current is target):
+            target_options.append(option)
+        elif current is None:
+            protocol = basic.get("-p", ("-p", ""))[-1]
+            current = ["-m", protocol]  # implicit protocol match: -p tcp --dport 80
+            blocks.append(current)
+            current.extend(option)
+        else:
+            current.extend(option)
+    if negate:
+        raise ValueError("'!' at the end of the rule")
+    words: list[str] = []
+    for name in _BASIC_ORDER:
+        words.extend(basic.get(name, ()))
+    protocol = basic.get("-p", ("-p", ""))[-1]
+    for block in blocks:
+        words.extend(block[2:] if block[1] == protocol else block)
+    words.extend(target)
+    target_options.sort(key=lambda option: _TARGET_OPTION_ORDER.get(option[0], 3))
+    for option in target_options:
+        words.extend(option)
+    return tuple(words)

@@ -1,0 +1,454 @@
+"""diff and apply against real iptables (nft and legacy) and ip6tables in network namespaces.
+
+Every test makes its own namespace; masqctl runs inside it as a real process
+(``python -m masqctl``), with the namespace's private xtables lock file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from masqctl.agent import jump_comment
+from tests.netns import Namespace, namespace, require_netfilter
+
+pytestmark = pytest.mark.netfilter
+
+DATA = Path(__file__).parent / "data"
+CONFIG = str(DATA / "corpus" / "upstream-agent-config.yaml")
+CHAIN = "IP-MASQ-AGENT"
+JUMP_ARGS = [
+    "-m",
+    "comment",
+    "--comment",
+    jump_comment(CHAIN),
+    "-m",
+    "addrtype",
+    "!",
+    "--dst-type",
+    "LOCAL",
+    "-j",
+    CHAIN,
+]
+
+
+@pytest.fixture
+def ns(tmp_path: Path) -> Iterator[Namespace]:
+    require_netfilter()
+    with namespace("mqapply") as created:
+        created.env = dict(created.env, MASQCTL_STATE_DIR=str(tmp_path / "state"))
+        yield created
+
+
+def tool(backend: str, name: str = "", family: str = "ipv4") -> str:
+    base = "ip6tables" if family == "ipv6" else "iptables"
+    return f"{base}-{backend}{'-' + name if name else ''}"
+
+
+def masqctl(
+    ns: Namespace, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return ns.run([sys.executable, "-m", "masqctl", *args], check=False, env=env or ns.env)
+
+
+def save_lines(
+    ns: Namespace, backend: str, family: str = "ipv4", table: str | None = None
+) -> list[str]:
+    """iptables-save of every table (or one), without comment lines."""
+    args = [tool(backend, "save", family)] + (["-t", table] if table else [])
+    return [line for line in ns.run(args).stdout.splitlines() if not line.startswith("#")]
+
+
+def agent_lines(lines: list[str]) -> list[str]:
+    """The lines the agent owns: its chain, its rules, and POSTROUTING jumps to it."""
+    return [
+        line
+        for line in lines
+        if line == f":{CHAIN} - [0:0]"
+        or line.startswith(f"-A {CHAIN} ")
+        or (line.startswith("-A POSTROUTING ") and line.endswith(f"-j {CHAIN}"))
+    ]
+
+
+def other_lines(lines: list[str]) -> list[str]:
+    owned = set(agent_lines(lines))
+    return [line for line in lines if line not in owned]
+
+
+def what_the_agent_writes(backend: str, *render_args: str, family: str = "ipv4") -> list[str]:
+    """The agent's own sync in a fresh namespace: the restore payload, then EnsureRule's -A."""
+    with namespace("mqref") as reference:
+        payload = reference.run([sys.executable, "-m", "masqctl", "render", *render_args]).stdout
+        reference.run([tool(backend, "restore", family), "--noflush"], input=payload)
+        reference.run([tool(backend, "", family), "-t", "nat", "-A", "POSTROUTING", *JUMP_ARGS])
+        return agent_lines(save_lines(reference, backend, family, "nat"))
+
+
+def kube_node(ns: Namespace, backend: str) -> None:
+    """kube-proxy-like chains, a filter rule, kubelet's hint chain and an own SNAT rule."""
+    ipt = tool(backend)
+    for args in (
+        ["-t", "mangle", "-N", "KUBE-IPTABLES-HINT"],
+        ["-t", "nat", "-N", "KUBE-SERVICES"],
+        ["-t", "nat", "-N", "KUBE-POSTROUTING"],
+        [
+            "-t",
+            "nat",
+            "-A",
+            "PREROUTING",
+            "-m",
+            "comment",
+            "--comment",
+            "kubernetes service portals",
+            "-j",
+            "KUBE-SERVICES",
+        ],
+        [
+            "-t",
+            "nat",
+            "-A",
+            "POSTROUTING",
+            "-m",
+            "comment",
+            "--comment",
+            "kubernetes postrouting rules",
+            "-j",
+            "KUBE-POSTROUTING",
+        ],
+        [
+            "-t",
+            "nat",
+            "-A",
+            "KUBE-POSTROUTING",
+            "-m",
+            "mark",
+            "!",
+            "--mark",
+            "0x4000/0x4000",
+            "-j",
+            "RETURN",
+        ],
+        ["-t", "nat", "-A", "KUBE-POSTROUTING", "-j", "MASQUERADE", "--random-fully"],
+        [
+            "-t",
+            "nat",
+            "-A",
+            "POSTROUTING",
+            "-s",
+            "10.244.0.0/16",
+            "-d",
+            "203.0.113.0/24",
+            "-j",
+            "SNAT",
+            "--to-source",
+            "198.51.100.7",
+        ],
+        ["-t", "filter", "-A", "FORWARD", "-s", "10.244.0.0/16", "-j", "ACCEPT"],
+    ):
+        ns.run([ipt, *args])
+
+
+# ---- a node with other rules -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_apply_writes_the_agents_chain_and_jump_and_leaves_every_other_line(
+    ns: Namespace, backend: str
+) -> None:
+    kube_node(ns, backend)
+    before = save_lines(ns, backend)
+    result = masqctl(ns, "apply", "-c", CONFIG, "--backup", str(Path(ns.lockfile).parent / "b"))
+    assert result.returncode == 0, result.stderr
+    after = save_lines(ns, backend)
+    assert agent_lines(after) == what_the_agent_writes(backend, "-c", CONFIG)
+    assert other_lines(after) == before
+    other = "legacy" if backend == "nft" else "nft"
+    assert agent_lines(save_lines(ns, other)) == []  # auto picked the node's backend only
+    assert result.stdout.splitlines()[-1] == (
+        f"ipv4 (iptables-{backend}): written in one iptables-{backend}-restore transaction "
+        "and verified"
+    )
+    second = masqctl(ns, "apply", "-c", CONFIG)
+    assert (second.returncode, second.stdout) == (
+        0,
+        f"ipv4 (iptables-{backend}): {CHAIN} in sync; nothing written\n",
+    )
+    assert save_lines(ns, backend) == after
+
+
+def test_backup_is_the_table_before_apply(ns: Namespace, tmp_path: Path) -> None:
+    kube_node(ns, "nft")
+    before = ns.run(["iptables-nft-save", "-t", "nat"]).stdout
+    result = masqctl(ns, "apply")
+    assert result.returncode == 0, result.stderr
+    backup = next(line.split(": ")[-1] for line in result.stdout.splitlines() if "backup" in line)
+    assert backup.startswith(str(tmp_path / "state" / "backups" / "nat-ipv4-"))
+    strip = lambda text: [line for line in text.splitlines() if not line.startswith("#")]  # noqa: E731
+    assert strip(Path(backup).read_text()) == strip(before)
+
+
+def test_dry_run_prints_plan_and_payload_and_writes_nothing(ns: Namespace) -> None:
+    before = save_lines(ns, "nft")
+    result = masqctl(ns, "apply", "--dry-run", "--iptables-mode", "nft")
+    payload = ns.run([sys.executable, "-m", "masqctl", "render"]).stdout
+    jump = " ".join(["-A", "POSTROUTING", *JUMP_ARGS[:3], f'"{JUMP_ARGS[3]}"', *JUMP_ARGS[4:]])
+    assert result.returncode == 0
+    assert result.stdout == (
+        f"# ipv4 (iptables-nft): chain {CHAIN} is missing\n"
+        f"# ipv4 (iptables-nft): POSTROUTING jump to {CHAIN} is missing\n"
+        f"# would create chain {CHAIN} (5 rules)\n"
+        f"# would append the POSTROUTING jump to {CHAIN}\n"
+        "# payload for iptables-nft-restore --noflush --wait:\n"
+        + payload.replace("COMMIT\n", f"{jump}\nCOMMIT\n")
+    )
+    assert save_lines(ns, "nft") == before
+
+
+# ---- drift found by diff and repaired by apply ----------------------------------------
+
+
+def _swap_first_two(ns: Namespace) -> None:
+    rule = [line for line in save_lines(ns, "nft", table="nat") if line.startswith(f"-A {CHAIN} ")][
+        1
+    ]
+    ns.run(["iptables-nft", "-t", "nat", "-D", CHAIN, "2"])
+    ns.run(["iptables-nft", "-t", "nat", "-I", CHAIN, "1", *_args_of(rule)])
+
+
+def _args_of(line: str) -> list[str]:
+    from masqctl.netfilter.save_parser import split_args
+
+    return split_args(line)[2:]
+
+
+def _old_format(ns: Namespace) -> None:
+    ns.run(["iptables-nft", "-t", "nat", "-D", "POSTROUTING", *JUMP_ARGS])
+    old = (DATA / "saves" / "legacy-agent-2017-format.txt").read_text()
+    rules = [line for line in old.splitlines() if line.startswith("-A")]
+    ns.run(
+        ["iptables-nft-restore", "--noflush"],
+        input="*nat\n:IP-MASQ-AGENT - [0:0]\n" + "\n".join(rules) + "\nCOMMIT\n",
+    )
+
+
+def _delete_chain(ns: Namespace) -> None:
+    ns.run(["iptables-nft", "-t", "nat", "-D", "POSTROUTING", *JUMP_ARGS])
+    ns.run(["iptables-nft", "-t", "nat", "-F", CHAIN])
+    ns.run(["iptables-nft", "-t", "nat", "-X", CHAIN])
+
+
+DRIFTS = {
+    "chain missing": (_delete_chain, f"chain {CHAIN} is missing"),
+    "jump missing": (
+        lambda ns: ns.run(["iptables-nft", "-t", "nat", "-D", "POSTROUTING", *JUMP_ARGS]),
+        f"POSTROUTING jump to {CHAIN} is missing",
+    ),
+    "jump duplicated": (
+        lambda ns: ns.run(["iptables-nft", "-t", "nat", "-A", "POSTROUTING", *JUMP_ARGS]),
+        f"POSTROUTING jump to {CHAIN} is duplicated (2 jumps)",
+    ),
+    "old format": (_old_format, f"chain {CHAIN} is in the old (2017) agent format"),
+    "rule missing": (
+        lambda ns: ns.run(["iptables-nft", "-t", "nat", "-D", CHAIN, "3"]),
+        "rule 3 missing: ",
+    ),
+    "rule extra": (
+        lambda ns: ns.run(
+            ["iptables-nft", "-t", "nat", "-I", CHAIN, "1", "-d", "198.51.100.0/24", "-j", "RETURN"]
+        ),
+        "extra rule (line ",
+    ),
+    "rules out of order": (_swap_first_two, "rule out of order (line "),
+    "comment differs": (
+        lambda ns: ns.run(
+            [
+                "iptables-nft",
+                "-t",
+                "nat",
+                "-R",
+                CHAIN,
+                "2",
+                "-d",
+                "10.0.0.0/8",
+                "-m",
+                "comment",
+                "--comment",
+                "edited",
+                "-j",
+                "RETURN",
+            ]
+        ),
+        "rule differs only in comment (line ",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(DRIFTS))
+def test_drift_is_found_by_diff_and_repaired_by_apply(ns: Namespace, kind: str) -> None:
+    assert masqctl(ns, "apply", "-c", CONFIG).returncode == 0
+    in_sync = save_lines(ns, "nft")
+    make_drift, finding = DRIFTS[kind]
+    make_drift(ns)
+    found = masqctl(ns, "diff", "-c", CONFIG)
+    assert found.returncode == 1, found.stderr
+    assert any(line.startswith(f"  {finding}") for line in found.stdout.splitlines()), found.stdout
+    repaired = masqctl(ns, "apply", "-c", CONFIG)
+    assert repaired.returncode == 0, repaired.stderr
+    assert masqctl(ns, "diff", "-c", CONFIG).returncode == 0
+    assert save_lines(ns, "nft") == in_sync
+
+
+def test_changed_config_is_applied(ns: Namespace, tmp_path: Path) -> None:
+    assert masqctl(ns, "apply", "-c", CONFIG).returncode == 0
+    changed = tmp_path / "config.yaml"
+    changed.write_text(
+        "nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  - 198.51.100.0/24\nmasqLinkLocal: true\n"
+    )
+    assert masqctl(ns, "diff", "-c", str(changed)).returncode == 1
+    assert masqctl(ns, "apply", "-c", str(changed)).returncode == 0
+    assert agent_lines(save_lines(ns, "nft", table="nat")) == what_the_agent_writes(
+        "nft", "-c", str(changed)
+    )
+
+
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_ipv6_is_applied_with_ip6tables(ns: Namespace, backend: str) -> None:
+    result = masqctl(ns, "apply", "--enable-ipv6", "--iptables-mode", backend)
+    assert result.returncode == 0, result.stderr
+    assert agent_lines(save_lines(ns, backend, "ipv6", "nat")) == what_the_agent_writes(
+        backend, "--enable-ipv6", "--family", "ipv6", family="ipv6"
+    )
+    assert agent_lines(save_lines(ns, backend, "ipv4", "nat")) == what_the_agent_writes(backend)
+    check = masqctl(ns, "diff", "--enable-ipv6", "--iptables-mode", backend)
+    assert (check.returncode, check.stdout) == (
+        0,
+        f"ipv4: {CHAIN} in sync (5 rules, jump present)\n"
+        f"ipv6: {CHAIN} in sync (2 rules, jump present)\n",
+    )
+
+
+def test_remove_deletes_chain_and_every_jump_and_nothing_else(ns: Namespace) -> None:
+    kube_node(ns, "nft")
+    before = save_lines(ns, "nft")
+    assert masqctl(ns, "apply").returncode == 0
+    ns.run(["iptables-nft", "-t", "nat", "-A", "POSTROUTING", *JUMP_ARGS])  # a duplicate too
+    result = masqctl(ns, "apply", "--remove")
+    assert result.returncode == 0, result.stderr
+    assert save_lines(ns, "nft") == before
+    again = masqctl(ns, "apply", "--remove")
+    assert (again.returncode, again.stdout) == (
+        0,
+        f"ipv4 (iptables-nft): {CHAIN} absent; nothing written\n",
+    )
+
+
+# ---- faults --------------------------------------------------------------------------
+
+
+def shim(directory: Path, name: str, script: str) -> dict[str, str]:
+    """An executable ``name`` in ``directory``; the environment that finds it first."""
+    directory.mkdir(exist_ok=True)
+    path = directory / name
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return {"PATH": f"{directory}:{os.environ['PATH']}"}
+
+
+def test_failing_restore_leaves_the_table_as_it_was(ns: Namespace, tmp_path: Path) -> None:
+    kube_node(ns, "nft")
+    before = save_lines(ns, "nft")
+    env = dict(
+        ns.env,
+        **shim(
+            tmp_path / "bin",
+            "iptables-nft-restore",
+            "cat >/dev/null\necho 'iptables-nft-restore v1.8.9 (nf_tables): "
+            "Chain MASQUERADE does not exist' >&2\n"
+            "echo 'Error occurred at line: 3' >&2\nexit 1\n",
+        ),
+    )
+    result = masqctl(ns, "apply", env=env)
+    assert (result.returncode, result.stderr) == (
+        2,
+        (
+            "masqctl: iptables-nft-restore failed: iptables-nft-restore v1.8.9 (nf_tables): "
+            "Chain MASQUERADE does not exist; Error occurred at line: 3\n"
+        ),
+    )
+    assert save_lines(ns, "nft") == before
+
+
+def test_failed_verification_puts_the_previous_chain_back(ns: Namespace, tmp_path: Path) -> None:
+    kube_node(ns, "nft")
+    ns.run(["iptables-nft", "-t", "nat", "-N", CHAIN])
+    ns.run(["iptables-nft", "-t", "nat", "-A", CHAIN, "-d", "192.0.2.0/24", "-j", "RETURN"])
+    before = save_lines(ns, "nft")
+    real = shutil.which("iptables-nft-restore")
+    marker = tmp_path / "tampered"
+    env = dict(
+        ns.env,
+        **shim(
+            tmp_path / "bin",
+            "iptables-nft-restore",
+            (
+                f'{real} "$@" || exit $?\n'
+                f"if [ ! -e {marker} ]; then touch {marker}; "
+                f"iptables-nft -t nat -A {CHAIN} -d 203.0.113.0/24 -j RETURN; fi\n"
+            ),
+        ),
+    )
+    result = masqctl(ns, "apply", env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "masqctl: ipv4: verification failed after writing (extra rule (line "
+    )
+    assert "the previous chain is back (backup: " in result.stderr
+    assert save_lines(ns, "nft") == before
+
+
+def test_two_applies_at_once_end_in_one_correct_chain(ns: Namespace) -> None:
+    kube_node(ns, "nft")
+    command = ns.exec_args([sys.executable, "-m", "masqctl", "apply", "-c", CONFIG])
+    processes = [
+        subprocess.Popen(
+            command, env=ns.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=60) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert sum("nothing written" in out for out, _ in outputs) == 1
+    assert agent_lines(save_lines(ns, "nft", table="nat")) == what_the_agent_writes(
+        "nft", "-c", CONFIG
+    )
+
+
+def test_not_root_is_one_line_exit_2(ns: Namespace) -> None:
+    result = masqctl(ns, "diff", "--iptables-mode", "nft", env=dict(ns.env))
+    unprivileged = ns.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "masqctl",
+            "diff",
+            "--iptables-mode",
+            "nft",
+        ],
+        check=False,
+    )
+    assert result.returncode == 1
+    assert unprivileged.returncode == 2
+    assert unprivileged.stderr.startswith(
+        "masqctl: iptables-nft-save: permission denied: masqctl needs root (CAP_NET_ADMIN)"
+    )
+    assert unprivileged.stderr.count("\n") == 1

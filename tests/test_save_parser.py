@@ -1,0 +1,209 @@
+"""iptables-save text → SaveFile, and the canonical form rules are compared on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from masqctl.netfilter.save_parser import (
+    SaveParseError,
+    canonical_args,
+    parse_save,
+    quote_arg,
+    split_args,
+)
+
+SAVES = Path(__file__).parent / "data" / "saves"
+
+
+def canonical(line: str) -> tuple[str, ...]:
+    return canonical_args(split_args(line))
+
+
+def test_real_nft_dump_parses_into_tables_chains_and_rules() -> None:
+    save = parse_save((SAVES / "nft-agent-to-ports.txt").read_text(), "dump.txt")
+    nat = save.tables["nat"]
+    assert list(nat.chains) == ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING", "IP-MASQ-AGENT"]
+    assert nat.chains["POSTROUTING"].policy == "ACCEPT"
+    assert nat.chains["IP-MASQ-AGENT"].policy is None
+    first = nat.chains["IP-MASQ-AGENT"].rules[0]
+    assert (first.chain, first.line) == ("IP-MASQ-AGENT", 9)
+    assert first.args == (
+        "-d",
+        "169.254.0.0/16",
+        "-m",
+        "comment",
+        "--comment",
+        "ip-masq-agent: local traffic is not subject to MASQUERADE",
+        "-j",
+        "RETURN",
+    )
+
+
+def test_quotes_are_removed_and_escapes_resolved_as_iptables_restore_reads_them() -> None:
+    assert split_args('-m comment --comment "a \\"q\\" b\\\\c" -j X') == [
+        "-m",
+        "comment",
+        "--comment",
+        'a "q" b\\c',
+        "-j",
+        "X",
+    ]
+    assert split_args('--comment "" -j X') == ["--comment", "", "-j", "X"]
+    assert split_args('a"b c"') == ["ab c"]
+
+
+def test_jump_comment_wrapped_in_literal_quotes_keeps_its_quotes() -> None:
+    save = parse_save((SAVES / "legacy-agent-2017-format.txt").read_text())
+    jump = save.tables["nat"].chains["POSTROUTING"].rules[0]
+    assert jump.args[3].startswith('"ip-masq-agent: ensure') and jump.args[3].endswith('chain"')
+
+
+@pytest.mark.parametrize("word", ["plain", "two words", 'say "hi"', "back\\slash", "", "!"])
+def test_quote_arg_reads_back_as_the_same_argument(word: str) -> None:
+    assert split_args(f"-x {quote_arg(word)} -y") == ["-x", word, "-y"]
+
+
+def test_canonical_form_puts_basic_matches_first_in_fixed_order() -> None:
+    assert canonical(
+        "-m comment --comment c -p tcp -o eth0 ! -d 10.0.0.1/8 -s 192.0.2.8 -j ACCEPT"
+    ) == (
+        "-s",
+        "192.0.2.8/32",
+        "!",
+        "-d",
+        "10.0.0.0/8",
+        "-o",
+        "eth0",
+        "-p",
+        "tcp",
+        "-m",
+        "comment",
+        "--comment",
+        "c",
+        "-j",
+        "ACCEPT",
+    )
+
+
+def test_long_option_names_read_as_short_ones() -> None:
+    assert canonical("--destination 10.0.0.0/8 --protocol udp --jump RETURN") == canonical(
+        "-d 10.0.0.0/8 -p udp -j RETURN"
+    )
+
+
+def test_implicit_tcp_match_is_dropped() -> None:
+    assert canonical("-p tcp -m tcp --dport 80 -j ACCEPT") == canonical(
+        "-p tcp --dport 80 -j ACCEPT"
+    )
+    assert canonical("-p tcp --dport 80 -j ACCEPT") == (
+        "-p",
+        "tcp",
+        "--dport",
+        "80",
+        "-j",
+        "ACCEPT",
+    )
+
+
+def test_ipv6_addresses_are_lowercase_and_compressed() -> None:
+    assert canonical("-d FC00:0:0::/7 -j RETURN")[:2] == ("-d", "fc00::/7")
+    # iptables-save prints ::1:0/112 as ::0.1.0.0/112
+    assert canonical("-d ::0.1.0.0/112 -j RETURN") == canonical("-d ::1:0/112 -j RETURN")
+
+
+def test_statistic_probability_compares_as_the_kernel_stores_it() -> None:
+    saved = canonical("-m statistic --mode random --probability 0.46929256292 -j MASQUERADE")
+    rendered = canonical("-m statistic --mode random --probability 0.469292562840114 -j MASQUERADE")
+    assert saved == rendered
+    assert saved[5] == "1007798105"
+
+
+def test_target_options_are_ordered_to_ports_random_random_fully() -> None:
+    rendered = canonical(
+        "-m comment --comment c -j MASQUERADE --random-fully -p tcp --to-ports 1024-29999"
+    )
+    assert rendered == (
+        "-p",
+        "tcp",
+        "-m",
+        "comment",
+        "--comment",
+        "c",
+        "-j",
+        "MASQUERADE",
+        "--to-ports",
+        "1024-29999",
+        "--random-fully",
+    )
+
+
+def test_negated_match_option_keeps_its_bang_before_the_option() -> None:
+    assert canonical("-m addrtype ! --dst-type LOCAL -j X") == (
+        "-m",
+        "addrtype",
+        "!",
+        "--dst-type",
+        "LOCAL",
+        "-j",
+        "X",
+    )
+
+
+def test_comments_are_compared_cut_at_255_bytes_as_iptables_keeps_them() -> None:
+    long = "é" * 200  # 400 bytes
+    assert canonical(f'-m comment --comment "{long}" -j X')[3] == "é" * 127
+
+
+def test_rendered_payload_and_its_save_read_the_same() -> None:
+    save = parse_save((SAVES / "nft-agent-to-ports.txt").read_text())
+    payload = "\n".join(
+        [
+            "*nat",
+            ":IP-MASQ-AGENT - [0:0]",
+            '-A IP-MASQ-AGENT -m comment --comment "ip-masq-agent: outbound traffic is subject to '
+            'MASQUERADE (must be last in chain)" -j MASQUERADE --random-fully -p tcp -m statistic '
+            "--mode random --probability 0.469292562840114 --to-ports 1024-29999",
+            "COMMIT",
+            "",
+        ]
+    )
+    rendered = parse_save(payload).tables["nat"].chains["IP-MASQ-AGENT"].rules[0]
+    assert rendered.canonical == save.tables["nat"].chains["IP-MASQ-AGENT"].rules[4].canonical
+
+
+def test_counters_and_comment_lines_are_ignored() -> None:
+    save = parse_save(
+        "# hi\n*nat\n:POSTROUTING ACCEPT [5:300]\n[3:180] -A POSTROUTING -j X\nCOMMIT\n"
+    )
+    assert save.tables["nat"].chains["POSTROUTING"].rules[0].args == ("-j", "X")
+
+
+def test_incompatible_table_is_an_error_naming_the_line() -> None:
+    with pytest.raises(
+        SaveParseError,
+        match=r"^dump:1: iptables cannot read this table "
+        r"\(Table `nat' is incompatible, use 'nft' tool.\)$",
+    ):
+        parse_save((SAVES / "nft-incompatible-nat.txt").read_text(), "dump")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("-A X -j Y\n", "dump:1: '-A' outside a table (expected '*nat' first)"),
+        ("*nat\n-A X -j Y\nCOMMIT\n", "dump:2: rule for chain 'X', which is not declared"),
+        ('*nat\n:X - [0:0]\n-A X --comment "open\nCOMMIT\n', "dump:3: unterminated quote"),
+        ("*nat\n:X - [0:0]\n", "dump: table 'nat' has no COMMIT"),
+        ("*nat\nCOMMIT\n*nat\nCOMMIT\n", "dump:3: table 'nat' appears twice (one family per dump)"),
+        (
+            "*nat\n:X - [0:0]\n-I X 1 -j Y\nCOMMIT\n",
+            "dump:3: expected '-A CHAIN ...', found '-I X 1 -j Y'",
+        ),
+    ],
+)
+def test_malformed_dumps_fail_with_file_and_line(text: str, message: str) -> None:
+    with pytest.raises(SaveParseError) as caught:
+        parse_save(text, "dump")
+    assert str(caught.value) == message
