@@ -17,16 +17,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from masqctl.agent import AgentFlags
-from masqctl.diff import Desired, FamilyDiff, desired_of, diff_family, findings
+from masqctl.diff import Desired, FamilyDiff, diff_family, findings
 from masqctl.errors import MasqctlError, UsageError
 from masqctl.netfilter.backend import Backend, select_backend
-from masqctl.netfilter.save_parser import SavedRule, SaveFile, parse_save, quote_arg
+from masqctl.netfilter.save_parser import SavedRule, SaveFile, quote_arg
 from masqctl.render.iptables import chain_line, restore_payload
 from masqctl.ruleset import FamilyRules
 
 DEFAULT_STATE_DIR = "/var/lib/masqctl"
 LOCK_TIMEOUT = 60.0
 OUTPUT_FORMATS = ("text", "json")
+#: apply's text output lists this many differences per family (diff lists all).
+FINDINGS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -189,27 +191,25 @@ def write_backup(path: str, text: str) -> None:
     try:
         os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        with os.fdopen(descriptor, "w", encoding="utf-8", errors="surrogateescape") as stream:
             stream.write(text)
     except OSError as error:
         raise MasqctlError(f"{path}: cannot write the backup: {error.strerror}; "
                            "nothing was changed (choose another place with --backup)") from None
 
 
-def _read(backend: Backend) -> tuple[str, SaveFile]:
-    text = backend.save("nat")
-    return text, parse_save(text, f"{backend.prefix}-save -t nat")
+def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend) -> FamilyOutcome:
+    """Plan, back up, write, verify (and roll back) one family.
 
-
-def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend,
-                 desired: Desired | None = None) -> FamilyOutcome:
-    """Plan, back up, write, verify (and roll back) one family."""
-    before_text, before = _read(backend)
+    The table is parsed while iptables-save prints it, and, when the live chain did not
+    have to be compared, the rendered chain is parsed while iptables-restore runs.
+    """
+    desired = Desired(rules)
+    before_text, before = backend.read("nat")
     if request.remove:
         steps, payload = remove_plan(before, rules.chain)
         found: list[str] = []
     else:
-        desired = desired or desired_of(rules)
         result = diff_family(rules, before, backend.prefix, desired)
         steps, payload = sync_plan(result, rules)
         found = findings(result)
@@ -218,9 +218,12 @@ def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend,
         return outcome
     outcome.backup = backup_file(rules.family, request.backup_path)
     write_backup(outcome.backup, before_text)
-    backend.restore(payload)
+    running = backend.start_restore(payload)
+    if not request.remove:
+        desired.canonical  # noqa: B018 - computed now, while iptables-restore works
+    running.wait()
     outcome.written = True
-    _, after = _read(backend)
+    _, after = backend.read("nat")
     problem = _verify(after, rules, desired, request.remove)
     if problem:
         rollback = rollback_payload(before, rules.chain, after)
@@ -235,7 +238,7 @@ def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend,
     return outcome
 
 
-def _verify(after: SaveFile, rules: FamilyRules, desired: Desired | None, remove: bool) -> str:
+def _verify(after: SaveFile, rules: FamilyRules, desired: Desired, remove: bool) -> str:
     """'' when the table now reads as intended, else the first difference."""
     if remove:
         leftover, _ = remove_plan(after, rules.chain)
@@ -291,7 +294,11 @@ def _text(request: ApplyRequest, outcome: FamilyOutcome) -> str:
     if outcome.in_sync:
         state = "absent" if request.remove else "in sync"
         return f"{head}: {outcome.chain} {state}; nothing written\n"
-    lines = [f"{head}: {finding}" for finding in outcome.findings]
+    shown = outcome.findings[:FINDINGS_SHOWN]
+    lines = [f"{head}: {finding}" for finding in shown]
+    if len(outcome.findings) > len(shown):
+        lines.append(f"{head}: ... and {len(outcome.findings) - len(shown)} more differences "
+                     "(masqctl diff lists them all)")
     if request.dry_run:
         lines = [f"# {line}" for line in lines]
         lines += [f"# would {step}" for step in outcome.steps]

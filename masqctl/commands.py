@@ -48,4 +48,4 @@ def render_output(
         return json.dumps(ruleset_json(ruleset), indent=2) + "\n"
     from masqctl.render.windows import render_windows
 
-    return render_windows(ruleset, output_format, cni_conf, write)
+    return render_windows(ruleset, output_format, cni_conf, write, family)

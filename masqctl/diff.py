@@ -1,17 +1,18 @@
 """diff: the rendered chain and jump against a live nat table, on canonical rules.
 
 The rendered payload is parsed by the same parser as the live dump, so both sides are
-compared in one canonical form.  All work is linear in the number of rules, except the
-unified diff text, which only ``diff`` itself asks for.
+compared in one canonical form.  An in-sync check is linear in the number of rules; only
+on drift does difflib run (to place out-of-order rules, and for the unified diff text).
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from masqctl.agent import OLD_MASQUERADE_COMMENT, OLD_RETURN_COMMENT
+from masqctl.agent import OLD_MASQUERADE_COMMENT, OLD_RETURN_COMMENT, AgentFlags
 from masqctl.netfilter.save_parser import Chain, SavedRule, SaveFile, parse_save
 from masqctl.render.iptables import restore_payload
 from masqctl.ruleset import FamilyRules, Ruleset
@@ -23,27 +24,42 @@ JUMP_OLD_FORMAT = "old-format"
 _OLD_COMMENTS = frozenset({OLD_RETURN_COMMENT, OLD_MASQUERADE_COMMENT})
 
 
-@dataclass(frozen=True)
-class Desired:
-    """The rendered chain and jump of one family, in canonical form."""
+def rendered_chain(rules: FamilyRules) -> tuple[tuple[str, ...], ...]:
+    """The rendered payload parsed by the live parser: the chain's canonical rules."""
+    table = parse_save(restore_payload(rules), "rendered").tables["nat"]
+    return tuple(rule.canonical for rule in table.chains[rules.chain].rules)
 
-    rules: FamilyRules
-    canonical: tuple[tuple[str, ...], ...]
-    jump: tuple[str, ...]
+
+def rendered_jump(rules: FamilyRules) -> tuple[str, ...]:
+    """The agent's POSTROUTING jump, parsed by the live parser, canonical."""
+    text = f"*nat\n:POSTROUTING ACCEPT [0:0]\n{rules.jump.restore_line()}\nCOMMIT\n"
+    return parse_save(text, "rendered").tables["nat"].chains["POSTROUTING"].rules[0].canonical
+
+
+class Desired:
+    """The rendered chain and jump of one family, in canonical form.
+
+    The chain is worked out on first use, by ``chain_source`` (apply passes a background
+    computation, so that it overlaps iptables' own work).
+    """
+
+    def __init__(self, rules: FamilyRules,
+                 chain_source: Callable[[], tuple[tuple[str, ...], ...]] | None = None) -> None:
+        self.rules = rules
+        self.jump = rendered_jump(rules)
+        self._source = chain_source or (lambda: rendered_chain(rules))
+        self._canonical: tuple[tuple[str, ...], ...] | None = None
+
+    @property
+    def canonical(self) -> tuple[tuple[str, ...], ...]:
+        if self._canonical is None:
+            self._canonical = self._source()
+        return self._canonical
 
 
 def desired_of(rules: FamilyRules) -> Desired:
-    """Parse the rendered payload (and the jump) with the live parser."""
-    payload = restore_payload(rules)
-    chain = rules.chain
-    text = payload.replace("COMMIT\n", f"{rules.jump.restore_line()}\nCOMMIT\n")
-    text = text.replace("*nat\n", "*nat\n:POSTROUTING ACCEPT [0:0]\n", 1)
-    table = parse_save(text, "rendered").tables["nat"]
-    return Desired(
-        rules,
-        tuple(rule.canonical for rule in table.chains[chain].rules),
-        table.chains["POSTROUTING"].rules[0].canonical,
-    )
+    """The rendered side of a diff for ``rules``."""
+    return Desired(rules)
 
 
 @dataclass
@@ -137,9 +153,11 @@ def _compare_rules(result: FamilyDiff, live: list[SavedRule], desired: Desired) 
     live_counts = Counter(rule.canonical for rule in live)
     wanted_counts = Counter(wanted)
     missing = []
+    common_wanted = []
     for position, words in enumerate(wanted, 1):
         if live_counts[words] > 0:
             live_counts[words] -= 1
+            common_wanted.append(words)
         else:
             missing.append((position, words))
     extra = []
@@ -151,29 +169,20 @@ def _compare_rules(result: FamilyDiff, live: list[SavedRule], desired: Desired) 
         else:
             extra.append(rule)
     # a missing rule and an extra one that differ only in comment are one finding
-    by_body: dict[tuple[str, ...], list[tuple[int, tuple[str, ...]]]] = {}
+    by_body: dict[tuple[str, ...], deque[tuple[int, tuple[str, ...]]]] = {}
     for item in missing:
-        by_body.setdefault(_without_comment(item[1]), []).append(item)
+        by_body.setdefault(_without_comment(item[1]), deque()).append(item)
     paired = set()
     for rule in extra:
         candidates = by_body.get(_without_comment(rule.canonical))
         if candidates:
-            position, words = candidates.pop(0)
+            position, words = candidates.popleft()
             paired.add(position)
             result.comment_only.append((rule, words))
         else:
             result.extra.append(rule)
     result.missing = [item for item in missing if item[0] not in paired]
-    result.out_of_order = _out_of_order(common_live, [w for _, w in _common(wanted, live)])
-
-
-def _common(wanted: tuple[tuple[str, ...], ...], live: list[SavedRule]):  # type: ignore[no-untyped-def]
-    """The wanted rules that the live chain also has, in wanted order (multiset-aware)."""
-    counts = Counter(rule.canonical for rule in live)
-    for position, words in enumerate(wanted, 1):
-        if counts[words] > 0:
-            counts[words] -= 1
-            yield position, words
+    result.out_of_order = _out_of_order(common_live, common_wanted)
 
 
 def _out_of_order(
@@ -282,7 +291,7 @@ def unified(result: FamilyDiff) -> str:
 
 def summary(result: FamilyDiff) -> str:
     """One line: in sync, or the drift in counts."""
-    count = len(result.desired.canonical) if result.desired else 0
+    count = len(result.desired.rules.rules) if result.desired else 0
     if result.in_sync:
         return f"{result.family}: {result.chain} in sync ({count} rules, jump present)"
     return f"{result.family}: {result.chain} drifted ({len(findings(result))} findings)"
@@ -329,7 +338,7 @@ class DiffRequest:
     """What ``masqctl diff`` was asked."""
 
     config_path: str | None
-    flags: object
+    flags: AgentFlags
     dump_path: str | None = None
     dump6_path: str | None = None
     iptables_mode: str = "auto"
@@ -385,7 +394,7 @@ def run_diff(request: DiffRequest) -> tuple[str, int]:
 
     if request.output_format not in OUTPUT_FORMATS:
         raise UsageError(f"unknown output {request.output_format!r} (choose from text, json)")
-    ruleset = effective_ruleset(request.config_path, request.flags)  # type: ignore[arg-type]
+    ruleset = effective_ruleset(request.config_path, request.flags)
     results = []
     for family, source, text in family_sources(request, ruleset):
         save = parse_save(text, source)

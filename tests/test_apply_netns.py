@@ -6,6 +6,7 @@ Every test makes its own namespace; masqctl runs inside it as a real process
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -384,10 +385,14 @@ def test_failing_restore_leaves_the_table_as_it_was(ns: Namespace, tmp_path: Pat
     assert save_lines(ns, "nft") == before
 
 
-def test_failed_verification_puts_the_previous_chain_back(ns: Namespace, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chain_before", [True, False])
+def test_failed_verification_puts_the_previous_chain_back(
+    ns: Namespace, tmp_path: Path, chain_before: bool
+) -> None:
     kube_node(ns, "nft")
-    ns.run(["iptables-nft", "-t", "nat", "-N", CHAIN])
-    ns.run(["iptables-nft", "-t", "nat", "-A", CHAIN, "-d", "192.0.2.0/24", "-j", "RETURN"])
+    if chain_before:
+        ns.run(["iptables-nft", "-t", "nat", "-N", CHAIN])
+        ns.run(["iptables-nft", "-t", "nat", "-A", CHAIN, "-d", "192.0.2.0/24", "-j", "RETURN"])
     before = save_lines(ns, "nft")
     real = shutil.which("iptables-nft-restore")
     marker = tmp_path / "tampered"
@@ -452,3 +457,42 @@ def test_not_root_is_one_line_exit_2(ns: Namespace) -> None:
         "masqctl: iptables-nft-save: permission denied: masqctl needs root (CAP_NET_ADMIN)"
     )
     assert unprivileged.stderr.count("\n") == 1
+
+
+def _detected(ns: Namespace) -> str:
+    result = masqctl(ns, "diff", "-o", "json")
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout)["families"][0]["source"]
+
+
+def test_auto_picks_nft_on_an_empty_node(ns: Namespace) -> None:
+    assert _detected(ns) == "iptables-nft-save -t nat"
+
+
+def test_auto_picks_the_backend_holding_more_rules_without_kubelet_chains(ns: Namespace) -> None:
+    ns.run(["iptables-legacy", "-t", "filter", "-A", "INPUT", "-s", "192.0.2.1", "-j", "ACCEPT"])
+    assert _detected(ns) == "iptables-legacy-save -t nat"
+
+
+def test_auto_prefers_kubelets_nft_hint_over_more_legacy_rules(ns: Namespace) -> None:
+    for address in ("192.0.2.1", "192.0.2.2"):
+        ns.run(["iptables-legacy", "-t", "filter", "-A", "INPUT", "-s", address, "-j", "ACCEPT"])
+    ns.run(["ip6tables-nft", "-t", "mangle", "-N", "KUBE-KUBELET-CANARY"])
+    assert _detected(ns) == "iptables-nft-save -t nat"
+
+
+def test_apply_json_reports_steps_payload_and_backup(ns: Namespace, tmp_path: Path) -> None:
+    result = masqctl(ns, "apply", "-o", "json", "--backup", str(tmp_path / "nat.rules"))
+    document = json.loads(result.stdout)
+    family = document["families"][0]
+    assert (result.returncode, document["changed"], document["dry_run"]) == (0, True, False)
+    assert family["steps"] == [
+        f"create chain {CHAIN} (5 rules)",
+        f"append the POSTROUTING jump to {CHAIN}",
+    ]
+    assert (family["backup"], family["written"], family["in_sync"]) == (
+        str(tmp_path / "nat.rules"),
+        True,
+        False,
+    )
+    assert family["payload"].startswith(f"*nat\n:{CHAIN} - [0:0]\n")

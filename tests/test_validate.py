@@ -217,3 +217,13 @@ def test_unrelated_yaml_is_skipped_in_directories_and_with_skip_unrelated(tmp_pa
     assert [f.rule for f in explicit.findings] == ["MASQ002", "MASQ002"]
     skipped = validate_paths([str(tmp_path / "workflow.yaml")], AgentFlags(), skip_unrelated=True)
     assert (skipped.configs, skipped.skipped_objects, skipped.findings) == (0, 1, [])
+
+
+def test_only_an_earlier_enclosing_cidr_shadows(tmp_path: Path) -> None:
+    found, report = findings_of(
+        tmp_path,
+        "nonMasqueradeCIDRs: [10.1.0.0/16, 10.0.0.0/8, 10.1.2.0/24, 'fd00::/8', 'fd00:1::/32']\n",
+        enable_ipv6=True,
+    )
+    assert found == [("MASQ014", 1, 47), ("MASQ014", 1, 72)]
+    assert report.findings[0].message.startswith('CIDR "10.1.2.0/24" is inside "10.1.0.0/16"')

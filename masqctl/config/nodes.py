@@ -6,7 +6,7 @@ produce this tree, so the agent's decoding rules are written once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 MAP = "map"
@@ -39,7 +39,8 @@ class Node:
     tag: str = ""
     raw: str = ""
     quoted: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: The YAML style of a quoted or block scalar: '"', "'", "|" or ">".
+    style: str | None = None
 
     def items(self) -> list[tuple[Node, Node]]:
         """The key/value pairs of a mapping node (empty for other kinds)."""

@@ -118,7 +118,7 @@ def block_locator(node: Node, manifest_lines: list[str]) -> ConfigText:
     Literal and folded block scalars (``config: |``) keep one manifest line per text
     line, shifted by the block's indentation; other styles point at the value itself.
     """
-    style = node.extra.get("style")
+    style = node.style
     text = node.value
     start_line = node.line
     if style not in ("|", ">"):
@@ -222,6 +222,11 @@ def read_input(path: str, skip_unrelated: bool = False) -> ReadFile:
         result.syntax_error = (error.message, error.line, error.column)
         return result
     lines = result.lines = text.splitlines()
+    if "apiVersion" not in text and not skip_unrelated:
+        # No Kubernetes object can be in it: a raw agent config, read once, by the agent's
+        # own reader (which also reports any syntax error in it).
+        result.configs.append(FoundConfig(ConfigText(text, file)))
+        return result
     documents: list[Node | None] = []
     try:
         documents.extend(_documents(text))

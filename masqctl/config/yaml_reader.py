@@ -40,6 +40,8 @@ for _words, _tag, _value in (
 _RESOLVE_MAP[""] = (NULL, None)
 
 _YAML_STYLE_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+#: What strconv.ParseInt(s, 0, 64) can possibly accept (after go-yaml drops underscores).
+_INT_LIKE = re.compile(r"[-+]?(?:0[xXoObB][0-9a-fA-F]+|[0-9]+)")
 
 
 def resolve_plain(text: str) -> tuple[str, Any]:
@@ -54,7 +56,7 @@ def resolve_plain(text: str) -> tuple[str, Any]:
             return STR, text
     if first in "+-0123456789":
         plain = text.replace("_", "")
-        number = parse_int(plain)
+        number = parse_int(plain) if _INT_LIKE.fullmatch(plain) else None
         if number is not None:
             return INT, number
         if _YAML_STYLE_FLOAT.match(plain):
@@ -82,8 +84,7 @@ def _convert(node: Any, seen: dict[int, Node]) -> Node:
             result = Node(SCALAR, value, line, column, tag=tag, raw=node.value)
         else:
             result = Node(SCALAR, node.value, line, column, tag=STR, raw=node.value, quoted=True)
-        result.extra["style"] = node.style or None
-        result.extra["end"] = (node.end_mark.line + 1, node.end_mark.column + 1)
+            result.style = node.style
     elif kind == "SequenceNode":
         result = Node(SEQ, [], line, column)
         seen[id(node)] = result

@@ -33,12 +33,13 @@ def check_cidr_list(config: MasqConfig) -> list[Finding]:
                 "link-local, including traffic to other pods and nodes",
             )
         )
-    earlier: list[tuple[CIDREntry, ParsedCIDR]] = []
+    earlier: dict[tuple[int, int, int], CIDREntry] = {}
     for entry in config.non_masquerade_cidrs:
         parsed = _aligned(entry)
         if parsed is None:
             continue
         findings.extend(_against_earlier(entry, parsed, earlier))
+        earlier.setdefault((parsed.version, parsed.prefix, parsed.network), entry)
         if parsed.prefix == 0:
             family = "IPv4" if parsed.version == 4 else "IPv6"
             findings.append(
@@ -61,7 +62,6 @@ def check_cidr_list(config: MasqConfig) -> list[Finding]:
                     f"first while {key} is false",
                 )
             )
-        earlier.append((entry, parsed))
     return findings
 
 
@@ -71,26 +71,33 @@ def _aligned(entry: CIDREntry) -> ParsedCIDR | None:
 
 
 def _against_earlier(
-    entry: CIDREntry, parsed: ParsedCIDR, earlier: list[tuple[CIDREntry, ParsedCIDR]]
+    entry: CIDREntry, parsed: ParsedCIDR, earlier: dict[tuple[int, int, int], CIDREntry]
 ) -> list[Finding]:
-    for previous, previous_parsed in earlier:
-        where = _where(previous.origin)
-        if previous_parsed == parsed:
-            return [
-                finding_at(
-                    "MASQ013",
-                    entry.origin,
-                    f'CIDR "{entry.text}" is listed twice '
-                    f"(first as {previous.origin.entry}{where})",
-                )
-            ]
-        if _contains(previous_parsed, parsed):
+    """MASQ013/MASQ014 against the earlier entries, looking up each enclosing network.
+
+    CIDRs either nest or are disjoint, so an earlier entry that contains this one is one
+    of its at most 32 (128) enclosing networks: linear in the number of entries.
+    """
+    same = earlier.get((parsed.version, parsed.prefix, parsed.network))
+    if same is not None:
+        return [
+            finding_at(
+                "MASQ013",
+                entry.origin,
+                f'CIDR "{entry.text}" is listed twice (first as {same.origin.entry}'
+                f"{_where(same.origin)})",
+            )
+        ]
+    for prefix in range(parsed.prefix - 1, -1, -1):
+        network = parsed.network & ~((1 << (parsed.bits - prefix)) - 1)
+        outer = earlier.get((parsed.version, prefix, network))
+        if outer is not None:
             return [
                 finding_at(
                     "MASQ014",
                     entry.origin,
-                    f'CIDR "{entry.text}" is inside "{previous.text}" '
-                    f"({previous.origin.entry}{where}): its rule can never match",
+                    f'CIDR "{entry.text}" is inside "{outer.text}" '
+                    f"({outer.origin.entry}{_where(outer.origin)}): its rule can never match",
                 )
             ]
     return []

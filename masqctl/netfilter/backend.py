@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from masqctl.errors import MasqctlError, UsageError
+
+if TYPE_CHECKING:
+    from masqctl.netfilter.save_parser import SaveFile
 
 MODES = ("auto", "nft", "legacy")
 SAVE_TIMEOUT = 60.0
@@ -49,26 +54,96 @@ def explain_failure(program: str, returncode: int, stderr: str) -> str:
     return f"{program} failed: {message}"
 
 
+class Running:
+    """A started iptables program: stdin from a file, stdout a pipe, stderr a file.
+
+    Nothing here waits on this process, so masqctl can parse or compute while iptables
+    works; a watchdog kills the program after ``timeout`` seconds.
+    """
+
+    def __init__(self, args: list[str], stdin: str | None, timeout: float) -> None:
+        import tempfile
+        import threading
+
+        self.program = args[0]
+        self.timeout = timeout
+        self.timed_out = False
+        self._errors = tempfile.TemporaryFile(  # noqa: SIM115 - closed by wait() or abandon()
+            "w+", encoding="utf-8", errors="replace"
+        )
+        given = None
+        if stdin is not None:
+            given = tempfile.TemporaryFile(  # noqa: SIM115 - closed below
+                "w+", encoding="utf-8", errors="surrogateescape"
+            )
+            given.write(stdin)
+            given.flush()
+            given.seek(0)
+        try:
+            self.process = subprocess.Popen(
+                args, stdin=given if given is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=self._errors, encoding="utf-8",
+                errors="surrogateescape",  # bytes that are not UTF-8 survive to the backup
+            )
+        except FileNotFoundError:
+            self._errors.close()
+            raise IptablesError(
+                f"{self.program} not found: install the Debian package iptables "
+                "(apt-get install iptables), which provides iptables-nft and iptables-legacy"
+            ) from None
+        except PermissionError:
+            self._errors.close()
+            raise IptablesError(f"{self.program}: permission denied (cannot execute it)") from None
+        finally:
+            if given is not None:
+                given.close()
+        self._watchdog = threading.Timer(timeout, self._kill)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def _kill(self) -> None:
+        self.timed_out = True
+        self.process.kill()
+
+    def lines(self) -> Iterator[str]:
+        """The program's output, line by line, as it writes it."""
+        assert self.process.stdout is not None
+        yield from self.process.stdout
+
+    def wait(self) -> str:
+        """The rest of the output once the program has ended; IptablesError if it failed."""
+        try:
+            assert self.process.stdout is not None
+            rest = self.process.stdout.read()
+            self.process.stdout.close()
+            returncode = self.process.wait()
+        finally:
+            self._watchdog.cancel()
+        self._errors.seek(0)
+        stderr = self._errors.read()
+        self._errors.close()
+        if self.timed_out:
+            raise IptablesError(
+                f"{self.program} did not finish within {self.timeout:g} s "
+                "(the xtables lock may be held)"
+            )
+        if returncode != 0:
+            raise IptablesError(explain_failure(self.program, returncode, stderr))
+        return rest
+
+    def abandon(self) -> None:
+        """Stop the program (its output is no longer wanted)."""
+        self._watchdog.cancel()
+        self.process.kill()
+        self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self._errors.close()
+
+
 def run_iptables(args: list[str], stdin: str | None, timeout: float) -> str:
     """Run one iptables program; its stdout, or IptablesError with a clear line."""
-    program = args[0]
-    try:
-        result = subprocess.run(args, input=stdin, capture_output=True, text=True,
-                                timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise IptablesError(
-            f"{program} not found: install the Debian package iptables "
-            "(apt-get install iptables), which provides iptables-nft and iptables-legacy"
-        ) from None
-    except PermissionError:
-        raise IptablesError(f"{program}: permission denied (cannot execute it)") from None
-    except subprocess.TimeoutExpired:
-        raise IptablesError(
-            f"{program} did not finish within {timeout:g} s (the xtables lock may be held)"
-        ) from None
-    if result.returncode != 0:
-        raise IptablesError(explain_failure(program, result.returncode, result.stderr))
-    return result.stdout
+    return Running(args, stdin, timeout).wait()
 
 
 @dataclass(frozen=True)
@@ -86,9 +161,33 @@ class Backend:
         """``<prefix>-save -t table``."""
         return run_iptables([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
 
+    def read(self, table: str = "nat") -> tuple[str, SaveFile]:
+        """``<prefix>-save -t table`` parsed while iptables-save prints it, and its text."""
+        from masqctl.netfilter.save_parser import parse_lines
+
+        running = Running([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
+        kept: list[str] = []
+
+        def keep() -> Iterator[str]:
+            for line in running.lines():
+                kept.append(line)
+                yield line
+
+        try:
+            save = parse_lines(keep(), f"{self.prefix}-save -t {table}")
+        except BaseException:
+            running.abandon()
+            raise
+        running.wait()
+        return "".join(kept), save
+
     def restore(self, payload: str) -> None:
         """One ``<prefix>-restore --noflush --wait`` transaction of ``payload``."""
-        run_iptables(self.restore_args(), payload, RESTORE_TIMEOUT)
+        self.start_restore(payload).wait()
+
+    def start_restore(self, payload: str) -> Running:
+        """Start the restore transaction; ``.wait()`` on the result ends it."""
+        return Running(self.restore_args(), payload, RESTORE_TIMEOUT)
 
     def restore_args(self) -> list[str]:
         """The restore command line (legacy waits a bounded time for the xtables lock)."""

@@ -8,6 +8,7 @@ rule was written; see :func:`canonical_args`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -98,70 +99,140 @@ def _split_escaped(text: str) -> list[str]:
 
 def parse_save(text: str, source: str = "<dump>") -> SaveFile:
     """Parse iptables-save output (or a restore payload of ``-A`` rules)."""
+    return parse_lines(text.splitlines(), source)
+
+
+def parse_lines(lines: Iterable[str], source: str = "<dump>") -> SaveFile:
+    """Parse iptables-save output line by line (as it streams from iptables-save)."""
     save = SaveFile()
     table: Table | None = None
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in enumerate(lines, 1):
         line = raw.strip()
         if not line:
             continue
-
-        def fail(message: str, number: int = number) -> SaveParseError:
-            return SaveParseError(f"{source}:{number}: {message}")
-
-        if line.startswith("#"):
+        where = (source, number)
+        if line.startswith("-A ") and table is not None:
+            _add_rule(table, line, where)
+        elif line.startswith("#"):
             if line.startswith("# Table") and "incompatible" in line:
-                raise fail(f"iptables cannot read this table ({line[1:].strip()})")
-            continue
-        if line.startswith("*"):
+                raise _error(where, f"iptables cannot read this table ({line[1:].strip()})")
+        elif line.startswith("*"):
             if table is not None:
-                raise fail(f"table {line[1:]!r} starts before COMMIT of {table.name!r}")
+                raise _error(where, f"table {line[1:]!r} starts before COMMIT of {table.name!r}")
             name = line[1:].strip()
             if name in save.tables:
-                raise fail(f"table {name!r} appears twice (one family per dump)")
+                raise _error(where, f"table {name!r} appears twice (one family per dump)")
             table = save.tables.setdefault(name, Table(name))
-            continue
-        if table is None:
-            raise fail(f"{line.split()[0]!r} outside a table (expected '*nat' first)")
-        if line == "COMMIT":
+        elif table is None:
+            raise _error(where, f"{line.split()[0]!r} outside a table (expected '*nat' first)")
+        elif line == "COMMIT":
             table = None
         elif line.startswith(":"):
-            _declare_chain(table, line, fail)
+            _declare_chain(table, line, where)
         else:
-            _add_rule(table, line, number, fail)
+            _add_rule(table, line, where)
     if table is not None:
         raise SaveParseError(f"{source}: table {table.name!r} has no COMMIT")
     return save
 
 
-def _declare_chain(table: Table, line: str, fail) -> None:  # type: ignore[no-untyped-def]
+def _error(where: tuple[str, int], message: str) -> SaveParseError:
+    return SaveParseError(f"{where[0]}:{where[1]}: {message}")
+
+
+def _declare_chain(table: Table, line: str, where: tuple[str, int]) -> None:
     words = line[1:].split()
     if not words:
-        raise fail("chain declaration without a name")
+        raise _error(where, "chain declaration without a name")
     policy = words[1] if len(words) > 1 else "-"
     if words[0] in table.chains:
-        raise fail(f"chain {words[0]!r} declared twice")
+        raise _error(where, f"chain {words[0]!r} declared twice")
     table.chains[words[0]] = Chain(words[0], None if policy == "-" else policy)
 
 
-def _add_rule(table: Table, line: str, number: int, fail) -> None:  # type: ignore[no-untyped-def]
+def _add_rule(table: Table, line: str, where: tuple[str, int]) -> None:
     counters = _COUNTERS.match(line)
     if counters:
         line = line[counters.end():].lstrip()
+    shaped = _rule_by_shape(line)
+    if shaped is not None:
+        name, args, canonical = shaped
+        chain = table.chains.get(name)
+        if chain is not None:
+            chain.rules.append(SavedRule(name, args, where[1], canonical))
+            return
     try:
         words = split_args(line)
     except ValueError as error:
-        raise fail(str(error)) from None
+        raise _error(where, str(error)) from None
     if len(words) < 2 or words[0] not in ("-A", "--append"):
-        raise fail(f"expected '-A CHAIN ...', found {line[:40]!r}")
+        raise _error(where, f"expected '-A CHAIN ...', found {line[:40]!r}")
     chain = table.chains.get(words[1])
     if chain is None:
-        raise fail(f"rule for chain {words[1]!r}, which is not declared")
+        raise _error(where, f"rule for chain {words[1]!r}, which is not declared")
     args = tuple(words[2:])
     try:
         canonical = canonical_args(args)
     except ValueError as error:
-        raise fail(str(error)) from None
-    chain.rules.append(SavedRule(chain.name, args, number, canonical))
+        raise _error(where, str(error)) from None
+    chain.rules.append(SavedRule(chain.name, args, where[1], canonical))
+
+
+# Rules of one chain mostly differ only in their addresses: a line with its addresses
+# left out (its shape) is tokenized and put in canonical order once, then reused.
+_LINE_ADDRESS = re.compile(
+    r"(?<= )(?:-[sd]|--source|--destination|--src|--dst) ([0-9A-Fa-f.:]+/[0-9]+)(?= )"
+)
+_Shape = tuple[str, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]
+_line_shapes: dict[str, _Shape | None] = {}
+
+
+def _rule_by_shape(line: str) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+    """(chain, args, canonical) of ``line`` from the cache of shapes, or None."""
+    spans = [match.span(1) for match in _LINE_ADDRESS.finditer(line)]
+    if not spans or len(spans) > len(_SLOTS):
+        return None
+    pieces = []
+    start = 0
+    for slot, (first, last) in zip(_SLOTS, spans, strict=False):
+        pieces += [line[start:first], slot]
+        start = last
+    pieces.append(line[start:])
+    key = "".join(pieces)
+    if key in _line_shapes:
+        shape = _line_shapes[key]
+    else:
+        shape = _make_shape(key, len(spans))
+        if len(_line_shapes) < 4096:
+            _line_shapes[key] = shape
+    if shape is None:
+        return None
+    chain, args_template, args_at, canonical_template, canonical_at = shape
+    raw = [line[first:last] for first, last in spans]
+    args = list(args_template)
+    canonical = list(canonical_template)
+    for index, address in zip(args_at, raw, strict=True):
+        args[index] = address
+    for index, address in zip(canonical_at, raw, strict=True):
+        canonical[index] = canonical_address(address)
+    return chain, tuple(args), tuple(canonical)
+
+
+def _make_shape(key: str, count: int) -> _Shape | None:
+    """The shape of a rule line with ``count`` address slots, or None if it has none."""
+    try:
+        words = split_args(key)
+        if len(words) < 2 or words[0] not in ("-A", "--append"):
+            return None
+        args = tuple(words[2:])
+        canonical = canonical_args(args)
+    except (ValueError, IndexError):
+        return None
+    slots = _SLOTS[:count]
+    if any(args.count(slot) != 1 or canonical.count(slot) != 1 for slot in slots):
+        return None  # an address-like text inside a quoted argument
+    return (words[1], args, tuple(args.index(slot) for slot in slots),
+            canonical, tuple(canonical.index(slot) for slot in slots))
 
 
 _PLAIN = re.compile(r"[^\s\"'\\]+")
@@ -204,6 +275,7 @@ _IPV4_NETWORK = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][
                            r"\.(0|[1-9][0-9]{0,2})/([1-9]?[0-9])")
 
 
+@lru_cache(maxsize=1 << 16)
 def canonical_address(text: str) -> str:
     """``10.0.0.1/8`` → ``10.0.0.0/8``, ``192.0.2.8`` → ``192.0.2.8/32``; names unchanged."""
     match = _IPV4_NETWORK.fullmatch(text)

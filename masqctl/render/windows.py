@@ -1,0 +1,235 @@
+"""The Windows CNI OutBoundNAT policy: the agent's non-masquerade CIDRs as HNS exceptions.
+
+``--format windows-v1|windows-v2`` prints the policy on its own; with ``--cni-conf FILE``
+the whole CNI config is printed (or, with ``--write``, rewritten) with only the exception
+list of its OutBoundNAT policy replaced, every other byte kept.  docs/windows.md explains
+which CIDRs go in and why.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from masqctl.errors import InputError, UsageError
+from masqctl.render import json_source
+from masqctl.render.json_source import ARRAY, OBJECT, Node
+from masqctl.ruleset import IPV4, IPV6, RETURN, Ruleset
+
+#: --format → the CNI ``apiVersion`` whose policy layout it prints.
+API_VERSIONS = {"windows-v1": 1, "windows-v2": 2}
+
+
+def exceptions(ruleset: Ruleset, family: str) -> list[str]:
+    """The destinations the agent leaves unmasqueraded for ``family``, in its chain order."""
+    return [
+        rule.cidr
+        for rule in ruleset.family(family).rules
+        if rule.kind == RETURN and rule.cidr is not None
+    ]
+
+
+def outbound_nat_policy(api_version: int, cidrs: list[str]) -> dict[str, object]:
+    """The EndpointPolicy as the win-bridge plugin writes one (HNS v1 or HCN v2 layout)."""
+    if api_version == 2:
+        value: dict[str, object] = {"Type": "OutBoundNAT", "Settings": {"Exceptions": cidrs}}
+    else:
+        value = {"Type": "OutBoundNAT", "ExceptionList": cidrs}
+    return {"name": "EndpointPolicy", "value": value}
+
+
+def render_windows(
+    ruleset: Ruleset,
+    output_format: str,
+    cni_conf: str | None,
+    write: bool,
+    family: str = IPV4,
+) -> str:
+    """The policy for ``family`` alone, or the CNI config with its exceptions replaced."""
+    if output_format not in API_VERSIONS:
+        raise UsageError(f"unknown Windows format {output_format!r}")
+    if cni_conf is None:
+        if write:
+            raise UsageError("--write needs --cni-conf FILE")
+        policy = outbound_nat_policy(API_VERSIONS[output_format], exceptions(ruleset, family))
+        return json.dumps(policy) + "\n"
+    if family != IPV4:
+        raise UsageError(
+            "--family does not go with --cni-conf: the policy of every family the agent "
+            "manages (IPv6 with --enable-ipv6) is updated"
+        )
+    from masqctl.render.cni_file import read_cni_conf, write_in_place
+
+    original = read_cni_conf(cni_conf)
+    updated = update_cni_conf(original, ruleset, cni_conf)
+    if not write:
+        return updated
+    if updated == original:
+        return f"{cni_conf}: OutBoundNAT exceptions already up to date; file not written\n"
+    backup = write_in_place(cni_conf, updated)
+    return f"{cni_conf}: OutBoundNAT exceptions updated (previous version kept as {backup})\n"
+
+
+@dataclass
+class PolicyHolder:
+    """A plugin config with a ``policies`` list: the file's top level, a delegate, a plugin."""
+
+    netconf: Node
+    policies: Node
+    api_version: int
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``text[start:end]`` with ``replacement``."""
+
+    start: int
+    end: int
+    replacement: str
+
+
+def update_cni_conf(text: str, ruleset: Ruleset, source: str) -> str:
+    """``text`` with the OutBoundNAT exceptions of each family the ruleset has replaced."""
+    try:
+        root = json_source.parse(text)
+    except json_source.JSONTextError as error:
+        raise InputError(
+            f"{source}:{error.line}:{error.column}: invalid JSON: {error.message}"
+        ) from None
+    if root.kind != OBJECT:
+        raise InputError(f"{source}: a CNI config is a JSON object")
+    holders = policy_holders(root, source)
+    if not holders:
+        raise InputError(
+            f'{source}: no "policies" list found (looked at the top level, "delegate" and '
+            'each of "plugins")'
+        )
+    edits: list[Edit] = []
+    for holder in holders:
+        edits.extend(holder_edits(text, holder, ruleset))
+    for edit in sorted(edits, key=lambda edit: edit.start, reverse=True):
+        text = text[: edit.start] + edit.replacement + text[edit.end :]
+    return text
+
+
+def policy_holders(root: Node, source: str) -> list[PolicyHolder]:
+    """Where the Windows plugins read ``policies``, in file order.
+
+    A conflist's plugins (libcni reads ``plugins`` with its exact name) or the flat config;
+    in each, its own ``policies`` or else flannel's ``delegate.policies``.  Plugin configs
+    are decoded by Go's encoding/json, so those keys match case-insensitively.
+    """
+    plugins = root.get("plugins")
+    netconfs = [root] if plugins is None or plugins.kind != ARRAY else plugins.items
+    holders = []
+    for netconf in netconfs:
+        if netconf.kind != OBJECT:
+            continue
+        for candidate in (netconf, netconf.get("delegate", fold=True)):
+            policies = candidate.get("policies", fold=True) if candidate else None
+            if candidate is not None and policies is not None and policies.kind == ARRAY:
+                holders.append(PolicyHolder(candidate, policies, api_version(candidate, source)))
+                break
+    return holders
+
+
+def api_version(netconf: Node, source: str) -> int:
+    """``apiVersion`` as the plugins read it: 2 selects HCN (v2) policies, anything else v1."""
+    node = netconf.get("apiVersion", fold=True)
+    if node is None or node.value is None:
+        return 1
+    if node.kind != json_source.SCALAR or type(node.value) is not int:
+        raise InputError(
+            f"{source}: apiVersion must be a whole number (1 or 2); the plugins fail on "
+            f"{json.dumps(node.python())}"
+        )
+    return 2 if node.value == 2 else 1
+
+
+def exception_list(policy: Node, version: int) -> Node | None:
+    """The policy's exception list when it is an OutBoundNAT policy that has one.
+
+    As the plugins' ApplyOutboundNatPolicy tells: ``name`` EndpointPolicy (any case),
+    ``value.Type`` exactly OutBoundNAT, and the list at ``value.Settings.Exceptions`` (v2)
+    or ``value.ExceptionList`` (v1).  The loopback-DSR OutBoundNAT policy has only
+    ``Destinations`` and is not one.
+    """
+    name = policy.get("name", fold=True)
+    value = policy.get("value", fold=True)
+    if name is None or not isinstance(name.value, str) or name.value.lower() != "endpointpolicy":
+        return None
+    if value is None or value.kind != OBJECT:
+        return None
+    kind = value.get("Type")
+    if kind is None or kind.value != "OutBoundNAT":
+        return None
+    if version == 2:
+        settings = value.get("Settings")
+        found = settings.get("Exceptions") if settings is not None else None
+    else:
+        found = value.get("ExceptionList")
+    return found if found is not None and found.kind == ARRAY else None
+
+
+def _all_ipv6(cidrs: Node) -> bool:
+    from masqctl.config.goparse import CIDRError
+    from masqctl.ruleset import cidr_family
+
+    if not cidrs.items:
+        return False
+    try:
+        return all(
+            isinstance(item.value, str) and cidr_family(item.value) == IPV6 for item in cidrs.items
+        )
+    except CIDRError:
+        return False
+
+
+def holder_edits(text: str, holder: PolicyHolder, ruleset: Ruleset) -> list[Edit]:
+    """Replace each family's exception list in place; append the policies that are missing.
+
+    HNS takes one exception list per address family, so an exception list that holds only
+    IPv6 prefixes is the IPv6 policy, and the first other one is the IPv4 policy.
+    """
+    lists = [
+        found
+        for item in holder.policies.items
+        if (found := exception_list(item, holder.api_version)) is not None
+    ]
+    by_family = {
+        IPV6: next((found for found in lists if _all_ipv6(found)), None),
+        IPV4: next((found for found in lists if not _all_ipv6(found)), None),
+    }
+    edits, missing = [], []
+    for family in ruleset.families:
+        cidrs = exceptions(ruleset, family)
+        found = by_family[family]
+        if found is None:
+            missing.append(outbound_nat_policy(holder.api_version, cidrs))
+            continue
+        replacement = json_source.array_text(text, found, [json.dumps(c) for c in cidrs])
+        edits.append(Edit(found.start, found.end, replacement))
+    if missing:
+        edits.append(append_policies(text, holder, missing))
+    return edits
+
+
+def append_policies(text: str, holder: PolicyHolder, policies: list[dict[str, object]]) -> Edit:
+    """Add policies at the end of the list, where the win-bridge plugin adds its own."""
+    array = holder.policies
+    colon = holder.netconf.members[0].colon if holder.netconf.members else ": "
+    if array.items:
+        last = array.items[-1]
+        opening = text[array.start + 1 : array.items[0].start]
+        indent = json_source.line_indent(text, array.items[0].start) if "\n" in opening else ""
+        if len(array.items) > 1:
+            separator = text[array.items[-2].end : last.start]
+        else:
+            separator = "," + opening if "\n" in opening else json_source.inline_separator(text)
+        added = "".join(
+            separator + json_source.value_text(text, policy, indent, colon) for policy in policies
+        )
+        return Edit(last.end, last.end, added)
+    inner = json_source.line_indent(text, array.start) + json_source.indent_unit(text)
+    items = [json_source.value_text(text, policy, inner, colon) for policy in policies]
+    return Edit(array.start, array.end, json_source.array_text(text, array, items))

@@ -1,0 +1,85 @@
+"""Running iptables: command lines, and iptables' failures as one clear line (no root needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from masqctl.errors import MasqctlError, UsageError
+from masqctl.netfilter.backend import Backend, explain_failure, select_backend
+
+
+def test_restore_is_one_noflush_transaction_and_legacy_waits_a_bounded_time() -> None:
+    assert Backend("nft", "ipv4").restore_args() == ["iptables-nft-restore", "--noflush", "--wait"]
+    assert Backend("legacy", "ipv6").restore_args() == [
+        "ip6tables-legacy-restore",
+        "--noflush",
+        "--wait",
+        "10",
+    ]
+
+
+def test_explicit_modes_need_no_detection() -> None:
+    assert select_backend("legacy", "ipv6") == Backend("legacy", "ipv6")
+    assert select_backend("nft", "ipv4").prefix == "iptables-nft"
+
+
+@pytest.mark.parametrize(
+    ("mode", "family", "message"),
+    [
+        ("iptables", "ipv4", "unknown --iptables-mode 'iptables' (choose from auto, nft, legacy)"),
+        ("nft", "inet", "unknown family 'inet' (choose from ipv4, ipv6)"),
+    ],
+)
+def test_unknown_mode_or_family_is_a_usage_error(mode: str, family: str, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        select_backend(mode, family)
+    assert str(caught.value) == message
+
+
+def test_missing_binaries_name_the_debian_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(MasqctlError) as caught:
+        Backend("nft", "ipv4").save()
+    assert str(caught.value) == (
+        "iptables-nft-save not found: install the Debian package iptables (apt-get install "
+        "iptables), which provides iptables-nft and iptables-legacy"
+    )
+
+
+def test_held_xtables_lock_is_named() -> None:
+    # iptables-legacy-restore 1.8.9's own words when the lock stays held past --wait
+    stderr = (
+        "Can't lock /run/xtables.lock: Resource temporarily unavailable\n"
+        "Another app is currently holding the xtables lock. Stopped waiting after 10s.\n"
+    )
+    assert explain_failure("iptables-legacy-restore", 4, stderr) == (
+        "iptables-legacy-restore: another program held the xtables lock too long (Can't lock "
+        "/run/xtables.lock: Resource temporarily unavailable; Another app is currently holding "
+        "the xtables lock. Stopped waiting after 10s.)"
+    )
+
+
+def test_not_root_says_what_is_needed() -> None:
+    stderr = (
+        "iptables-legacy-save v1.8.9 (legacy): Cannot initialize: Permission denied "
+        "(you must be root)\n"
+    )
+    assert explain_failure("iptables-legacy-save", 1, stderr) == (
+        "iptables-legacy-save: permission denied: masqctl needs root (CAP_NET_ADMIN) to read and "
+        "write the nat table (iptables-legacy-save v1.8.9 (legacy): Cannot initialize: Permission "
+        "denied (you must be root))"
+    )
+
+
+def test_rejected_rule_quotes_iptables_message_and_line_without_the_help_hint() -> None:
+    stderr = (
+        "iptables-restore v1.8.9 (legacy): Couldn't load target `NOPE':No such file or "
+        "directory\n\nError occurred at line: 2\n"
+        "Try `iptables-restore -h' or 'iptables-restore --help' for more information.\n"
+    )
+    assert explain_failure("iptables-legacy-restore", 2, stderr) == (
+        "iptables-legacy-restore failed: iptables-restore v1.8.9 (legacy): Couldn't load target "
+        "`NOPE':No such file or directory; Error occurred at line: 2"
+    )

@@ -1,0 +1,88 @@
+"""apply's plans as pure functions of a dump: the exact transaction it would run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from masqctl.agent import AgentFlags
+from masqctl.apply import remove_plan, rollback_payload, sync_plan
+from masqctl.commands import effective_ruleset
+from masqctl.diff import diff_family
+from masqctl.errors import MasqctlError
+from masqctl.netfilter.save_parser import parse_save
+from masqctl.render.iptables import restore_payload
+
+SAVES = Path(__file__).parent / "data" / "saves"
+OLD = parse_save((SAVES / "legacy-agent-2017-format.txt").read_text())
+DEFAULTS = effective_ruleset(None, AgentFlags()).family("ipv4")  # the agent's defaults
+JUMP = DEFAULTS.jump.restore_line()
+
+
+def test_old_format_is_replaced_in_one_transaction() -> None:
+    steps, payload = sync_plan(diff_family(DEFAULTS, OLD, "old"), DEFAULTS)
+    old_jump = next(
+        line
+        for line in (SAVES / "legacy-agent-2017-format.txt").read_text().splitlines()
+        if line.startswith("-A POSTROUTING")
+    )
+    assert steps == [
+        "flush and refill chain IP-MASQ-AGENT (5 rules)",
+        "delete the old-format POSTROUTING jump (line 8)",
+        "append the POSTROUTING jump to IP-MASQ-AGENT",
+    ]
+    assert payload == (
+        restore_payload(DEFAULTS).removesuffix("COMMIT\n")
+        + old_jump.replace("-A POSTROUTING", "-D POSTROUTING", 1)
+        + "\n"
+        + JUMP
+        + "\nCOMMIT\n"
+    )
+
+
+def test_only_the_jump_is_written_when_only_the_jump_is_missing() -> None:
+    text = restore_payload(DEFAULTS).replace("*nat\n", "*nat\n:POSTROUTING ACCEPT [0:0]\n")
+    steps, payload = sync_plan(diff_family(DEFAULTS, parse_save(text), "x"), DEFAULTS)
+    assert (steps, payload) == (
+        ["append the POSTROUTING jump to IP-MASQ-AGENT"],
+        f"*nat\n{JUMP}\nCOMMIT\n",
+    )
+
+
+def test_in_sync_plans_nothing() -> None:
+    text = (
+        restore_payload(DEFAULTS)
+        .replace("*nat\n", "*nat\n:POSTROUTING ACCEPT [0:0]\n")
+        .replace("COMMIT", f"{JUMP}\nCOMMIT")
+    )
+    assert sync_plan(diff_family(DEFAULTS, parse_save(text), "x"), DEFAULTS) == ([], "")
+
+
+def test_remove_deletes_jumps_then_the_chain() -> None:
+    steps, payload = remove_plan(OLD, "IP-MASQ-AGENT")
+    assert steps == [
+        "delete the POSTROUTING jump to IP-MASQ-AGENT (line 8)",
+        "flush and delete chain IP-MASQ-AGENT (5 rules)",
+    ]
+    assert payload.endswith("-F IP-MASQ-AGENT\n-X IP-MASQ-AGENT\nCOMMIT\n")
+    assert payload.splitlines()[1].startswith('-D POSTROUTING -m comment --comment "\\"ip-masq')
+
+
+def test_remove_refuses_when_another_chain_jumps_to_it() -> None:
+    text = "*nat\n:KUBE-X - [0:0]\n:IP-MASQ-AGENT - [0:0]\n-A KUBE-X -j IP-MASQ-AGENT\nCOMMIT\n"
+    with pytest.raises(MasqctlError, match=r"^chain KUBE-X \(line 4\) also jumps to IP-MASQ-AGENT"):
+        remove_plan(parse_save(text), "IP-MASQ-AGENT")
+
+
+def test_rollback_of_a_new_chain_deletes_it_and_its_jump() -> None:
+    before = parse_save("*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n")
+    after_text = (
+        restore_payload(DEFAULTS)
+        .replace("*nat\n", "*nat\n:POSTROUTING ACCEPT [0:0]\n")
+        .replace("COMMIT", f"{JUMP}\nCOMMIT")
+    )
+    payload = rollback_payload(before, "IP-MASQ-AGENT", parse_save(after_text))
+    assert payload == (
+        f"*nat\n:IP-MASQ-AGENT - [0:0]\n{JUMP.replace('-A', '-D', 1)}\n-X IP-MASQ-AGENT\nCOMMIT\n"
+    )
