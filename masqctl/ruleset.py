@@ -206,6 +206,8 @@ def jump_rule(chain: str) -> Rule:
 
 def cidr_family(text: str) -> str:
     """The family the agent files a CIDR under (IPv4-mapped IPv6 counts as IPv4, as in Go)."""
+    if ":" not in text:
+        return IPV4
     parsed = parse_cidr(text)
     if parsed.version == 6 and parsed.address >> 32 != 0xFFFF:
         return IPV6

@@ -153,21 +153,20 @@ class CIDRError(ValueError):
     """net.ParseCIDR refused the text; the message is Go's."""
 
 
+_OCTET = r"(0|[1-9][0-9]{0,2})"
+_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}", re.ASCII)
+_IPV4_CIDR = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}/([0-9]{{1,2}})", re.ASCII)
+
+
 def _parse_ipv4(text: str) -> int | None:
-    fields = text.split(".")
-    if len(fields) != 4:
+    """Four decimal octets, no leading zeros (netip.ParseAddr's IPv4)."""
+    match = _IPV4.fullmatch(text)
+    if match is None:
         return None
-    value = 0
-    for part in fields:
-        if not part or len(part) > 3 or not part.isascii() or not part.isdigit():
-            return None
-        if len(part) > 1 and part[0] == "0":
-            return None
-        number = int(part)
-        if number > 255:
-            return None
-        value = value << 8 | number
-    return value
+    a, b, c, d = map(int, match.groups())
+    if a > 255 or b > 255 or c > 255 or d > 255:
+        return None
+    return a << 24 | b << 16 | c << 8 | d
 
 
 def _parse_ipv6_groups(half: str, allow_ipv4_tail: bool) -> list[int] | None:
@@ -221,6 +220,12 @@ def parse_address(text: str) -> tuple[int, int] | None:
 
 def parse_cidr(text: str) -> ParsedCIDR:
     """net.ParseCIDR: raises CIDRError with Go's message ``invalid CIDR address: X``."""
+    common = _IPV4_CIDR.fullmatch(text)
+    if common is not None:
+        a, b, c, d, prefix = map(int, common.groups())
+        if a <= 255 and b <= 255 and c <= 255 and d <= 255 and prefix <= 32:
+            address = a << 24 | b << 16 | c << 8 | d
+            return ParsedCIDR(4, address, prefix, address & ~((1 << (32 - prefix)) - 1))
     address_text, sep, mask = text.partition("/")
     parsed = parse_address(address_text) if sep else None
     if parsed is None or not mask or not mask.isascii() or not mask.isdigit():

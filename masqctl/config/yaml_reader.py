@@ -65,9 +65,17 @@ def resolve_plain(text: str) -> tuple[str, Any]:
 
 
 def _loader() -> Any:
+    """libyaml's composer (PyYAML's where libyaml is missing), without PyYAML's tag
+    resolution: plain scalars are resolved afterwards by go-yaml's rules instead."""
     import yaml
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Composer(base):  # type: ignore[misc, valid-type]
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            return ""
+
+    return Composer
 
 
 def _convert(node: Any, seen: dict[int, Node]) -> Node:
