@@ -25,11 +25,6 @@ class Origin:
     column: int
     entry: str
 
-    def describe(self) -> str:
-        if self.line:
-            return f"{self.entry}, {self.file}:{self.line}"
-        return f"{self.entry} ({self.file})"
-
 
 @dataclass(frozen=True, slots=True)
 class CIDREntry:

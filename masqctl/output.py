@@ -45,7 +45,7 @@ def write_text(report: ValidationReport, stream: TextIO, color: bool) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(file=stream, highlight=False, soft_wrap=True)
+    console = Console(file=stream, highlight=False, soft_wrap=True, force_terminal=True)
     for style, text in lines:
         console.print(Text(text, style=style))
 

@@ -7,9 +7,11 @@ text diff that touches only the lines of that list.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -567,3 +569,49 @@ def test_reader_agrees_with_json_and_spans_cover_each_value(value: object, inden
         assert json.loads(text[node.start : node.end]) == node.python()
         stack.extend(node.items)
         stack.extend(member.node for member in node.members)
+
+
+def test_cni_conf_dash_reads_stdin_and_cannot_be_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = CNI / "win-bridge-sample-v1.conf"
+    stdin = io.TextIOWrapper(io.BytesIO(source.read_bytes()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert render(cni_conf="-") == render(cni_conf=source)
+    with pytest.raises(MasqctlError, match="--write needs a file, not stdin"):
+        render(cni_conf="-", write=True)
+
+
+def test_cni_conf_with_family_ipv6_is_refused(config: str) -> None:
+    with pytest.raises(MasqctlError, match="--family does not go with --cni-conf"):
+        render(
+            config=config,
+            cni_conf=CNI / "win-bridge-sample-v1.conf",
+            family="ipv6",
+            enable_ipv6=True,
+        )
+
+
+def test_write_leaves_a_file_alone_that_changed_since_it_was_read(tmp_path: Path) -> None:
+    from masqctl.render.cni_file import write_in_place
+
+    conf = tmp_path / "10-win-bridge.conf"
+    conf.write_text('{"policies": [1]}')
+    with pytest.raises(MasqctlError, match="changed while masqctl was working"):
+        write_in_place(str(conf), '{"policies": []}', '{"policies": [2]}')
+    assert conf.read_text() == '{"policies": [1]}'
+    assert os.listdir(tmp_path) == ["10-win-bridge.conf"]
+
+
+def test_policies_written_on_one_line_get_the_new_policy_on_that_line(tmp_path: Path) -> None:
+    conf = tmp_path / "inline.conf"
+    conf.write_text(
+        '{\n\t"type": "win-bridge",\n\t"policies": [{"name": "EndpointPolicy", '
+        '"value": {"Type": "ROUTE"}}]\n}\n'
+    )
+    assert render(cni_conf=conf, nomasq_all_reserved_ranges=False) == (
+        '{\n\t"type": "win-bridge",\n\t"policies": [{"name": "EndpointPolicy", '
+        '"value": {"Type": "ROUTE"}}, {"name": "EndpointPolicy", "value": {"Type": '
+        '"OutBoundNAT", "ExceptionList": ["169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", '
+        '"192.168.0.0/16"]}}]\n}\n'
+    )

@@ -227,3 +227,24 @@ def test_only_an_earlier_enclosing_cidr_shadows(tmp_path: Path) -> None:
     )
     assert found == [("MASQ014", 1, 47), ("MASQ014", 1, 72)]
     assert report.findings[0].message.startswith('CIDR "10.1.2.0/24" is inside "10.1.0.0/16"')
+
+
+def test_text_report_on_a_terminal_is_styled_by_rich() -> None:
+    import io
+
+    from masqctl.output import write_text
+
+    report = validate_paths([str(DATA / "configmaps/host-bits.yaml")], AgentFlags())
+    plain, styled = io.StringIO(), io.StringIO()
+    write_text(report, plain, color=False)
+    write_text(report, styled, color=True)
+    assert "\x1b[" not in plain.getvalue()
+    assert "\x1b[" in styled.getvalue()
+    assert "error[MASQ003]" in styled.getvalue()
+
+
+def test_a_directory_given_as_config_is_an_input_error(tmp_path: Path) -> None:
+    from masqctl.config.load import load_config
+
+    with pytest.raises(InputError, match="is a directory"):
+        load_config(str(tmp_path), AgentFlags())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 
 from masqctl.errors import InputError
@@ -13,10 +14,13 @@ BACKUP_SUFFIX = ".bak"
 
 
 def read_cni_conf(path: str) -> str:
-    """The file's text, byte for byte (line endings kept); InputError when unreadable."""
+    """The file's (``-``: stdin's) text, line endings kept; InputError when unreadable."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
     if data.startswith(b"\xef\xbb\xbf"):
@@ -30,13 +34,14 @@ def read_cni_conf(path: str) -> str:
         raise InputError(f"{path}: not UTF-8 text (byte {error.start})") from None
 
 
-def write_in_place(path: str, text: str) -> str:
+def write_in_place(path: str, original: str, text: str) -> str:
     """Replace the file (a symlink's target) atomically; return the backup's path.
 
     The previous content goes to ``FILE.bak`` first (replacing an older backup), then the
     new text is written to a temporary file in the same directory, given the file's mode
     (and owner, when allowed), synced and renamed over the file.  Neither name ends in
-    ``.conf``, ``.conflist`` or ``.json``, so a CNI runtime never loads them.
+    ``.conf``, ``.conflist`` or ``.json``, so a CNI runtime never loads them.  A file that
+    no longer holds ``original`` (changed since it was read) is left alone.
     """
     target = os.path.realpath(path)
     backup = target + BACKUP_SUFFIX
@@ -44,6 +49,8 @@ def write_in_place(path: str, text: str) -> str:
         status = os.stat(target)
         with open(target, "rb") as handle:
             previous = handle.read()
+        if previous != original.encode("utf-8"):
+            raise InputError(f"{path}: changed while masqctl was working; run it again")
         _atomic_write(backup, previous, status)
         _atomic_write(target, text.encode("utf-8"), status)
     except OSError as error:

@@ -222,9 +222,10 @@ def array_text(text: str, node: Node, items: list[str]) -> str:
     return "[" + opening + separator.join(items) + closing + "]"
 
 
-def value_text(text: str, value: Any, indent: str, colon: str) -> str:
-    """``value`` as JSON to insert at a line indented by ``indent``, in the file's style."""
-    if "\n" not in text:
+def value_text(text: str, value: Any, indent: str | None, colon: str) -> str:
+    """``value`` as JSON in the file's style: on one line when ``indent`` is None, else
+    indented by the file's unit and continued at ``indent`` on each following line."""
+    if indent is None:
         return json.dumps(value, separators=(inline_separator(text), colon))
     dumped = json.dumps(value, indent=indent_unit(text), separators=(",", colon))
     return dumped.replace("\n", newline_of(text) + indent)

@@ -53,6 +53,8 @@ def render_windows(
             raise UsageError("--write needs --cni-conf FILE")
         policy = outbound_nat_policy(API_VERSIONS[output_format], exceptions(ruleset, family))
         return json.dumps(policy) + "\n"
+    if write and cni_conf == "-":
+        raise UsageError("--write needs a file, not stdin")
     if family != IPV4:
         raise UsageError(
             "--family does not go with --cni-conf: the policy of every family the agent "
@@ -66,7 +68,7 @@ def render_windows(
         return updated
     if updated == original:
         return f"{cni_conf}: OutBoundNAT exceptions already up to date; file not written\n"
-    backup = write_in_place(cni_conf, updated)
+    backup = write_in_place(cni_conf, original, updated)
     return f"{cni_conf}: OutBoundNAT exceptions updated (previous version kept as {backup})\n"
 
 
@@ -126,7 +128,7 @@ def policy_holders(root: Node, source: str) -> list[PolicyHolder]:
         if netconf.kind != OBJECT:
             continue
         for candidate in (netconf, netconf.get("delegate", fold=True)):
-            policies = candidate.get("policies", fold=True) if candidate else None
+            policies = None if candidate is None else candidate.get("policies", fold=True)
             if candidate is not None and policies is not None and policies.kind == ARRAY:
                 holders.append(PolicyHolder(candidate, policies, api_version(candidate, source)))
                 break
@@ -218,18 +220,20 @@ def append_policies(text: str, holder: PolicyHolder, policies: list[dict[str, ob
     """Add policies at the end of the list, where the win-bridge plugin adds its own."""
     array = holder.policies
     colon = holder.netconf.members[0].colon if holder.netconf.members else ": "
-    if array.items:
-        last = array.items[-1]
-        opening = text[array.start + 1 : array.items[0].start]
-        indent = json_source.line_indent(text, array.items[0].start) if "\n" in opening else ""
-        if len(array.items) > 1:
-            separator = text[array.items[-2].end : last.start]
-        else:
-            separator = "," + opening if "\n" in opening else json_source.inline_separator(text)
-        added = "".join(
-            separator + json_source.value_text(text, policy, indent, colon) for policy in policies
-        )
-        return Edit(last.end, last.end, added)
-    inner = json_source.line_indent(text, array.start) + json_source.indent_unit(text)
-    items = [json_source.value_text(text, policy, inner, colon) for policy in policies]
-    return Edit(array.start, array.end, json_source.array_text(text, array, items))
+    if not array.items:
+        inner = json_source.line_indent(text, array.start) + json_source.indent_unit(text)
+        indent = inner if "\n" in text else None
+        items = [json_source.value_text(text, policy, indent, colon) for policy in policies]
+        return Edit(array.start, array.end, json_source.array_text(text, array, items))
+    last = array.items[-1]
+    opening = text[array.start + 1 : array.items[0].start]
+    multiline = "\n" in opening
+    indent = json_source.line_indent(text, array.items[0].start) if multiline else None
+    if len(array.items) > 1:
+        separator = text[array.items[-2].end : last.start]
+    else:
+        separator = "," + opening if multiline else json_source.inline_separator(text)
+    added = "".join(
+        separator + json_source.value_text(text, policy, indent, colon) for policy in policies
+    )
+    return Edit(last.end, last.end, added)
