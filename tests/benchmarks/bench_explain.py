@@ -5,7 +5,7 @@ naive loop that checks every CIDR with ``ipaddress`` for each address (measured 
 sample and extrapolated, since the naive loop would take hours on the full input).
 The issue's target: under 3 s wall.
 
-    /tmp/venv/bin/python tests/benchmarks/bench_explain.py [--addresses N] [--cidrs N]
+    python tests/benchmarks/bench_explain.py [--addresses N] [--cidrs N]
 """
 
 from __future__ import annotations
