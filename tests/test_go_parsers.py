@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from masqctl.config.goparse import format_duration, parse_address, parse_cidr, parse_int
 from masqctl.config.json_reader import read_json_document
-from masqctl.config.nodes import DocumentError
+from masqctl.config.nodes import MAP, SEQ, DocumentError, Node
 from masqctl.config.yaml_reader import read_yaml_documents, resolve_plain
 
 
@@ -125,6 +130,56 @@ def test_json_values_and_positions() -> None:
         (2, 23),
         (2, 29),
     ]
+
+
+def _nodes(node: Node) -> Iterator[Node]:
+    """``node`` and every node inside it (keys too), in document order."""
+    yield node
+    children = node.value if node.kind == SEQ else []
+    if node.kind == MAP:
+        children = [part for pair in node.value for part in pair]
+    for child in children:
+        yield from _nodes(child)
+
+
+def test_json_nodes_record_their_span_in_the_text() -> None:
+    text = '{\n  "a" : [1, -2.5e3, true, null, "\\u00e9"],\r\n\t"b":{ } }\n'
+    spans = [text[node.start : node.end] for node in _nodes(read_json_document(text))]
+    assert spans == [
+        text[: text.rindex("}") + 1],
+        '"a"',
+        '[1, -2.5e3, true, null, "\\u00e9"]',
+        "1",
+        "-2.5e3",
+        "true",
+        "null",
+        '"\\u00e9"',
+        '"b"',
+        "{ }",
+    ]
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=_json_values, indent=st.sampled_from([None, 0, 2, "\t"]))
+def test_json_reader_agrees_with_json_and_spans_hold_each_value(
+    value: object, indent: object
+) -> None:
+    text = json.dumps(value, indent=indent)  # type: ignore[arg-type]
+    root = read_json_document(text)
+    assert root.plain() == json.loads(text)
+    for node in _nodes(root):
+        assert json.loads(text[node.start : node.end]) == node.plain()
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,14 @@
 
 Python's ``json`` module accepts ``NaN`` and ``Infinity`` and reports no positions
 for values; the agent parses any config whose first non-space byte is ``{`` with Go's
-strict decoder, so this reader follows Go's grammar and Go's error wording.
+strict decoder, so this reader follows Go's grammar and Go's error wording.  Every node
+also keeps its span in the text, so that one value can be replaced without reformatting
+the rest (masqctl.render.json_source).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from masqctl.config.nodes import BOOL, FLOAT, INT, MAP, NULL, SCALAR, SEQ, STR, DocumentError, Node
@@ -41,8 +44,6 @@ class _Parser:
         self.line_starts.extend(m.end() for m in re.finditer("\n", text))
 
     def position(self, offset: int) -> tuple[int, int]:
-        import bisect
-
         line = bisect.bisect_right(self.line_starts, offset) - 1
         return line + 1, offset - self.line_starts[line] + 1
 
@@ -94,7 +95,7 @@ class _Parser:
                 )
         self.pos = start + len(word)
         line, column = self.position(start)
-        return Node(SCALAR, value, line, column, tag=tag, raw=word)
+        return Node(SCALAR, value, line, column, tag=tag, raw=word, start=start, end=self.pos)
 
     def number(self) -> Node:
         start = self.pos
@@ -105,9 +106,10 @@ class _Parser:
         raw = match.group(0)
         self.pos = match.end()
         line, column = self.position(start)
+        end = self.pos
         if match.group(1) is None and match.group(2) is None:
-            return Node(SCALAR, int(raw), line, column, tag=INT, raw=raw)
-        return Node(SCALAR, float(raw), line, column, tag=FLOAT, raw=raw)
+            return Node(SCALAR, int(raw), line, column, tag=INT, raw=raw, start=start, end=end)
+        return Node(SCALAR, float(raw), line, column, tag=FLOAT, raw=raw, start=start, end=end)
 
     def string(self) -> Node:
         start = self.pos
@@ -144,15 +146,19 @@ class _Parser:
         line, column = self.position(start)
         value = "".join(chunks)
         value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-        return Node(SCALAR, value, line, column, tag=STR, raw=text[start + 1 : pos], quoted=True)
+        raw = text[start + 1 : pos]
+        return Node(
+            SCALAR, value, line, column, tag=STR, raw=raw, quoted=True, start=start, end=pos + 1
+        )
 
     def array(self) -> Node:
         line, column = self.position(self.pos)
-        node = Node(SEQ, [], line, column)
+        node = Node(SEQ, [], line, column, start=self.pos)
         self.pos += 1
         self.skip_space()
         if self.text[self.pos : self.pos + 1] == "]":
             self.pos += 1
+            node.end = self.pos
             return node
         while True:
             node.value.append(self.value())
@@ -163,16 +169,18 @@ class _Parser:
                 continue
             if char == "]":
                 self.pos += 1
+                node.end = self.pos
                 return node
             raise self.unexpected("after array element")
 
     def object(self) -> Node:
         line, column = self.position(self.pos)
-        node = Node(MAP, [], line, column)
+        node = Node(MAP, [], line, column, start=self.pos)
         self.pos += 1
         self.skip_space()
         if self.text[self.pos : self.pos + 1] == "}":
             self.pos += 1
+            node.end = self.pos
             return node
         while True:
             self.skip_space()
@@ -191,6 +199,7 @@ class _Parser:
                 continue
             if char == "}":
                 self.pos += 1
+                node.end = self.pos
                 return node
             raise self.unexpected("after object key:value pair")
 

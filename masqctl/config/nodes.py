@@ -29,7 +29,9 @@ class Node:
     ``(key, value)`` node pairs in document order; for a sequence, a list of nodes;
     for a scalar, the Python value (str, int, float, bool or None) and ``tag`` says
     which JSON type the agent's decoder receives.  ``raw`` is the scalar's source text
-    (a JSON number exactly as written, which Go's messages quote).
+    (a JSON number exactly as written, which Go's messages quote).  The JSON reader also
+    records where each value stands: ``text[start:end]`` is its source text, quotes and
+    brackets included (the YAML reader leaves both 0).
     """
 
     kind: str
@@ -41,6 +43,8 @@ class Node:
     quoted: bool = False
     #: The YAML style of a quoted or block scalar: '"', "'", "|" or ">".
     style: str | None = None
+    start: int = 0
+    end: int = 0
 
     def items(self) -> list[tuple[Node, Node]]:
         """The key/value pairs of a mapping node (empty for other kinds)."""

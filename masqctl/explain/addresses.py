@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from masqctl.config.goparse import CIDRError, format_address, parse_address, parse_cidr
+from masqctl.config.goparse import CIDRError, parse_address, parse_cidr
 from masqctl.errors import UsageError
 from masqctl.ruleset import IPV4, IPV6
 
@@ -50,13 +50,10 @@ def parse_target(text: str) -> Target:
 
 def range_to_cidrs(first: int, last: int, family: str) -> tuple[str, ...]:
     """The fewest CIDRs covering ``first..last`` exactly, in address order."""
-    bits = 32 if family == IPV4 else 128
-    cidrs = []
-    while first <= last:
-        size = (first & -first).bit_length() - 1 if first else bits
-        while first + (1 << size) - 1 > last:
-            size -= 1
-        version = 4 if family == IPV4 else 6
-        cidrs.append(f"{format_address(first, version)}/{bits - size}")
-        first += 1 << size
-    return tuple(cidrs)
+    from netaddr import IPAddress, iprange_to_cidrs  # ~40 ms: only for CIDR questions
+
+    version = 4 if family == IPV4 else 6
+    return tuple(
+        str(cidr)
+        for cidr in iprange_to_cidrs(IPAddress(first, version), IPAddress(last, version))
+    )

@@ -1,174 +1,42 @@
-"""JSON text with the position of every value, for editing a file without reformatting it.
+"""Editing JSON text without reformatting it: new text for one value, in the file's style.
 
-A strict parser (what Go's encoding/json accepts: no comments, no trailing commas, no
-NaN) that keeps, for every value, where it starts and ends in the text, so that one value
-can be replaced by new text and every other byte of the file stays as it was.
+The document is read by masqctl.config.json_reader (Go's encoding/json grammar and error
+wording), whose nodes know their span ``text[node.start:node.end]``; these helpers find
+members and lay out replacement text so that every other byte of the file stays as it was.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-OBJECT = "object"
-ARRAY = "array"
-SCALAR = "scalar"
-
-_WHITESPACE = " \t\n\r"
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-_LITERALS = {"true": True, "false": False, "null": None}
+from masqctl.config.nodes import MAP, Node
 
 
-class JSONTextError(ValueError):
-    """The text is not valid JSON; ``line`` and ``column`` are 1-based."""
+def member(node: Node, key: str, *, fold: bool = False) -> Node | None:
+    """An object member's value, or None (also when ``node`` is not an object).
 
-    def __init__(self, message: str, text: str, position: int) -> None:
-        self.line = text.count("\n", 0, position) + 1
-        self.column = position - (text.rfind("\n", 0, position) + 1) + 1
-        self.message = message
-        super().__init__(f"{self.line}:{self.column}: {message}")
-
-
-@dataclass
-class Member:
-    """One ``"key": value`` of an object; ``colon`` is the text between key and value."""
-
-    key: str
-    node: Node
-    colon: str
+    ``fold=True`` reads like Go's encoding/json decoding into a struct field: keys match
+    case-insensitively and the last match wins.  Otherwise the first exact match wins,
+    as buger/jsonparser (which the Windows plugins use for policies) finds it.
+    """
+    if node.kind != MAP:
+        return None
+    if fold:
+        wanted = key.lower()
+        matches = [value for name, value in node.value if name.value.lower() == wanted]
+        return matches[-1] if matches else None
+    return next((value for name, value in node.value if name.value == key), None)
 
 
-@dataclass
-class Node:
-    """A value and its span ``text[start:end]``; members or items for objects and arrays."""
-
-    kind: str
-    start: int
-    end: int
-    value: Any = None
-    members: list[Member] = field(default_factory=list)
-    items: list[Node] = field(default_factory=list)
-
-    def get(self, key: str, *, fold: bool = False) -> Node | None:
-        """An object member's value, or None.
-
-        ``fold=True`` reads like Go's encoding/json decoding into a struct field: keys match
-        case-insensitively and the last match wins.  Otherwise the first exact match wins,
-        as buger/jsonparser (which the Windows plugins use for policies) finds it.
-        """
-        if self.kind != OBJECT:
-            return None
-        if fold:
-            wanted = key.lower()
-            matches = [m.node for m in self.members if m.key.lower() == wanted]
-            return matches[-1] if matches else None
-        return next((m.node for m in self.members if m.key == key), None)
-
-    def python(self) -> Any:
-        """The plain Python value (objects as dicts in the file's key order)."""
-        if self.kind == OBJECT:
-            return {member.key: member.node.python() for member in self.members}
-        if self.kind == ARRAY:
-            return [item.python() for item in self.items]
-        return self.value
-
-
-def parse(text: str) -> Node:
-    """The whole document; JSONTextError with line and column where it is not JSON."""
-    parser = _Parser(text)
-    root = parser.value(parser.skip(0))
-    end = parser.skip(root.end)
-    if end != len(text):
-        raise JSONTextError("unexpected text after the top-level value", text, end)
-    return root
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def skip(self, position: int) -> int:
-        text = self.text
-        while position < len(text) and text[position] in _WHITESPACE:
-            position += 1
-        return position
-
-    def fail(self, message: str, position: int) -> JSONTextError:
-        if position >= len(self.text):
-            return JSONTextError("unexpected end of JSON input", self.text, position)
-        return JSONTextError(f"{message}, found {self.text[position]!r}", self.text, position)
-
-    def value(self, position: int) -> Node:
-        text = self.text
-        char = text[position : position + 1]
-        if char == "{":
-            return self.object(position)
-        if char == "[":
-            return self.array(position)
-        if char == '"':
-            string, end = self.string(position)
-            return Node(SCALAR, position, end, string)
-        number = _NUMBER.match(text, position)
-        if number:
-            literal = number.group()
-            parsed = float(literal) if any(c in literal for c in ".eE") else int(literal)
-            return Node(SCALAR, position, number.end(), parsed)
-        for word, literal_value in _LITERALS.items():
-            if text.startswith(word, position):
-                return Node(SCALAR, position, position + len(word), literal_value)
-        raise self.fail("expected a value", position)
-
-    def string(self, position: int) -> tuple[str, int]:
-        try:
-            return json.decoder.scanstring(self.text, position + 1, True)
-        except json.JSONDecodeError as error:
-            message = error.msg.removesuffix(" at").removesuffix(" starting").lower()
-            raise self.fail(message, error.pos) from None
-
-    def object(self, start: int) -> Node:
-        node = Node(OBJECT, start, start)
-        position = self.skip(start + 1)
-        if self.text[position : position + 1] == "}":
-            node.end = position + 1
-            return node
-        while True:
-            if self.text[position : position + 1] != '"':
-                raise self.fail("expected a string key", position)
-            key, key_end = self.string(position)
-            colon_at = self.skip(key_end)
-            if self.text[colon_at : colon_at + 1] != ":":
-                raise self.fail("expected ':' after the key", colon_at)
-            value_at = self.skip(colon_at + 1)
-            child = self.value(value_at)
-            node.members.append(Member(key, child, self.text[key_end:value_at]))
-            position = self.skip(child.end)
-            char = self.text[position : position + 1]
-            if char == "}":
-                node.end = position + 1
-                return node
-            if char != ",":
-                raise self.fail("expected ',' or '}' in the object", position)
-            position = self.skip(position + 1)
-
-    def array(self, start: int) -> Node:
-        node = Node(ARRAY, start, start)
-        position = self.skip(start + 1)
-        if self.text[position : position + 1] == "]":
-            node.end = position + 1
-            return node
-        while True:
-            child = self.value(position)
-            node.items.append(child)
-            position = self.skip(child.end)
-            char = self.text[position : position + 1]
-            if char == "]":
-                node.end = position + 1
-                return node
-            if char != ",":
-                raise self.fail("expected ',' or ']' in the array", position)
-            position = self.skip(position + 1)
+def key_separator(text: str, node: Node) -> str:
+    """What separates a key from its value in the object ``node``: its first member's
+    colon with the spacing around it, else ``": "``."""
+    if node.kind != MAP or not node.value:
+        return ": "
+    name, value = node.value[0]
+    return text[name.end : value.start]
 
 
 def line_indent(text: str, position: int) -> str:
@@ -205,7 +73,7 @@ def array_text(text: str, node: Node, items: list[str]) -> str:
     """
     if not items:
         return "[]"
-    old = node.items
+    old = node.value
     if old:
         opening = text[node.start + 1 : old[0].start]
         closing = text[old[-1].end : node.end - 1]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from masqctl.config.json_reader import read_json_document
+from masqctl.config.nodes import INT, MAP, SEQ, DocumentError, Node
 from masqctl.errors import InputError, UsageError
 from masqctl.render import json_source
-from masqctl.render.json_source import ARRAY, OBJECT, Node
+from masqctl.render.json_source import member
 from masqctl.ruleset import IPV4, IPV6, RETURN, Ruleset
 
 #: --format → the CNI ``apiVersion`` whose policy layout it prints.
@@ -93,12 +95,11 @@ class Edit:
 def update_cni_conf(text: str, ruleset: Ruleset, source: str) -> str:
     """``text`` with the OutBoundNAT exceptions of each family the ruleset has replaced."""
     try:
-        root = json_source.parse(text)
-    except json_source.JSONTextError as error:
-        raise InputError(
-            f"{source}:{error.line}:{error.column}: invalid JSON: {error.message}"
-        ) from None
-    if root.kind != OBJECT:
+        root = read_json_document(text)
+    except DocumentError as error:
+        message = error.message.removeprefix("JSON: ")
+        raise InputError(f"{source}:{error.line}:{error.column}: invalid JSON: {message}") from None
+    if root.kind != MAP:
         raise InputError(f"{source}: a CNI config is a JSON object")
     holders = policy_holders(root, source)
     if not holders:
@@ -121,15 +122,15 @@ def policy_holders(root: Node, source: str) -> list[PolicyHolder]:
     in each, its own ``policies`` or else flannel's ``delegate.policies``.  Plugin configs
     are decoded by Go's encoding/json, so those keys match case-insensitively.
     """
-    plugins = root.get("plugins")
-    netconfs = [root] if plugins is None or plugins.kind != ARRAY else plugins.items
+    plugins = member(root, "plugins")
+    netconfs = [root] if plugins is None or plugins.kind != SEQ else plugins.value
     holders = []
     for netconf in netconfs:
-        if netconf.kind != OBJECT:
+        if netconf.kind != MAP:
             continue
-        for candidate in (netconf, netconf.get("delegate", fold=True)):
-            policies = None if candidate is None else candidate.get("policies", fold=True)
-            if candidate is not None and policies is not None and policies.kind == ARRAY:
+        for candidate in (netconf, member(netconf, "delegate", fold=True)):
+            policies = None if candidate is None else member(candidate, "policies", fold=True)
+            if candidate is not None and policies is not None and policies.kind == SEQ:
                 holders.append(PolicyHolder(candidate, policies, api_version(candidate, source)))
                 break
     return holders
@@ -137,13 +138,13 @@ def policy_holders(root: Node, source: str) -> list[PolicyHolder]:
 
 def api_version(netconf: Node, source: str) -> int:
     """``apiVersion`` as the plugins read it: 2 selects HCN (v2) policies, anything else v1."""
-    node = netconf.get("apiVersion", fold=True)
+    node = member(netconf, "apiVersion", fold=True)
     if node is None or node.value is None:
         return 1
-    if node.kind != json_source.SCALAR or type(node.value) is not int:
+    if node.tag != INT:
         raise InputError(
             f"{source}: apiVersion must be a whole number (1 or 2); the plugins fail on "
-            f"{json.dumps(node.python())}"
+            f"{json.dumps(node.plain())}"
         )
     return 2 if node.value == 2 else 1
 
@@ -156,32 +157,32 @@ def exception_list(policy: Node, version: int) -> Node | None:
     or ``value.ExceptionList`` (v1).  The loopback-DSR OutBoundNAT policy has only
     ``Destinations`` and is not one.
     """
-    name = policy.get("name", fold=True)
-    value = policy.get("value", fold=True)
+    name = member(policy, "name", fold=True)
+    value = member(policy, "value", fold=True)
     if name is None or not isinstance(name.value, str) or name.value.lower() != "endpointpolicy":
         return None
-    if value is None or value.kind != OBJECT:
+    if value is None or value.kind != MAP:
         return None
-    kind = value.get("Type")
+    kind = member(value, "Type")
     if kind is None or kind.value != "OutBoundNAT":
         return None
     if version == 2:
-        settings = value.get("Settings")
-        found = settings.get("Exceptions") if settings is not None else None
+        settings = member(value, "Settings")
+        found = member(settings, "Exceptions") if settings is not None else None
     else:
-        found = value.get("ExceptionList")
-    return found if found is not None and found.kind == ARRAY else None
+        found = member(value, "ExceptionList")
+    return found if found is not None and found.kind == SEQ else None
 
 
 def _all_ipv6(cidrs: Node) -> bool:
     from masqctl.config.goparse import CIDRError
     from masqctl.ruleset import cidr_family
 
-    if not cidrs.items:
+    if not cidrs.value:
         return False
     try:
         return all(
-            isinstance(item.value, str) and cidr_family(item.value) == IPV6 for item in cidrs.items
+            isinstance(item.value, str) and cidr_family(item.value) == IPV6 for item in cidrs.value
         )
     except CIDRError:
         return False
@@ -195,7 +196,7 @@ def holder_edits(text: str, holder: PolicyHolder, ruleset: Ruleset) -> list[Edit
     """
     lists = [
         found
-        for item in holder.policies.items
+        for item in holder.policies.value
         if (found := exception_list(item, holder.api_version)) is not None
     ]
     by_family = {
@@ -219,18 +220,19 @@ def holder_edits(text: str, holder: PolicyHolder, ruleset: Ruleset) -> list[Edit
 def append_policies(text: str, holder: PolicyHolder, policies: list[dict[str, object]]) -> Edit:
     """Add policies at the end of the list, where the win-bridge plugin adds its own."""
     array = holder.policies
-    colon = holder.netconf.members[0].colon if holder.netconf.members else ": "
-    if not array.items:
+    colon = json_source.key_separator(text, holder.netconf)
+    present = array.value
+    if not present:
         inner = json_source.line_indent(text, array.start) + json_source.indent_unit(text)
         indent = inner if "\n" in text else None
         items = [json_source.value_text(text, policy, indent, colon) for policy in policies]
         return Edit(array.start, array.end, json_source.array_text(text, array, items))
-    last = array.items[-1]
-    opening = text[array.start + 1 : array.items[0].start]
+    last = present[-1]
+    opening = text[array.start + 1 : present[0].start]
     multiline = "\n" in opening
-    indent = json_source.line_indent(text, array.items[0].start) if multiline else None
-    if len(array.items) > 1:
-        separator = text[array.items[-2].end : last.start]
+    indent = json_source.line_indent(text, present[0].start) if multiline else None
+    if len(present) > 1:
+        separator = text[present[-2].end : last.start]
     else:
         separator = "," + opening if multiline else json_source.inline_separator(text)
     added = "".join(
