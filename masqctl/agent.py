@@ -22,7 +22,6 @@ RESERVED_CIDRS = (
     "240.0.0.0/4",  # RFC 5735
 )
 DEFAULT_CIDR_LIMIT = 64
-DEFAULT_RESYNC_INTERVAL = "60s"
 DEFAULT_RESYNC_NANOSECONDS = 60_000_000_000
 
 #: The five keys of the agent's config, spelled as the agent's json tags.

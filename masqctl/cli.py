@@ -206,7 +206,7 @@ def explain(
     local_addresses: Annotated[
         list[str] | None,
         typer.Option("--local-address", help="An address local to the node (repeatable); "
-                     "--live reads them from 'ip -j addr'."),
+                     "--live reads them from 'ip route show table local'."),
     ] = None,
     source: Annotated[
         str | None,

@@ -1,33 +1,46 @@
 """diff: the rendered chain and jump against a live nat table, on canonical rules.
 
-The rendered payload is parsed by the same parser as the live dump, so both sides are
-compared in one canonical form.  An in-sync check is linear in the number of rules; only
-on drift does difflib run (to place out-of-order rules, and for the unified diff text).
+Both sides are compared in one canonical form (see masqctl.netfilter.save_parser), the
+rendered side read as iptables-restore reads the agent's payload.  The common case is
+cheap: each rendered rule also has the line iptables-save prints for it, and a live line
+equal to that text has that canonical form, so only lines that differ as text are read
+into canonical form.  An in-sync check is linear in the number of rules; only on drift
+does difflib run (to place out-of-order rules, and for the unified diff text).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from masqctl.agent import OLD_MASQUERADE_COMMENT, OLD_RETURN_COMMENT, AgentFlags
-from masqctl.netfilter.save_parser import Chain, SavedRule, SaveFile, parse_save
-from masqctl.render.iptables import restore_payload
-from masqctl.ruleset import FamilyRules, Ruleset
+from masqctl.errors import MasqctlError
+from masqctl.netfilter.save_parser import (
+    ADDRESS_SLOT,
+    Chain,
+    SavedRule,
+    SaveFile,
+    canonical_address,
+    canonical_args,
+    may_hold,
+    parse_save,
+    saved_line,
+    split_args,
+)
+from masqctl.ruleset import FamilyRules, Rule, Ruleset
 
 JUMP_OK = "ok"
 JUMP_MISSING = "missing"
 JUMP_DUPLICATED = "duplicated"
 JUMP_OLD_FORMAT = "old-format"
 _OLD_COMMENTS = frozenset({OLD_RETURN_COMMENT, OLD_MASQUERADE_COMMENT})
-
-
-def rendered_chain(rules: FamilyRules) -> tuple[tuple[str, ...], ...]:
-    """The rendered payload parsed by the live parser: the chain's canonical rules."""
-    table = parse_save(restore_payload(rules), "rendered").tables["nat"]
-    return tuple(rule.canonical for rule in table.chains[rules.chain].rules)
+_ADDRESS_OPTIONS = frozenset({"-s", "--source", "--src", "-d", "--destination", "--dst"})
+#: An address written into a line as it is: no quoting, no spaces.
+_PLAIN_ADDRESS = re.compile(r"[0-9A-Fa-f.:/]+")
+#: A rule key: its saved line when it has one, else its canonical form (see Desired).
+Key = str | tuple[str, ...]
 
 
 def rendered_jump(rules: FamilyRules) -> tuple[str, ...]:
@@ -36,30 +49,115 @@ def rendered_jump(rules: FamilyRules) -> tuple[str, ...]:
     return parse_save(text, "rendered").tables["nat"].chains["POSTROUTING"].rules[0].canonical
 
 
-class Desired:
-    """The rendered chain and jump of one family, in canonical form.
+def _read_rendered(chain: str, line: str, position: int) -> tuple[str, ...]:
+    """The canonical form of the rendered rule ``line`` as iptables-restore reads it."""
+    try:
+        return canonical_args(split_args(line)[2:])
+    except ValueError as error:
+        raise MasqctlError(f"rendered rule {position} of {chain}: {error}") from None
 
-    The chain is worked out on first use, by ``chain_source`` (apply passes a background
-    computation, so that it overlaps iptables' own work).
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """Rendered rules that differ only in one address: canonical form and saved line,
+    both with ADDRESS_SLOT (``at``: its place in ``canonical``, -1 when there is none)."""
+
+    canonical: tuple[str, ...]
+    at: int
+    saved: str | None
+
+
+class Desired:
+    """The rendered chain and jump of one family: canonical forms, saved lines, keys.
+
+    Rules of a chain mostly differ only in their address, so canonical form and saved
+    line are worked out once per form and the address put in.  A rule's key is its saved
+    line, else its canonical form: two rules have the same key exactly when they have
+    the same canonical form (:func:`saved_line` is a function of the canonical form).
     """
 
-    def __init__(self, rules: FamilyRules,
-                 chain_source: Callable[[], tuple[tuple[str, ...], ...]] | None = None) -> None:
+    def __init__(self, rules: FamilyRules) -> None:
         self.rules = rules
         self.jump = rendered_jump(rules)
-        self._source = chain_source or (lambda: rendered_chain(rules))
-        self._canonical: tuple[tuple[str, ...], ...] | None = None
+        self._forms: list[_Form] | None = None
+        self._addresses: list[str] = []
+        self._texts: list[str | None] = []
+
+    def _prepare(self) -> None:
+        chain = self.rules.chain
+        by_key: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Form] = {}
+        forms: list[_Form] = []
+        addresses: list[str] = []
+        texts: list[str | None] = []
+        for position, rule in enumerate(self.rules.rules, 1):
+            args = rule.args
+            address = rule.cidr
+            at = args.index(address) if address in args else 0
+            if at and args[at - 1] in _ADDRESS_OPTIONS and _PLAIN_ADDRESS.fullmatch(address):
+                key = (rule.chain, args[:at], args[at + 1:])
+                form = by_key.get(key)
+                if form is None:
+                    form = by_key[key] = _form_of(chain, rule, at, position)
+                if form.at >= 0:
+                    address = canonical_address(address)
+                    forms.append(form)
+                    addresses.append(address)
+                    texts.append(None if form.saved is None
+                                 else form.saved.replace(ADDRESS_SLOT, address))
+                    continue
+            canonical = _read_rendered(chain, rule.restore_line(), position)
+            forms.append(_Form(canonical, -1, None))
+            addresses.append("")
+            texts.append(saved_line(chain, canonical))
+        self._forms, self._addresses, self._texts = forms, addresses, texts
+
+    @property
+    def texts(self) -> list[str | None]:
+        """Per rendered rule, the line iptables-save prints for it (None: not known)."""
+        if self._forms is None:
+            self._prepare()
+        return self._texts
+
+    def canonical_at(self, index: int) -> tuple[str, ...]:
+        """The canonical form of rendered rule ``index`` (from 0)."""
+        if self._forms is None:
+            self._prepare()
+        form = self._forms[index]  # type: ignore[index]
+        if form.at < 0:
+            return form.canonical
+        words = list(form.canonical)
+        words[form.at] = self._addresses[index]
+        return tuple(words)
 
     @property
     def canonical(self) -> tuple[tuple[str, ...], ...]:
-        if self._canonical is None:
-            self._canonical = self._source()
-        return self._canonical
+        """The rendered chain's rules in canonical form."""
+        return tuple(self.canonical_at(index) for index in range(len(self.rules.rules)))
+
+    def keys(self) -> list[Key]:
+        """Per rendered rule, its key (see the class doc)."""
+        return [text if text is not None else self.canonical_at(index)
+                for index, text in enumerate(self.texts)]
+
+
+def _form_of(chain: str, rule: Rule, at: int, position: int) -> _Form:
+    """The form of ``rule`` with its address (``rule.args[at]``) left out."""
+    args = (*rule.args[:at], ADDRESS_SLOT, *rule.args[at + 1:])
+    line = Rule(rule.chain, args, rule.kind, rule.label).restore_line()
+    canonical = _read_rendered(chain, line, position)
+    if split_args(line) != ["-A", rule.chain, *args] or canonical.count(ADDRESS_SLOT) != 1:
+        return _Form((), -1, None)  # the agent's line reads otherwise: rule by rule
+    return _Form(canonical, canonical.index(ADDRESS_SLOT), saved_line(chain, canonical))
 
 
 def desired_of(rules: FamilyRules) -> Desired:
     """The rendered side of a diff for ``rules``."""
     return Desired(rules)
+
+
+def rule_key(rule: SavedRule, chain: str) -> Key:
+    """A live rule's key (see Desired): its saved line, else its canonical form."""
+    return saved_line(chain, rule.canonical) or rule.canonical
 
 
 @dataclass
@@ -93,11 +191,6 @@ class FamilyDiff:
         return self.chain_in_sync and self.jump_state == JUMP_OK
 
 
-def _targets(rule: SavedRule, chain: str) -> bool:
-    words = rule.canonical
-    return len(words) >= 2 and words[-2] in ("-j", "-g") and words[-1] == chain
-
-
 def _comment(words: tuple[str, ...]) -> str | None:
     for index, word in enumerate(words[:-1]):
         if word == "--comment":
@@ -126,7 +219,7 @@ def _classify_jumps(result: FamilyDiff, postrouting: Chain | None, desired: Desi
 
     quoted = f'"{jump_comment(result.chain)}"'
     for rule in postrouting.rules if postrouting else ():
-        if not _targets(rule, result.chain):
+        if not rule.jumps_to(result.chain):
             continue
         if rule.canonical == desired.jump:
             result.current_jumps.append(rule)
@@ -144,28 +237,46 @@ def _classify_jumps(result: FamilyDiff, postrouting: Chain | None, desired: Desi
         result.jump_state = JUMP_OLD_FORMAT if result.old_jumps else JUMP_MISSING
 
 
+def _is_old_format(rule: SavedRule, known: set[str | None]) -> bool:
+    """Whether the rule carries a comment of the 2017 agent format."""
+    if rule.text in known:  # the line of a rendered rule, whose comment is current
+        return False
+    return any(may_hold(rule.text, comment) for comment in _OLD_COMMENTS) and (
+        _comment(rule.canonical) in _OLD_COMMENTS
+    )
+
+
 def _compare_rules(result: FamilyDiff, live: list[SavedRule], desired: Desired) -> None:
-    wanted = desired.canonical
-    if len(live) == len(wanted) and all(
-        rule.canonical == words for rule, words in zip(live, wanted, strict=True)
-    ):
+    texts = desired.texts
+    live_texts = [rule.text for rule in live]
+    known = set(texts)
+    result.old_format = any(_is_old_format(rule, known) for rule in live)
+    if live_texts == texts:
         return
-    live_counts = Counter(rule.canonical for rule in live)
+    chain = result.chain
+    live_keys = [text if text in known else rule_key(rule, chain)
+                 for text, rule in zip(live_texts, live, strict=True)]
+    wanted = desired.keys()
+    if live_keys == wanted:
+        return
+    live_counts = Counter(live_keys)
     wanted_counts = Counter(wanted)
     missing = []
     common_wanted = []
-    for position, words in enumerate(wanted, 1):
-        if live_counts[words] > 0:
-            live_counts[words] -= 1
-            common_wanted.append(words)
+    for position, key in enumerate(wanted, 1):
+        if live_counts[key] > 0:
+            live_counts[key] -= 1
+            common_wanted.append(key)
         else:
-            missing.append((position, words))
+            missing.append((position, desired.canonical_at(position - 1)))
     extra = []
     common_live = []
-    for rule in live:
-        if wanted_counts[rule.canonical] > 0:
-            wanted_counts[rule.canonical] -= 1
+    common_live_keys = []
+    for rule, key in zip(live, live_keys, strict=True):
+        if wanted_counts[key] > 0:
+            wanted_counts[key] -= 1
             common_live.append(rule)
+            common_live_keys.append(key)
         else:
             extra.append(rule)
     # a missing rule and an extra one that differ only in comment are one finding
@@ -182,19 +293,18 @@ def _compare_rules(result: FamilyDiff, live: list[SavedRule], desired: Desired) 
         else:
             result.extra.append(rule)
     result.missing = [item for item in missing if item[0] not in paired]
-    result.out_of_order = _out_of_order(common_live, common_wanted)
+    result.out_of_order = _out_of_order(common_live, common_live_keys, common_wanted)
 
 
 def _out_of_order(
-    common_live: list[SavedRule], common_wanted: list[tuple[str, ...]]
+    common_live: list[SavedRule], live_keys: list[Key], wanted_keys: list[Key]
 ) -> list[SavedRule]:
     """Live rules outside the longest run kept in order (both lists hold the same rules)."""
-    if [rule.canonical for rule in common_live] == common_wanted:
+    if live_keys == wanted_keys:
         return []
     from difflib import SequenceMatcher
 
-    matcher = SequenceMatcher(None, [rule.canonical for rule in common_live], common_wanted,
-                              autojunk=False)
+    matcher = SequenceMatcher(None, live_keys, wanted_keys, autojunk=False)
     in_order = set()
     for block in matcher.get_matching_blocks():
         in_order.update(range(block.a, block.a + block.size))
@@ -214,7 +324,6 @@ def diff_family(rules: FamilyRules, save: SaveFile, source: str,
         result.chain_missing = True
         return result
     result.live_rules = live_chain.rules
-    result.old_format = any(_comment(rule.canonical) in _OLD_COMMENTS for rule in live_chain.rules)
     _compare_rules(result, live_chain.rules, desired)
     return result
 

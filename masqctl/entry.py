@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
 
 from masqctl import __version__
 from masqctl.errors import EXIT_ERROR, MasqctlError
@@ -53,6 +52,7 @@ def run_validate(
     """validate's whole job: read, check, print in the chosen format, return the exit code."""
     from masqctl.agent import AgentFlags
     from masqctl.errors import UsageError
+    from masqctl.output import write_report
     from masqctl.validate import RuleFilter, parse_rule_list, validate_paths
 
     if output_format is None:
@@ -73,26 +73,13 @@ def run_validate(
     if output_file:
         try:
             with open(output_file, "w", encoding="utf-8") as stream:
-                _write_report(report, output_format, stream, color=False)
+                write_report(report, output_format, stream, color=False)
         except OSError as error:
             raise MasqctlError(f"{output_file}: cannot write: {error.strerror}") from None
     else:
         color = output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        _write_report(report, output_format, sys.stdout, color=color)
+        write_report(report, output_format, sys.stdout, color=color)
     return report.exit_code(strict)
-
-
-def _write_report(report, output_format: str, stream: TextIO, color: bool) -> None:  # type: ignore[no-untyped-def]
-    from masqctl import output
-
-    if output_format == "text":
-        output.write_text(report, stream, color)
-    elif output_format == "json":
-        output.write_json(report, stream)
-    else:
-        from masqctl import formats
-
-        formats.WRITERS[output_format](report, stream)
 
 
 _VALIDATE_VALUE_OPTIONS = {

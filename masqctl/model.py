@@ -61,7 +61,9 @@ class MasqConfig:
 def default_config(flags: AgentFlags, source: str = DEFAULTS_SOURCE) -> MasqConfig:
     """What the agent runs with when its config file is absent."""
     cidrs = tuple(
-        CIDREntry(text, index, Origin(source, 0, 0, f"default nonMasqueradeCIDRs[{index}]"))
+        CIDREntry(
+            text, index, Origin(DEFAULTS_SOURCE, 0, 0, f"default nonMasqueradeCIDRs[{index}]")
+        )
         for index, text in enumerate(default_cidrs(flags.nomasq_all_reserved_ranges))
     )
     return MasqConfig(non_masquerade_cidrs=cidrs, source=source)

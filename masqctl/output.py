@@ -54,3 +54,15 @@ def write_json(report: ValidationReport, stream: TextIO) -> None:
     """The documented JSON form, one document."""
     json.dump(report.as_json(), stream, ensure_ascii=False)
     stream.write("\n")
+
+
+def write_report(report: ValidationReport, output_format: str, stream: TextIO, color: bool) -> None:
+    """The report in ``output_format``: text, json, or a CI format of masqctl.formats."""
+    if output_format == "text":
+        write_text(report, stream, color)
+    elif output_format == "json":
+        write_json(report, stream)
+    else:
+        from masqctl.formats import WRITERS
+
+        WRITERS[output_format](report, stream)

@@ -111,6 +111,16 @@ def validate_paths(
             findings.append(finding_at("MASQ001", Origin(read.path, line, column, ""), message))
         for info in read.configmaps:
             findings.extend(check_configmap(info, read.path))
+        findings.extend(
+            finding_at(
+                "MASQ024",
+                Origin(read.path, node.line, node.column, f"data.{key}"),
+                f'ConfigMap data "{key}" is {node.describe()}, not text: the API server refuses '
+                "the object (data values are strings); write "
+                f'"{key}: |" with the config indented below it',
+            )
+            for key, node in read.non_text_data
+        )
         suppressions = Suppressions.for_file(read)
         for found in read.configs:
             report.configs += 1

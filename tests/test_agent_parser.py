@@ -484,3 +484,54 @@ def test_upstream_agent_config_is_valid() -> None:
         64,
         60_000_000_000,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "finding"),
+    [
+        ("cidrLimit: .inf\n", ("MASQ005", 1, 12)),
+        ("masqLinkLocal: .nan\n", ("MASQ005", 1, 16)),
+        ("cidrLimit: -1\nnonMasqueradeCIDRs: []\n", ("MASQ009", 1, 1)),
+        ("cidrLimit: 1\n", ("MASQ009", 1, 1)),
+    ],
+)
+def test_edge_values_are_findings_not_crashes(text: str, finding: tuple[str, int, int]) -> None:
+    _, findings = decode(text)
+    assert [f[:3] for f in findings] == [finding]
+
+
+def test_non_finite_float_message_names_go_error() -> None:
+    _, findings = decode("cidrLimit: .inf\n")
+    assert findings[0][3] == (
+        "cidrLimit: .inf has no JSON form, so the agent cannot convert the config "
+        "(json: unsupported value: +Inf)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cidrLimit: !!str 5\n", ["MASQ005"]),
+        ('masqLinkLocal: !!bool "true"\n', []),
+        ("cidrLimit: !!int abc\n", ["MASQ001"]),
+        ("cidrLimit: !!float 3\n", []),
+    ],
+)
+def test_explicit_yaml_tags_are_honoured(text: str, expected: list[str]) -> None:
+    _, findings = decode(text)
+    assert rules(findings) == expected
+
+
+def test_merge_list_earlier_mapping_wins() -> None:
+    config, _ = decode(
+        "a: &a {cidrLimit: 1}\nb: &b {cidrLimit: 2}\n<<: [*a, *b]\nnonMasqueradeCIDRs: []\n"
+    )
+    assert config.cidr_limit == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["[" * 5000 + "]" * 5000, '{"a": ' + "[" * 5000 + "]" * 5000 + "}"]
+)
+def test_deep_nesting_is_a_syntax_error(text: str) -> None:
+    _, findings = decode("nonMasqueradeCIDRs: " + text if text[0] == "[" else text)
+    assert rules(findings) == ["MASQ001"]

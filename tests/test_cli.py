@@ -107,3 +107,17 @@ def test_unexpected_exceptions_become_one_line_and_exit_2(
     monkeypatch.setattr("masqctl.validate.validate_paths", explode)
     assert main(["validate", GOOD]) == 2
     assert capsys.readouterr().err == "masqctl: internal error: RuntimeError: boom\n"
+
+
+def test_validate_fast_path_imports_neither_typer_nor_rich_nor_netaddr() -> None:
+    probe = (
+        "import sys, io, contextlib\n"
+        "from masqctl.entry import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['validate', {GOOD!r}])\n"
+        "print(sorted(m for m in ('typer', 'rich', 'netaddr', 'click') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout == "[]\n"

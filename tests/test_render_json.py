@@ -91,3 +91,31 @@ def test_unparseable_manifest_is_an_error_with_position(tmp_path: Path) -> None:
     path.write_text("apiVersion: v1\nkind: ConfigMap\n---\n: [\n")
     with pytest.raises(MasqctlError, match=r"cm.yaml:\d+:\d+: YAML"):
         render_output(str(path), AgentFlags(), "ipv4", "iptables")
+
+
+def test_config_the_agent_runs_despite_an_unknown_key_renders_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text("nonMasqueradeCIDR: [100.64.0.0/10]\n")
+    payload = render_output(str(path), AgentFlags(), "ipv4", "iptables")
+    assert "-d 10.0.0.0/8 -j RETURN" in payload  # the agent ignores the key: defaults
+    assert capsys.readouterr().err == (
+        f'masqctl: warning: {path}:1:1: error[MASQ002] unknown key "nonMasqueradeCIDR": the '
+        'agent silently ignores it; did you mean "nonMasqueradeCIDRs"? (the agent runs this '
+        "config all the same)\n"
+    )
+
+
+def test_configmap_config_written_as_a_mapping_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cm.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ip-masq-agent, namespace: kube-system}"
+        "\ndata:\n  config:\n    nonMasqueradeCIDRs: [10.0.0.0/8]\n"
+    )
+    with pytest.raises(MasqctlError) as raised:
+        render_output(str(path), AgentFlags(), "ipv4", "iptables")
+    assert str(raised.value) == (
+        f'{path}:6:5: ConfigMap data "config" is object, not text (write "config: |" with the '
+        "config below it)"
+    )

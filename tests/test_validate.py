@@ -248,3 +248,43 @@ def test_a_directory_given_as_config_is_an_input_error(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="is a directory"):
         load_config(str(tmp_path), AgentFlags())
+
+
+def test_configmap_config_written_as_a_mapping_is_an_error(tmp_path: Path) -> None:
+    found, report = findings_of(
+        tmp_path,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ip-masq-agent, namespace: kube-system}"
+        "\ndata:\n  config:\n    nonMasqueradeCIDRs: [10.0.0.1/8]\n",
+    )
+    assert found == [("MASQ024", 6, 5)]
+    assert report.findings[0].message == (
+        'ConfigMap data "config" is object, not text: the API server refuses the object (data '
+        'values are strings); write "config: |" with the config indented below it'
+    )
+
+
+def test_configmap_without_namespace_is_told_so(tmp_path: Path) -> None:
+    _, report = findings_of(
+        tmp_path,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ip-masq-agent\ndata:\n"
+        "  config: |\n    masqLinkLocal: true\n",
+    )
+    assert [(f.rule, f.line) for f in report.findings] == [("MASQ018", 4)]
+    assert "names no namespace" in report.findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "shown"),
+    [
+        ("# a\u2028# b\ncidrLimit: x\n", 3, "cidrLimit: x"),  # YAML 1.1 line break
+        ('{"masqLinkLocal": true, "_": "\u2028",\n "cidrLimit": "x"}', 2, ' "cidrLimit": "x"}'),
+    ],
+)
+def test_shown_line_is_the_line_the_parser_counts(
+    tmp_path: Path, text: str, line: int, shown: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    report = validate_paths([str(path)], AgentFlags())
+    assert report.findings[-1].line == line
+    assert report.texts[str(path)][line - 1] == shown

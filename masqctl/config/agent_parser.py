@@ -27,7 +27,7 @@ from masqctl.config.json_reader import read_json_document, starts_as_json
 from masqctl.config.nodes import BOOL, FLOAT, INT, MAP, NULL, SCALAR, SEQ, STR, DocumentError, Node
 from masqctl.config.yaml_reader import read_yaml_documents
 from masqctl.findings import Finding
-from masqctl.lint.catalogue import check
+from masqctl.lint.report import finding_at
 from masqctl.model import CIDREntry, MasqConfig, Origin, default_config
 
 Locator = Callable[[int, int], tuple[int, int]]
@@ -96,6 +96,8 @@ def _json_key(node: Node) -> str:
 
 def _go_float_text(value: float) -> str:
     """json.Marshal's text for a float64 (what the agent's decoder then reads)."""
+    if not math.isfinite(value):
+        return str(value)
     if value == int(value) and abs(value) < 1e21:
         return str(int(value))
     return repr(value)
@@ -108,22 +110,23 @@ class _Decoder:
         self.is_json = is_json
         self.findings: list[Finding] = []
 
-    def report(self, rule: str, node_or_pos: Node | tuple[int, int], message: str) -> None:
-        if isinstance(node_or_pos, Node):
-            position = (node_or_pos.line, node_or_pos.column)
-        else:
-            position = node_or_pos
-        line, column = self.source.locate(*position)
-        entry = check(rule)
-        self.findings.append(
-            Finding(rule, entry.severity, message, self.source.file, line, column, entry.fix)
-        )
+    def report(self, rule: str, node: Node, message: str) -> None:
+        self.findings.append(finding_at(rule, self.origin(node, ""), message))
 
     def origin(self, node: Node, entry: str) -> Origin:
         line, column = self.source.locate(node.line, node.column)
         return Origin(self.source.file, line, column, entry)
 
     def type_error(self, key: str, node: Node, go_type: str) -> None:
+        if node.kind == SCALAR and node.tag == FLOAT and not math.isfinite(node.value):
+            go_value = "NaN" if math.isnan(node.value) else ("+Inf" if node.value > 0 else "-Inf")
+            self.report(
+                "MASQ005",
+                node,
+                f"{key}: {node.raw} has no JSON form, so the agent cannot convert the config "
+                f"(json: unsupported value: {go_value})",
+            )
+            return
         described = node.describe()
         if node.kind == SCALAR and node.tag in (INT, FLOAT):
             described = f"number {node.raw if self.is_json else _go_float_text(node.value)}"
@@ -300,19 +303,20 @@ _KEEP = object()
 
 def validate_cidrs(config: MasqConfig, flags: AgentFlags) -> list[Finding]:
     """The agent's validate(): the CIDR limit and every CIDR's syntax, alignment and family."""
-    findings = []
+    findings: list[Finding] = []
 
     def report(rule: str, origin: Origin, message: str) -> None:
-        entry = check(rule)
-        findings.append(
-            Finding(
-                rule, entry.severity, message, origin.file, origin.line, origin.column, entry.fix
-            )
-        )
+        findings.append(finding_at(rule, origin, message))
 
     cidrs = config.non_masquerade_cidrs
     if len(cidrs) > config.cidr_limit:
-        where = cidrs[config.cidr_limit].origin if config.cidr_limit >= 0 else cidrs[0].origin
+        # The first entry too many, or the cidrLimit key (the defaults have no line).
+        first_too_many = cidrs[config.cidr_limit] if config.cidr_limit >= 0 else None
+        where = (
+            first_too_many.origin
+            if first_too_many is not None and first_too_many.origin.line
+            else config.key_origins.get("cidrLimit", Origin(config.source, 0, 0, "cidrLimit"))
+        )
         report(
             "MASQ009",
             where,
@@ -375,10 +379,7 @@ def read_config_node(source: ConfigText) -> tuple[Node | None, bool, list[Findin
 
     def report(rule: str, line: int, column: int, message: str) -> None:
         line, column = source.locate(line, column)
-        entry = check(rule)
-        findings.append(
-            Finding(rule, entry.severity, message, source.file, line, column, entry.fix)
-        )
+        findings.append(finding_at(rule, Origin(source.file, line, column, ""), message))
 
     if starts_as_json(source.text):
         try:

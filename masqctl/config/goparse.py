@@ -141,9 +141,6 @@ class ParsedCIDR:
         """The network in Go's notation, e.g. ``10.0.0.0/8``."""
         return f"{format_address(self.network, self.version)}/{self.prefix}"
 
-    def address_text(self) -> str:
-        return format_address(self.address, self.version)
-
     def last(self) -> int:
         """The highest address of the network."""
         return self.network | ((1 << (self.bits - self.prefix)) - 1)

@@ -207,7 +207,10 @@ class _Parser:
 def read_json_document(text: str) -> Node:
     """The single JSON value of ``text``, or DocumentError with Go's message and position."""
     parser = _Parser(text)
-    node = parser.value()
+    try:
+        node = parser.value()
+    except RecursionError:
+        raise parser.fail("nested too deeply for masqctl to read") from None
     parser.skip_space()
     if parser.pos < len(text):
         raise parser.unexpected("after top-level value")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 from masqctl.agent import AgentFlags
 from masqctl.config.agent_parser import decode_config
 from masqctl.config.sources import UPSTREAM_KEY, FoundConfig, read_input
 from masqctl.errors import MasqctlError
 from masqctl.findings import ERROR, Finding
+from masqctl.lint.catalogue import check
 from masqctl.model import MasqConfig, default_config
 
 
@@ -33,15 +36,32 @@ def _pick(configs: list[FoundConfig], path: str) -> FoundConfig:
 
 
 def load_config(path: str | None, flags: AgentFlags) -> MasqConfig:
-    """The config the agent would run with; ConfigRejected where it would refuse it."""
+    """The config the agent would run with; ConfigRejected where it would refuse it.
+
+    Errors the agent lives with (an unknown key it ignores, a duplicate key where the last
+    wins) do not stop the command: each is printed on stderr as a warning.
+    """
     if path is None:
         return default_config(flags)
     read = read_input(path)
     if read.syntax_error is not None:
         message, line, column = read.syntax_error
         raise MasqctlError(f"{read.path}:{line}:{column}: {message}")
+    if not read.configs and read.non_text_data:
+        key, node = read.non_text_data[0]
+        raise MasqctlError(
+            f'{read.path}:{node.line}:{node.column}: ConfigMap data "{key}" is '
+            f'{node.describe()}, not text (write "{key}: |" with the config below it)'
+        )
     decoded = decode_config(_pick(read.configs, read.path).text, flags)
-    errors = [finding for finding in decoded.findings if finding.severity == ERROR]
-    if errors:
-        raise ConfigRejected(errors)
+    refused = [f for f in decoded.findings if check(f.rule).agent_refuses]
+    if refused:
+        raise ConfigRejected(refused)
+    for finding in decoded.findings:
+        if finding.severity == ERROR:
+            sys.stderr.write(
+                f"masqctl: warning: {finding.file}:{finding.line}:{finding.column}: "
+                f"{finding.severity}[{finding.rule}] {finding.message} (the agent runs this "
+                "config all the same)\n"
+            )
     return decoded.config

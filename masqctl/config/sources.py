@@ -8,6 +8,7 @@ becomes a :class:`ConfigText` whose positions map back to the lines of the user'
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class ReadFile:
     configmaps: list[ConfigMapInfo] = field(default_factory=list)
     skipped_objects: int = 0
     lines: list[str] = field(default_factory=list)
+    #: ConfigMap data keys for the agent whose value is not text: ``(key, value node)``.
+    non_text_data: list[tuple[str, Node]] = field(default_factory=list)
     #: A manifest that could not be parsed: (message, line, column).
     syntax_error: tuple[str, int, int] | None = None
 
@@ -100,6 +103,17 @@ def read_text(path: str) -> str:
 
 def display_name(path: str) -> str:
     return "<stdin>" if path == STDIN else path
+
+
+_YAML_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def display_lines(text: str) -> list[str]:
+    """The text's lines as the parser numbers them: YAML 1.1 also breaks lines at NEL and
+    U+2028/U+2029, JSON only at \\n (str.splitlines breaks at \\f, \\v and more too)."""
+    if starts_as_json(text):
+        return [line.removesuffix("\r") for line in text.split("\n")]
+    return _YAML_LINE_BREAK.split(text)
 
 
 def _is_k8s_object(node: Node) -> bool:
@@ -178,7 +192,8 @@ def _configmap(node: Node, file: str, lines: list[str], result: ReadFile) -> Non
         if name != UPSTREAM_KEY and not name.startswith(AZURE_KEY_PREFIX):
             continue
         if value.kind != SCALAR or (value.value is not None and value.tag != STR):
-            continue  # not text: the kubelet would refuse to mount it
+            result.non_text_data.append((name, value))  # the API server refuses it
+            continue
         if value.value is None:
             value.value = ""  # `config:` with no value mounts an empty file
         embedded = block_locator(value, lines)
@@ -221,7 +236,7 @@ def read_input(path: str, skip_unrelated: bool = False) -> ReadFile:
     except DocumentError as error:
         result.syntax_error = (error.message, error.line, error.column)
         return result
-    lines = result.lines = text.splitlines()
+    lines = result.lines = display_lines(text)
     if "apiVersion" not in text and not skip_unrelated:
         # No Kubernetes object can be in it: a raw agent config, read once, by the agent's
         # own reader (which also reports any syntax error in it).

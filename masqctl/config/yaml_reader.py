@@ -87,7 +87,9 @@ def _convert(node: Any, seen: dict[int, Node]) -> Node:
     line, column = mark.line + 1, mark.column + 1
     kind = type(node).__name__
     if kind == "ScalarNode":
-        if not node.style:  # plain (libyaml reports '' where PyYAML reports None)
+        if node.tag in _EXPLICIT_TAGS:
+            result = _tagged(node, _EXPLICIT_TAGS[node.tag], line, column)
+        elif not node.style:  # plain (libyaml reports '' where PyYAML reports None)
             tag, value = resolve_plain(node.value)
             result = Node(SCALAR, value, line, column, tag=tag, raw=node.value)
         else:
@@ -111,9 +113,34 @@ def _convert(node: Any, seen: dict[int, Node]) -> Node:
 
 
 def _merged(value: Node) -> list[tuple[Node, Node]]:
-    """The entries a ``<<`` merge key brings in (a mapping or a list of mappings)."""
-    sources = value.value if value.kind == SEQ else [value]
+    """The entries a ``<<`` merge key brings in (a mapping or a list of mappings).
+
+    In a list the earlier mapping wins, so it comes last (the last entry wins).
+    """
+    sources = list(reversed(value.value)) if value.kind == SEQ else [value]
     return [pair for source in sources for pair in source.items()]
+
+
+_EXPLICIT_TAGS = {
+    "tag:yaml.org,2002:str": STR,
+    "tag:yaml.org,2002:int": INT,
+    "tag:yaml.org,2002:bool": BOOL,
+    "tag:yaml.org,2002:float": FLOAT,
+    "tag:yaml.org,2002:null": NULL,
+}
+
+
+def _tagged(node: Any, tag: str, line: int, column: int) -> Node:
+    """A scalar with an explicit tag (``!!str 5``), resolved as go-yaml v2 does."""
+    if tag == STR:
+        return Node(SCALAR, node.value, line, column, tag=STR, raw=node.value, quoted=True)
+    resolved, value = resolve_plain(node.value)
+    if resolved == INT and tag == FLOAT:
+        resolved, value = FLOAT, float(value)
+    if resolved != tag:
+        name = tag if tag != INT else "int"
+        raise DocumentError(f"YAML: cannot decode `{node.value}` as a !!{name}", line, column)
+    return Node(SCALAR, value, line, column, tag=tag, raw=node.value)
 
 
 def _document_error(error: Exception) -> DocumentError:
@@ -138,3 +165,5 @@ def read_yaml_documents(text: str) -> Iterator[Node | None]:
             yield None if document is None else _convert(document, {})
     except yaml.YAMLError as error:
         raise _document_error(error) from None
+    except RecursionError:
+        raise DocumentError("YAML: nested too deeply for masqctl to read", 1, 1) from None

@@ -76,11 +76,12 @@ class BatchErrors:
 
     def finish(self) -> None:
         if self.count > MAX_REPORTED:
-            self.report(f"stdin: {self.count} malformed lines in all "
-                        f"({self.count - MAX_REPORTED} not shown)")
+            self.report(
+                f"stdin: {self.count} malformed lines in all "
+                f"({self.count - MAX_REPORTED} not shown)"
+            )
         if self.count:
-            raise MasqctlError(f"stdin: {self.count} malformed line(s); the others were "
-                               "answered")
+            raise MasqctlError(f"stdin: {self.count} malformed line(s); the others were answered")
 
 
 def explain_lines(
@@ -116,17 +117,17 @@ def explain_lines(
             if not text:
                 continue
             try:
-                target = parse_target(text)
+                out.append(render(explainer.explain(parse_target(text)), output_format))
             except MasqctlError as error:
                 errors.add(line_number, str(error))
-                continue
-            out.append(render(explainer.explain(target), output_format))
         write("".join(out).encode())
     errors.finish()
 
 
 def explain_arguments(
-    explainer: Explainer, targets: Iterable[Target], output_format: str,
+    explainer: Explainer,
+    targets: Iterable[Target],
+    output_format: str,
     write: Callable[[str], object],
 ) -> None:
     """Answer addresses given on the command line (already parsed)."""

@@ -17,6 +17,9 @@ class Check:
     summary: str
     why: str
     fix: str
+    #: The agent refuses the whole config (it keeps its previous rules): render, diff,
+    #: apply and explain cannot go on.  Other errors are configs the agent runs, wrongly.
+    agent_refuses: bool = False
 
 
 _CHECKS = (
@@ -32,6 +35,7 @@ _CHECKS = (
         "rules (or its defaults on a fresh node).",
         "Fix the syntax at the reported position; quote JSON keys, or drop the leading "
         "`{` and write block YAML.",
+        agent_refuses=True,
     ),
     Check(
         "MASQ002",
@@ -51,6 +55,7 @@ _CHECKS = (
         "After net.ParseCIDR the agent checks that the address equals its network "
         "(`10.0.0.1/8` fails) and refuses the config.",
         "Write the network address, as suggested in the message.",
+        agent_refuses=True,
     ),
     Check(
         "MASQ004",
@@ -60,6 +65,7 @@ _CHECKS = (
         "A missing prefix length, a netmask (`/255.0.0.0`), a zone, leading zeros or "
         "an out-of-range octet make the agent refuse the whole config.",
         "Write the CIDR as address/prefix-length, e.g. 10.0.0.0/8.",
+        agent_refuses=True,
     ),
     Check(
         "MASQ005",
@@ -70,6 +76,7 @@ _CHECKS = (
         "cidrLimit or a number for resyncInterval make the agent refuse the config.",
         "Write booleans unquoted, cidrLimit as a whole number, resyncInterval as a "
         "quoted duration such as 60s.",
+        agent_refuses=True,
     ),
     Check(
         "MASQ006",
@@ -96,6 +103,7 @@ _CHECKS = (
         "An IPv6 CIDR while the agent runs without --enable-ipv6.",
         'The agent refuses the whole config: "ipv6 is not enabled, but ipv6 cidr ... provided".',
         "Add --enable-ipv6 to the agent (and to masqctl), or remove the IPv6 CIDR.",
+        agent_refuses=True,
     ),
     Check(
         "MASQ009",
@@ -105,6 +113,7 @@ _CHECKS = (
         "The agent refuses configs with more nonMasqueradeCIDRs (IPv4 and IPv6 together) "
         "than cidrLimit (default 64).",
         "Merge CIDRs into larger blocks, or raise cidrLimit deliberately.",
+        agent_refuses=True,
     ),
     Check(
         "MASQ010",
@@ -114,6 +123,7 @@ _CHECKS = (
         "The agent parses it with time.ParseDuration (units ns, us, ms, s, m, h; no d) "
         "and refuses the config otherwise.",
         "Write a duration such as 60s, 5m or 1h30m.",
+        agent_refuses=True,
     ),
     Check(
         "MASQ011",
@@ -214,6 +224,7 @@ _CHECKS = (
         "The config is not a mapping of keys to values.",
         "The agent decodes the file into its config struct; a list or a plain value is refused.",
         "Write the config as `key: value` lines.",
+        agent_refuses=True,
     ),
     Check(
         "MASQ022",
@@ -223,6 +234,7 @@ _CHECKS = (
         "Go prints such an address as IPv4, so the agent files the CIDR under IPv4 and "
         "hands the IPv6 text to iptables-restore, which rejects the whole sync.",
         "Write the IPv4 CIDR itself (a.b.c.d/n-96).",
+        agent_refuses=True,
     ),
     Check(
         "MASQ023",
@@ -232,6 +244,17 @@ _CHECKS = (
         "A bare `-` decodes to the empty string, which net.ParseCIDR refuses, so the agent "
         "refuses the config.",
         "Remove the empty item or write the CIDR.",
+        agent_refuses=True,
+    ),
+    Check(
+        "MASQ024",
+        "configmap-data-not-text",
+        ERROR,
+        "A ConfigMap's agent config is a mapping, list, number or bool instead of text.",
+        "ConfigMap data values are strings: the API server refuses the object (a common slip "
+        "is `config:` followed by the keys without `|`), so the agent runs on its defaults.",
+        "Write `config: |` and indent the agent config below it as text.",
+        agent_refuses=True,
     ),
 )
 

@@ -31,7 +31,17 @@ def check_configmap(info: ConfigMapInfo, file: str) -> list[Finding]:
                 "only that name (optional: true), so the agent would run on its defaults",
             )
         )
-    if info.namespace != EXPECTED_NAMESPACE:
+    if not info.namespace:
+        findings.append(
+            finding_at(
+                "MASQ018",
+                _origin(info, file, "namespace"),
+                f"{label} names no namespace: it lands wherever it is applied (kubectl -n, "
+                f'kustomize); unless that is "{EXPECTED_NAMESPACE}", the agent\'s pods cannot '
+                "mount it and run on their defaults",
+            )
+        )
+    elif info.namespace != EXPECTED_NAMESPACE:
         findings.append(
             finding_at(
                 "MASQ018",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -55,10 +54,10 @@ def explain_failure(program: str, returncode: int, stderr: str) -> str:
 
 
 class Running:
-    """A started iptables program: stdin from a file, stdout a pipe, stderr a file.
+    """A started iptables program: stdin from a file, stdout a file, stderr a file.
 
-    Nothing here waits on this process, so masqctl can parse or compute while iptables
-    works; a watchdog kills the program after ``timeout`` seconds.
+    Nothing here waits on this process (nor can its output fill a pipe and stop it), so
+    masqctl can compute while iptables works; a watchdog kills it after ``timeout`` s.
     """
 
     def __init__(self, args: list[str], stdin: str | None, timeout: float) -> None:
@@ -71,6 +70,10 @@ class Running:
         self._errors = tempfile.TemporaryFile(  # noqa: SIM115 - closed by wait() or abandon()
             "w+", encoding="utf-8", errors="replace"
         )
+        # bytes that are not UTF-8 survive to the backup
+        self._output = tempfile.TemporaryFile(  # noqa: SIM115 - closed by wait() or abandon()
+            "w+", encoding="utf-8", errors="surrogateescape"
+        )
         given = None
         if stdin is not None:
             given = tempfile.TemporaryFile(  # noqa: SIM115 - closed below
@@ -82,17 +85,16 @@ class Running:
         try:
             self.process = subprocess.Popen(
                 args, stdin=given if given is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=self._errors, encoding="utf-8",
-                errors="surrogateescape",  # bytes that are not UTF-8 survive to the backup
+                stdout=self._output, stderr=self._errors,
             )
         except FileNotFoundError:
-            self._errors.close()
+            self._close()
             raise IptablesError(
                 f"{self.program} not found: install the Debian package iptables "
                 "(apt-get install iptables), which provides iptables-nft and iptables-legacy"
             ) from None
         except PermissionError:
-            self._errors.close()
+            self._close()
             raise IptablesError(f"{self.program}: permission denied (cannot execute it)") from None
         finally:
             if given is not None:
@@ -105,23 +107,21 @@ class Running:
         self.timed_out = True
         self.process.kill()
 
-    def lines(self) -> Iterator[str]:
-        """The program's output, line by line, as it writes it."""
-        assert self.process.stdout is not None
-        yield from self.process.stdout
+    def _close(self) -> None:
+        self._output.close()
+        self._errors.close()
 
     def wait(self) -> str:
-        """The rest of the output once the program has ended; IptablesError if it failed."""
+        """The program's output once it has ended; IptablesError if it failed."""
         try:
-            assert self.process.stdout is not None
-            rest = self.process.stdout.read()
-            self.process.stdout.close()
             returncode = self.process.wait()
         finally:
             self._watchdog.cancel()
+        self._output.seek(0)
+        output = self._output.read()
         self._errors.seek(0)
         stderr = self._errors.read()
-        self._errors.close()
+        self._close()
         if self.timed_out:
             raise IptablesError(
                 f"{self.program} did not finish within {self.timeout:g} s "
@@ -129,16 +129,14 @@ class Running:
             )
         if returncode != 0:
             raise IptablesError(explain_failure(self.program, returncode, stderr))
-        return rest
+        return output
 
     def abandon(self) -> None:
         """Stop the program (its output is no longer wanted)."""
         self._watchdog.cancel()
         self.process.kill()
         self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self._errors.close()
+        self._close()
 
 
 def run_iptables(args: list[str], stdin: str | None, timeout: float) -> str:
@@ -162,24 +160,19 @@ class Backend:
         return run_iptables([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
 
     def read(self, table: str = "nat") -> tuple[str, SaveFile]:
-        """``<prefix>-save -t table`` parsed while iptables-save prints it, and its text."""
-        from masqctl.netfilter.save_parser import parse_lines
+        """``<prefix>-save -t table``: its text, and parsed (rules read when used)."""
+        return self.finish_read(self.start_read(table), table)
 
-        running = Running([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
-        kept: list[str] = []
+    def start_read(self, table: str = "nat") -> Running:
+        """Start ``<prefix>-save -t table``; :meth:`finish_read` takes its output."""
+        return Running([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
 
-        def keep() -> Iterator[str]:
-            for line in running.lines():
-                kept.append(line)
-                yield line
+    def finish_read(self, running: Running, table: str = "nat") -> tuple[str, SaveFile]:
+        """The text of a started save, and parsed (each rule read when used)."""
+        from masqctl.netfilter.save_parser import parse_save
 
-        try:
-            save = parse_lines(keep(), f"{self.prefix}-save -t {table}")
-        except BaseException:
-            running.abandon()
-            raise
-        running.wait()
-        return "".join(kept), save
+        text = running.wait()
+        return text, parse_save(text, f"{self.prefix}-save -t {table}", lazy=True)
 
     def restore(self, payload: str) -> None:
         """One ``<prefix>-restore --noflush --wait`` transaction of ``payload``."""

@@ -2,7 +2,10 @@
 
 iptables-save rewrites what was restored (argument order, addresses, quoting, implicit
 matches), so rules are compared on a canonical form that reads the same however the
-rule was written; see :func:`canonical_args`.
+rule was written; see :func:`canonical_args`.  A rule keeps its text; its arguments and
+canonical form are read from it on first use (at once with ``parse_save``, whose errors
+name the line; only when asked with ``lazy=True``, which a 20,000-rule table needs when
+the common case is comparing lines as text, see :func:`saved_line`).
 """
 
 from __future__ import annotations
@@ -19,14 +22,71 @@ class SaveParseError(MasqctlError):
     """An iptables-save document could not be read."""
 
 
-@dataclass(slots=True)
 class SavedRule:
-    """``-A chain args...``: the arguments as iptables-restore reads them, and canonical."""
+    """``-A chain args...``: its text, and the arguments as iptables-restore reads them,
+    plain (``args``) and canonical (``canonical``), both read from the text on first use.
+    """
 
-    chain: str
-    args: tuple[str, ...]
-    line: int
-    canonical: tuple[str, ...]
+    __slots__ = ("_args", "_canonical", "_source", "chain", "line", "text")
+
+    def __init__(self, chain: str, line: int, text: str, source: str = "<dump>") -> None:
+        self.chain = chain
+        self.line = line
+        #: The rule line without its counters: ``-A chain ...`` as the dump wrote it.
+        self.text = text
+        self._source = source
+        self._args: tuple[str, ...] | None = None
+        self._canonical: tuple[str, ...] | None = None
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        if self._args is None:
+            self._read()
+        return self._args  # type: ignore[return-value]
+
+    @property
+    def canonical(self) -> tuple[str, ...]:
+        if self._canonical is None:
+            self._read()
+        return self._canonical  # type: ignore[return-value]
+
+    def _read(self) -> None:
+        shaped = _rule_by_shape(self.text)
+        if shaped is not None:
+            _, self._args, self._canonical = shaped
+            return
+        try:
+            args = tuple(split_args(self.text)[2:])
+            canonical = canonical_args(args)
+        except ValueError as error:
+            raise SaveParseError(f"{self._source}:{self.line}: {error}") from None
+        self._args, self._canonical = args, canonical
+
+    def jumps_to(self, chain: str) -> bool:
+        """Whether the rule's target is ``-j chain`` or ``-g chain``."""
+        if not may_hold(self.text, chain):
+            return False
+        words = self.canonical
+        return len(words) >= 2 and words[-2] in ("-j", "-g") and words[-1] == chain
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SavedRule):
+            return NotImplemented
+        return (self.chain, self.line, self.args, self.canonical) == (
+            other.chain, other.line, other.args, other.canonical)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SavedRule({self.chain!r}, line {self.line}: {self.text!r})"
+
+
+def may_hold(text: str, word: str) -> bool:
+    """False only when no argument of the rule line ``text``, canonical or not, can contain
+    ``word``: every argument is a piece of the line, less its quotes (and escapes)."""
+    if word in text or "\\" in text:
+        return True
+    return '"' in text and '"' not in word and word in text.replace('"', "")
 
 
 @dataclass(slots=True)
@@ -97,12 +157,16 @@ def _split_escaped(text: str) -> list[str]:
     return tokens
 
 
-def parse_save(text: str, source: str = "<dump>") -> SaveFile:
-    """Parse iptables-save output (or a restore payload of ``-A`` rules)."""
-    return parse_lines(text.splitlines(), source)
+def parse_save(text: str, source: str = "<dump>", *, lazy: bool = False) -> SaveFile:
+    """Parse iptables-save output (or a restore payload of ``-A`` rules).
+
+    ``lazy``: leave each rule's arguments unread until used (a rule iptables could not
+    read then fails when used, still naming its line).
+    """
+    return parse_lines(text.splitlines(), source, lazy=lazy)
 
 
-def parse_lines(lines: Iterable[str], source: str = "<dump>") -> SaveFile:
+def parse_lines(lines: Iterable[str], source: str = "<dump>", *, lazy: bool = False) -> SaveFile:
     """Parse iptables-save output line by line (as it streams from iptables-save)."""
     save = SaveFile()
     table: Table | None = None
@@ -110,13 +174,14 @@ def parse_lines(lines: Iterable[str], source: str = "<dump>") -> SaveFile:
         line = raw.strip()
         if not line:
             continue
-        where = (source, number)
-        if line.startswith("-A ") and table is not None:
-            _add_rule(table, line, where)
+        if table is not None and line[0] in "-[":
+            _add_rule(table, line, number, source, lazy)
         elif line.startswith("#"):
             if line.startswith("# Table") and "incompatible" in line:
-                raise _error(where, f"iptables cannot read this table ({line[1:].strip()})")
+                raise _error((source, number),
+                             f"iptables cannot read this table ({line[1:].strip()})")
         elif line.startswith("*"):
+            where = (source, number)
             if table is not None:
                 raise _error(where, f"table {line[1:]!r} starts before COMMIT of {table.name!r}")
             name = line[1:].strip()
@@ -124,13 +189,14 @@ def parse_lines(lines: Iterable[str], source: str = "<dump>") -> SaveFile:
                 raise _error(where, f"table {name!r} appears twice (one family per dump)")
             table = save.tables.setdefault(name, Table(name))
         elif table is None:
-            raise _error(where, f"{line.split()[0]!r} outside a table (expected '*nat' first)")
+            raise _error((source, number),
+                         f"{line.split()[0]!r} outside a table (expected '*nat' first)")
         elif line == "COMMIT":
             table = None
         elif line.startswith(":"):
-            _declare_chain(table, line, where)
+            _declare_chain(table, line, (source, number))
         else:
-            _add_rule(table, line, where)
+            _add_rule(table, line, number, source, lazy)
     if table is not None:
         raise SaveParseError(f"{source}: table {table.name!r} has no COMMIT")
     return save
@@ -150,17 +216,25 @@ def _declare_chain(table: Table, line: str, where: tuple[str, int]) -> None:
     table.chains[words[0]] = Chain(words[0], None if policy == "-" else policy)
 
 
-def _add_rule(table: Table, line: str, where: tuple[str, int]) -> None:
-    counters = _COUNTERS.match(line)
-    if counters:
-        line = line[counters.end():].lstrip()
-    shaped = _rule_by_shape(line)
-    if shaped is not None:
-        name, args, canonical = shaped
+def _add_rule(table: Table, line: str, number: int, source: str, lazy: bool) -> None:
+    if line[0] == "[":
+        counters = _COUNTERS.match(line)
+        if counters:
+            line = line[counters.end():].lstrip()
+    # The common line: "-A CHAIN ...", no tab, no escape, its quotes paired.  Its chain is
+    # the word up to the first space (declared chain names hold no whitespace).
+    if (line.startswith("-A ") and "\t" not in line and "\\" not in line
+            and not line.count('"') & 1):
+        end = line.find(" ", 3)
+        name = line[3:end] if end > 0 else line[3:]
         chain = table.chains.get(name)
-        if chain is not None:
-            chain.rules.append(SavedRule(name, args, where[1], canonical))
+        if chain is not None and '"' not in name:
+            rule = SavedRule(name, number, line, source)
+            if not lazy:
+                rule._read()
+            chain.rules.append(rule)
             return
+    where = (source, number)
     try:
         words = split_args(line)
     except ValueError as error:
@@ -170,12 +244,11 @@ def _add_rule(table: Table, line: str, where: tuple[str, int]) -> None:
     chain = table.chains.get(words[1])
     if chain is None:
         raise _error(where, f"rule for chain {words[1]!r}, which is not declared")
-    args = tuple(words[2:])
-    try:
-        canonical = canonical_args(args)
-    except ValueError as error:
-        raise _error(where, str(error)) from None
-    chain.rules.append(SavedRule(chain.name, args, where[1], canonical))
+    rule = SavedRule(chain.name, number, line, source)
+    rule._args = tuple(words[2:])
+    if not lazy:
+        rule._read()
+    chain.rules.append(rule)
 
 
 # Rules of one chain mostly differ only in their addresses: a line with its addresses
@@ -245,6 +318,41 @@ def quote_arg(word: str) -> str:
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_SAVE_PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def save_quote(word: str) -> str:
+    """A string option as iptables-save prints it (``xtables_save_string``): bare when it
+    is ``[A-Za-z0-9_-]+``, else in double quotes with ``" ' \\`` escaped."""
+    if _SAVE_PLAIN.fullmatch(word):
+        return word
+    escaped = word.replace("\\", "\\\\").replace('"', '\\"').replace("'", "\\'")
+    return f'"{escaped}"'
+
+
+def saved_line(chain: str, canonical: tuple[str, ...]) -> str | None:
+    """``-A chain ...`` as iptables-save prints a rule of this canonical form, or None.
+
+    iptables-save prints basic matches, match blocks and the target in the canonical
+    order, with comments quoted by :func:`save_quote`; so a live line equal to this text
+    has exactly this canonical form.  None when the text would not read back as
+    ``canonical`` (a ``--probability``, canonical as the kernel's integer, for one): such
+    rules are compared on their canonical form only.
+    """
+    words = ["-A", chain]
+    previous = ""
+    for word in canonical:
+        words.append(save_quote(word) if previous == "--comment" else word)
+        previous = word
+    text = " ".join(words)
+    try:
+        if split_args(text) != ["-A", chain, *canonical] or canonical_args(canonical) != canonical:
+            return None
+    except ValueError:
+        return None
+    return text
+
+
 # ---- canonical form ---------------------------------------------------------------
 
 _BASIC = {
@@ -275,16 +383,27 @@ _IPV4_NETWORK = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][
                            r"\.(0|[1-9][0-9]{0,2})/([1-9]?[0-9])")
 
 
-@lru_cache(maxsize=1 << 16)
+_ipv4_network = _IPV4_NETWORK.fullmatch
+_canonical_addresses: dict[str, str] = {}
+
+
 def canonical_address(text: str) -> str:
     """``10.0.0.1/8`` → ``10.0.0.0/8``, ``192.0.2.8`` → ``192.0.2.8/32``; names unchanged."""
-    match = _IPV4_NETWORK.fullmatch(text)
+    known = _canonical_addresses.get(text)
+    if known is None:
+        known = _canonical_address(text)
+        if len(_canonical_addresses) < 1 << 17:
+            _canonical_addresses[text] = known
+    return known
+
+
+def _canonical_address(text: str) -> str:
+    match = _ipv4_network(text)
     if match:  # the common case, already canonical: no ipaddress objects
-        a, b, c, d, prefix = (int(part) for part in match.groups())
-        if max(a, b, c, d) <= 255 and prefix <= 32:
-            value = a << 24 | b << 16 | c << 8 | d
-            if value & ((1 << (32 - prefix)) - 1) == 0:
-                return text
+        a, b, c, d, prefix = map(int, match.groups())
+        if (a <= 255 and b <= 255 and c <= 255 and d <= 255 and prefix <= 32
+                and (a << 24 | b << 16 | c << 8 | d) & ((1 << (32 - prefix)) - 1) == 0):
+            return text
     return _canonical_address_slow(text)
 
 
@@ -313,6 +432,8 @@ def _canonical_comment(text: str) -> str:
 
 _ADDRESS_OPTIONS = frozenset({"-s", "--source", "--src", "-d", "--destination", "--dst"})
 _SLOTS = ("\0address0", "\0address1")
+#: Stands for an address in a rule's form (masqctl.diff).
+ADDRESS_SLOT = _SLOTS[0]
 _shapes: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[int, ...]]] = {}
 
 
@@ -373,6 +494,8 @@ def _canonical_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
             value = args[index]
             index += 1
             if value == "!":  # old syntax: -d ! ADDRESS
+                if index >= count:
+                    raise ValueError(f"{word} needs a value")
                 negate, value = True, args[index]
                 index += 1
             name = _BASIC[word]
