@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from masqctl.agent import AgentFlags
 from masqctl.diff import Desired, FamilyDiff, diff_family, findings
 from masqctl.errors import MasqctlError, UsageError
-from masqctl.netfilter.backend import Backend, select_backend
+from masqctl.netfilter.backend import Backend, Running, select_backend
 from masqctl.netfilter.save_parser import SavedRule, SaveFile, quote_arg
 from masqctl.render.iptables import chain_line, restore_payload
-from masqctl.ruleset import FamilyRules
+from masqctl.ruleset import FAMILIES, IPV4, FamilyRules
 
 DEFAULT_STATE_DIR = "/var/lib/masqctl"
 LOCK_TIMEOUT = 60.0
@@ -100,7 +100,7 @@ def remove_plan(save: SaveFile, chain: str) -> tuple[list[str], str]:
     lines: list[str] = []
     for other in chains.values():
         for rule in other.rules:
-            if rule.canonical[-2:] in (("-j", chain), ("-g", chain)):
+            if rule.jumps_to(chain):
                 if other.name != "POSTROUTING":
                     raise MasqctlError(
                         f"chain {other.name} (line {rule.line}) also jumps to {chain}; "
@@ -121,8 +121,7 @@ def rollback_payload(before: SaveFile, chain: str, after: SaveFile) -> str:
     def jumps(save: SaveFile) -> list[SavedRule]:
         nat = save.tables.get("nat")
         postrouting = nat.chains.get("POSTROUTING") if nat else None
-        return [rule for rule in (postrouting.rules if postrouting else ())
-                if rule.canonical[-2:] in (("-j", chain), ("-g", chain))]
+        return [rule for rule in (postrouting.rules if postrouting else ()) if rule.jumps_to(chain)]
 
     old_chains = before.tables["nat"].chains if "nat" in before.tables else {}
     new_chains = after.tables["nat"].chains if "nat" in after.tables else {}
@@ -198,14 +197,16 @@ def write_backup(path: str, text: str) -> None:
                            "nothing was changed (choose another place with --backup)") from None
 
 
-def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend) -> FamilyOutcome:
+def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend,
+                 reading: Running | None = None) -> FamilyOutcome:
     """Plan, back up, write, verify (and roll back) one family.
 
-    The table is parsed while iptables-save prints it, and, when the live chain did not
-    have to be compared, the rendered chain is parsed while iptables-restore runs.
+    ``reading``: the save of the nat table, if already started.  When the live chain did
+    not have to be compared, the rendered chain's saved lines are worked out while
+    iptables-restore runs.
     """
     desired = Desired(rules)
-    before_text, before = backend.read("nat")
+    before_text, before = backend.finish_read(reading or backend.start_read("nat"))
     if request.remove:
         steps, payload = remove_plan(before, rules.chain)
         found: list[str] = []
@@ -220,7 +221,7 @@ def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend) ->
     write_backup(outcome.backup, before_text)
     running = backend.start_restore(payload)
     if not request.remove:
-        desired.canonical  # noqa: B018 - computed now, while iptables-restore works
+        desired.texts  # noqa: B018 - worked out now, while iptables-restore works
     running.wait()
     outcome.written = True
     _, after = backend.read("nat")
@@ -249,18 +250,41 @@ def _verify(after: SaveFile, rules: FamilyRules, desired: Desired, remove: bool)
     return findings(check)[0]
 
 
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No garbage collection meanwhile: the config and the tables read make many objects
+    that all stay alive, so collecting them only costs time."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_apply(request: ApplyRequest) -> tuple[str, int]:
     """apply's whole job: what to print, and exit code 0 (errors raise MasqctlError)."""
     from masqctl.commands import effective_ruleset
 
     if request.output_format not in OUTPUT_FORMATS:
         raise UsageError(f"unknown output {request.output_format!r} (choose from text, json)")
-    ruleset = effective_ruleset(request.config_path, request.flags)
     outcomes = []
-    with apply_lock():
-        for family, rules in ruleset.families.items():
-            backend = select_backend(request.iptables_mode, family)
-            outcomes.append(apply_family(request, rules, backend))
+    with _collection_paused(), apply_lock():
+        # each family's table is read while the config loads
+        families = FAMILIES if request.flags.enable_ipv6 else (IPV4,)
+        backends = {family: select_backend(request.iptables_mode, family) for family in families}
+        reads = {family: backend.start_read("nat") for family, backend in backends.items()}
+        try:
+            ruleset = effective_ruleset(request.config_path, request.flags)
+            for family, rules in ruleset.families.items():
+                backend = backends.get(family) or select_backend(request.iptables_mode, family)
+                outcomes.append(apply_family(request, rules, backend, reads.pop(family, None)))
+        finally:
+            for running in reads.values():
+                running.abandon()
     if request.output_format == "json":
         return json.dumps(apply_json(request, outcomes), indent=2) + "\n", 0
     return "".join(_text(request, outcome) for outcome in outcomes), 0

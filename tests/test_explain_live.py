@@ -32,15 +32,18 @@ def dump(tmp_path: Path, body: str, chains: str = "") -> str:
 
 
 def test_cni_masquerade_before_the_agent_is_named_as_the_decider(capsys, monkeypatch):
-    _, [line], _ = explain(capsys, monkeypatch, "10.1.2.3", "--from", NODE_DUMP,
-                           "--source", "10.244.1.2")
+    _, [line], _ = explain(
+        capsys, monkeypatch, "10.1.2.3", "--from", NODE_DUMP, "--source", "10.244.1.2"
+    )
     assert line["verdict"] == "masquerade"
     assert line["rule"] == {
-        "chain": "FLANNEL-POSTRTG", "index": 3, "line": 21,
-        "text": '-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment '
-                '"flanneld masq" -j MASQUERADE --random-fully'}
-    assert line["source"] == {"file": NODE_DUMP, "line": 21,
-                              "entry": "nat FLANNEL-POSTRTG rule 3"}
+        "chain": "FLANNEL-POSTRTG",
+        "index": 3,
+        "line": 21,
+        "text": "-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "
+        '"flanneld masq" -j MASQUERADE --random-fully',
+    }
+    assert line["source"] == {"file": NODE_DUMP, "line": 21, "entry": "nat FLANNEL-POSTRTG rule 3"}
     assert line["notes"] == [
         "assumed the packet mark is 0x0 (no mark set, as for pod traffic; override with --mark)",
         "decided before the packet reaches the agent's chain IP-MASQ-AGENT",
@@ -50,12 +53,17 @@ def test_cni_masquerade_before_the_agent_is_named_as_the_decider(capsys, monkeyp
 
 
 def test_agent_return_decides_for_other_sources(capsys, monkeypatch):
-    _, [line], _ = explain(capsys, monkeypatch, "10.1.2.3", "--from", NODE_DUMP,
-                           "--source", "192.0.2.9")
+    _, [line], _ = explain(
+        capsys, monkeypatch, "10.1.2.3", "--from", NODE_DUMP, "--source", "192.0.2.9"
+    )
     assert (line["verdict"], line["rule"]["chain"], line["rule"]["index"]) == (
-        "no-masquerade", "IP-MASQ-AGENT", 2)
-    assert line["reason"] == ("rule 2 of IP-MASQ-AGENT: RETURN, and no later rule in nat "
-                              "POSTROUTING masquerades it")
+        "no-masquerade",
+        "IP-MASQ-AGENT",
+        2,
+    )
+    assert line["reason"] == (
+        "rule 2 of IP-MASQ-AGENT: RETURN, and no later rule in nat POSTROUTING masquerades it"
+    )
 
 
 def test_unknown_source_gives_undetermined_naming_the_match(capsys, monkeypatch):
@@ -70,67 +78,106 @@ def test_unknown_source_gives_undetermined_naming_the_match(capsys, monkeypatch)
 def test_same_verdict_either_way_is_certain_and_says_who_else_decides(capsys, monkeypatch):
     _, [line], _ = explain(capsys, monkeypatch, "8.8.8.8", "--from", NODE_DUMP)
     assert (line["verdict"], line["rule"]["chain"]) == ("masquerade", "IP-MASQ-AGENT")
-    assert ("when -s 10.244.0.0/16 holds: rule 3 of FLANNEL-POSTRTG decides instead, with the "
-            "same verdict") in line["notes"]
+    assert (
+        "when -s 10.244.0.0/16 holds: rule 3 of FLANNEL-POSTRTG decides instead, with the "
+        "same verdict"
+    ) in line["notes"]
 
 
 def test_marked_packet_is_masqueraded_by_kube_proxy(capsys, monkeypatch):
-    _, [line], _ = explain(capsys, monkeypatch, "10.1.2.3", "--from", NODE_DUMP,
-                           "--mark", "0x4000", "--source", "10.244.1.2")
+    _, [line], _ = explain(
+        capsys,
+        monkeypatch,
+        "10.1.2.3",
+        "--from",
+        NODE_DUMP,
+        "--mark",
+        "0x4000",
+        "--source",
+        "10.244.1.2",
+    )
     assert (line["rule"]["chain"], line["rule"]["index"]) == ("KUBE-POSTROUTING", 3)
     assert not any(note.startswith("assumed the packet mark") for note in line["notes"])
 
 
 def test_local_destination_never_reaches_the_agent(capsys, monkeypatch):
-    _, [line], _ = explain(capsys, monkeypatch, "10.1.2.3", "--from", NODE_DUMP,
-                           "--local-address", "10.1.2.3", "--source", "192.0.2.9")
+    _, [line], _ = explain(
+        capsys,
+        monkeypatch,
+        "10.1.2.3",
+        "--from",
+        NODE_DUMP,
+        "--local-address",
+        "10.1.2.3",
+        "--source",
+        "192.0.2.9",
+    )
     assert (line["verdict"], line["rule"]) == ("no-masquerade", None)
     assert line["reason"] == "no rule in nat POSTROUTING masquerades it"
     assert "the packet never reaches the agent's chain IP-MASQ-AGENT" in line["notes"]
 
 
 def test_goto_returns_to_the_caller_of_the_calling_chain(capsys, monkeypatch, tmp_path):
-    path = dump(tmp_path, "-A POSTROUTING -j A\n-A POSTROUTING -j SNAT --to-source 192.0.2.1\n"
-                "-A A -g B\n-A A -j MASQUERADE\n-A B -d 198.51.100.0/24 -j RETURN\n",
-                ":A - [0:0]\n:B - [0:0]\n")
+    path = dump(
+        tmp_path,
+        "-A POSTROUTING -j A\n-A POSTROUTING -j SNAT --to-source 192.0.2.1\n"
+        "-A A -g B\n-A A -j MASQUERADE\n-A B -d 198.51.100.0/24 -j RETURN\n",
+        ":A - [0:0]\n:B - [0:0]\n",
+    )
     _, lines, _ = explain(capsys, monkeypatch, "198.51.100.5", "203.0.113.5", "--from", path)
-    assert [(line["verdict"], line["rule"]["chain"], line["rule"]["index"]) for line in lines] \
-        == [("masquerade", "POSTROUTING", 2), ("masquerade", "POSTROUTING", 2)]
+    assert [(line["verdict"], line["rule"]["chain"], line["rule"]["index"]) for line in lines] == [
+        ("masquerade", "POSTROUTING", 2),
+        ("masquerade", "POSTROUTING", 2),
+    ]
     assert lines[0]["notes"][-2:] == [
         "this nat table has no IP-MASQ-AGENT chain (is the agent running?)",
         "assumed the destination is not a local address of the node (give the node's "
-        "addresses with --local-address)"]
+        "addresses with --local-address)",
+    ]
 
 
 def test_accept_and_passing_targets(capsys, monkeypatch, tmp_path):
-    path = dump(tmp_path, "-A POSTROUTING -j LOG\n-A POSTROUTING -p udp -j ACCEPT\n"
-                "-A POSTROUTING -p all -j MASQUERADE\n")
+    path = dump(
+        tmp_path,
+        "-A POSTROUTING -j LOG\n-A POSTROUTING -p udp -j ACCEPT\n"
+        "-A POSTROUTING -p all -j MASQUERADE\n",
+    )
     _, lines, _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path, "--protocol", "17")
     assert lines[0]["reason"] == "rule 2 of POSTROUTING: ACCEPT ends the nat table unchanged"
     _, lines, _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path, "--protocol", "tcp")
     assert lines[0]["rule"]["index"] == 3
 
 
-@pytest.mark.parametrize(("rule", "reason"), [
-    ("-A POSTROUTING -j DNAT --to-destination 192.0.2.2",
-     "rule 1 of POSTROUTING: cannot tell what target DNAT does to the packet"),
-    ("-A POSTROUTING -j NOWHERE", "rule 1 of POSTROUTING: cannot tell what target NOWHERE "
-     "does to the packet"),
-])
+@pytest.mark.parametrize(
+    ("rule", "reason"),
+    [
+        (
+            "-A POSTROUTING -j DNAT --to-destination 192.0.2.2",
+            "rule 1 of POSTROUTING: cannot tell what target DNAT does to the packet",
+        ),
+        (
+            "-A POSTROUTING -j NOWHERE",
+            "rule 1 of POSTROUTING: cannot tell what target NOWHERE does to the packet",
+        ),
+    ],
+)
 def test_unknown_targets_are_undetermined(capsys, monkeypatch, tmp_path, rule, reason):
-    _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from",
-                           dump(tmp_path, rule + "\n"))
+    _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", dump(tmp_path, rule + "\n"))
     assert line["verdict"] == "undetermined"
     assert line["reason"] == reason
 
 
 def test_unjudgeable_matches_fork_and_negation_is_kept(capsys, monkeypatch, tmp_path):
-    path = dump(tmp_path, "-A POSTROUTING -m conntrack ! --ctstate DNAT -j RETURN\n"
-                "-A POSTROUTING -o eth0 -j MASQUERADE\n")
+    path = dump(
+        tmp_path,
+        "-A POSTROUTING -m conntrack ! --ctstate DNAT -j RETURN\n"
+        "-A POSTROUTING -o eth0 -j MASQUERADE\n",
+    )
     _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path)
     assert line["verdict"] == "undetermined"
-    assert line["reason"] == ("depends on what masqctl cannot judge: -m conntrack ! --ctstate "
-                              "DNAT; -o eth0")
+    assert line["reason"] == (
+        "depends on what masqctl cannot judge: -m conntrack ! --ctstate DNAT; -o eth0"
+    )
     assert line["notes"][:3] == [
         "no-masquerade when -m conntrack ! --ctstate DNAT holds",
         "masquerade when -m conntrack ! --ctstate DNAT does not hold, -o eth0 holds",
@@ -139,36 +186,48 @@ def test_unjudgeable_matches_fork_and_negation_is_kept(capsys, monkeypatch, tmp_
 
 
 def test_a_condition_forked_once_keeps_its_answer(capsys, monkeypatch, tmp_path):
-    path = dump(tmp_path, "-A POSTROUTING -s 10.244.0.0/16 -j RETURN\n"
-                "-A POSTROUTING ! -s 10.244.0.0/16 -j RETURN\n-A POSTROUTING -j MASQUERADE\n")
+    path = dump(
+        tmp_path,
+        "-A POSTROUTING -s 10.244.0.0/16 -j RETURN\n"
+        "-A POSTROUTING ! -s 10.244.0.0/16 -j RETURN\n-A POSTROUTING -j MASQUERADE\n",
+    )
     _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path)
     assert line["verdict"] == "no-masquerade"
 
 
 def test_mark_targets_change_what_later_matches_see(capsys, monkeypatch, tmp_path):
-    path = dump(tmp_path, "-A POSTROUTING -j MARK --set-xmark 0x4000/0x0\n"
-                "-A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE\n")
+    path = dump(
+        tmp_path,
+        "-A POSTROUTING -j MARK --set-xmark 0x4000/0x0\n"
+        "-A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE\n",
+    )
     _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path)
     assert (line["verdict"], line["rule"]["index"]) == ("masquerade", 2)
 
 
-@pytest.mark.parametrize(("args", "before", "after"), [
-    (["--set-xmark", "0x4000/0x0"], 0, 0x4000),
-    (["--set-xmark", "0x1/0xff"], 0x4f0, 0x401),
-    (["--set-mark", "0x2/0xf"], 0x13, 0x12),
-    (["--xor-mark", "0x4000"], 0x4001, 1),
-    (["--or-mark", "0x10"], 1, 0x11),
-    (["--and-mark", "0x1"], 3, 1),
-    (["--set-xmark", "junk"], 0, None),
-    (["--set-mark", "1", "--or-mark", "2"], 0, None),
-])
+@pytest.mark.parametrize(
+    ("args", "before", "after"),
+    [
+        (["--set-xmark", "0x4000/0x0"], 0, 0x4000),
+        (["--set-xmark", "0x1/0xff"], 0x4F0, 0x401),
+        (["--set-mark", "0x2/0xf"], 0x13, 0x12),
+        (["--xor-mark", "0x4000"], 0x4001, 1),
+        (["--or-mark", "0x10"], 1, 0x11),
+        (["--and-mark", "0x1"], 3, 1),
+        (["--set-xmark", "junk"], 0, None),
+        (["--set-mark", "1", "--or-mark", "2"], 0, None),
+    ],
+)
 def test_mark_target_arithmetic(args, before, after):
     assert apply_mark_target(args, before) == after
 
 
 def test_comma_lists_and_other_family_addresses(capsys, monkeypatch, tmp_path):
-    path = dump(tmp_path, "-A POSTROUTING -d 192.0.2.0/24,198.51.100.7 -j RETURN\n"
-                "-A POSTROUTING -d 2001:db8::/32 -j RETURN\n-A POSTROUTING -j MASQUERADE\n")
+    path = dump(
+        tmp_path,
+        "-A POSTROUTING -d 192.0.2.0/24,198.51.100.7 -j RETURN\n"
+        "-A POSTROUTING -d 2001:db8::/32 -j RETURN\n-A POSTROUTING -j MASQUERADE\n",
+    )
     _, lines, _ = explain(capsys, monkeypatch, "198.51.100.7", "198.51.100.8", "--from", path)
     assert [line["verdict"] for line in lines] == ["no-masquerade", "undetermined"]
 
@@ -176,32 +235,37 @@ def test_comma_lists_and_other_family_addresses(capsys, monkeypatch, tmp_path):
 def test_too_many_unknowns_is_undetermined(capsys, monkeypatch, tmp_path):
     rules = "".join(f"-A POSTROUTING -o eth{number} -j LOG\n" for number in range(8))
     _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", dump(tmp_path, rules))
-    assert (line["verdict"], line["reason"]) == ("undetermined", f"more than {MAX_PATHS} ways "
-                                                 "through the table depend on conditions that "
-                                                 "cannot be judged")
+    assert (line["verdict"], line["reason"]) == (
+        "undetermined",
+        f"more than {MAX_PATHS} ways through the table depend on conditions that cannot be judged",
+    )
 
 
 def test_dump_with_legacy_tables_says_so(capsys, monkeypatch, tmp_path):
-    path = dump(tmp_path, "# Warning: iptables-legacy tables present, use iptables-legacy-save "
-                "to see them\n")
-    _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path,
-                           "--local-address", "10.0.0.1")
+    path = dump(
+        tmp_path,
+        "# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n",
+    )
+    _, [line], _ = explain(
+        capsys, monkeypatch, "192.0.2.1", "--from", path, "--local-address", "10.0.0.1"
+    )
     assert line["notes"][-1].startswith("iptables-legacy tables are present too")
 
 
-def test_ipv6_needs_enable_ipv6_in_live_mode_and_cidrs_are_refused(capsys, monkeypatch,
-                                                                   tmp_path):
+def test_ipv6_needs_enable_ipv6_in_live_mode_and_cidrs_are_refused(capsys, monkeypatch, tmp_path):
     path = dump(tmp_path, "")
-    code, _, err = explain(capsys, monkeypatch, "2001:db8::1", "192.0.2.0/24",
-                               "--from", path)
+    code, _, err = explain(capsys, monkeypatch, "2001:db8::1", "192.0.2.0/24", "--from", path)
     assert code == 2
     assert err == "masqctl: '192.0.2.0/24': live mode explains addresses, not CIDRs\n"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "no nat table with a POSTROUTING chain"),
-    ("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n", "no nat table with a POSTROUTING chain"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no nat table with a POSTROUTING chain"),
+        ("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n", "no nat table with a POSTROUTING chain"),
+    ],
+)
 def test_dump_without_postrouting_is_an_error(capsys, monkeypatch, tmp_path, text, message):
     path = tmp_path / "empty.save"
     path.write_text(text)
@@ -211,16 +275,31 @@ def test_dump_without_postrouting_is_an_error(capsys, monkeypatch, tmp_path, tex
 
 def test_unreadable_dump_and_bad_source(capsys, monkeypatch, tmp_path):
     code, _, err = explain(capsys, monkeypatch, "192.0.2.1", "--from", str(tmp_path / "none"))
-    assert (code, err) == (2, f"masqctl: {tmp_path / 'none'}: cannot read: No such file or "
-                              "directory\n")
-    code, _, err = explain(capsys, monkeypatch, "192.0.2.1", "--from", NODE_DUMP,
-                           "--source", "pod")
+    assert (code, err) == (
+        2,
+        f"masqctl: {tmp_path / 'none'}: cannot read: No such file or directory\n",
+    )
+    code, _, err = explain(capsys, monkeypatch, "192.0.2.1", "--from", NODE_DUMP, "--source", "pod")
     assert (code, err) == (2, "masqctl: --source 'pod' is not an IP address\n")
 
 
 def test_rule_parsing_keeps_module_negation_inside_the_module():
-    parsed = parse_rule(("-m", "addrtype", "!", "--dst-type", "LOCAL", "!", "-d", "10.0.0.0/8",
-                         "--dport", "53", "-g", "X"))
+    parsed = parse_rule(
+        (
+            "-m",
+            "addrtype",
+            "!",
+            "--dst-type",
+            "LOCAL",
+            "!",
+            "-d",
+            "10.0.0.0/8",
+            "--dport",
+            "53",
+            "-g",
+            "X",
+        )
+    )
     assert [(c.kind, c.words, c.negated) for c in parsed.conditions] == [
         ("addrtype", ["-m", "addrtype", "!", "--dst-type", "LOCAL"], False),
         ("-d", ["-d", "10.0.0.0/8"], True),
@@ -238,12 +317,35 @@ def test_live_mode_reads_the_backend_local_routes_and_other_nat_hooks(capsys, mo
         "iptables-nft-save": Path(NODE_DUMP).read_text(),
         "iptables-legacy-save": HEADER + "-A POSTROUTING -j MASQUERADE\nCOMMIT\n",
     }
-    routes = {"-4": json.dumps([{"type": "local", "dst": "10.1.2.3"},
-                                {"type": "broadcast", "dst": "10.1.2.255"}])}
-    chains = {"nftables": [{"chain": {"family": "ip", "table": "nat", "name": "POSTROUTING",
-                                      "hook": "postrouting", "type": "nat", "prio": 100}},
-                           {"chain": {"family": "inet", "table": "cilium", "name": "post",
-                                      "hook": "postrouting", "type": "nat", "prio": 50}}]}
+    routes = {
+        "-4": json.dumps(
+            [{"type": "local", "dst": "10.1.2.3"}, {"type": "broadcast", "dst": "10.1.2.255"}]
+        )
+    }
+    chains = {
+        "nftables": [
+            {
+                "chain": {
+                    "family": "ip",
+                    "table": "nat",
+                    "name": "POSTROUTING",
+                    "hook": "postrouting",
+                    "type": "nat",
+                    "prio": 100,
+                }
+            },
+            {
+                "chain": {
+                    "family": "inet",
+                    "table": "cilium",
+                    "name": "post",
+                    "hook": "postrouting",
+                    "type": "nat",
+                    "prio": 50,
+                }
+            },
+        ]
+    }
 
     def fake_run(args):
         if args[0] == "ip":
@@ -256,10 +358,12 @@ def test_live_mode_reads_the_backend_local_routes_and_other_nat_hooks(capsys, mo
 
     monkeypatch.setattr(node, "run", fake_run)
     monkeypatch.setattr(node.shutil, "which", lambda name: f"/usr/sbin/{name}")
-    monkeypatch.setattr("masqctl.netfilter.backend.run_iptables",
-                        lambda args, stdin, timeout: saves[args[0]])
-    _, [line], _ = explain(capsys, monkeypatch, "10.1.2.3", "--live", "--iptables-mode", "nft",
-                           "--source", "192.0.2.9")
+    monkeypatch.setattr(
+        "masqctl.netfilter.backend.run_iptables", lambda args, stdin, timeout: saves[args[0]]
+    )
+    _, [line], _ = explain(
+        capsys, monkeypatch, "10.1.2.3", "--live", "--iptables-mode", "nft", "--source", "192.0.2.9"
+    )
     assert line["rule"] is None
     assert line["source"] is None
     assert line["notes"][-3:] == [
@@ -269,15 +373,28 @@ def test_live_mode_reads_the_backend_local_routes_and_other_nat_hooks(capsys, mo
         "nftables chain inet cilium post (priority 50) is also a nat postrouting chain and may "
         "NAT the packet too",
     ]
-    _, [line], _ = explain(capsys, monkeypatch, "2001:db8::1", "--live", "--iptables-mode",
-                           "nft")
+    _, [line], _ = explain(capsys, monkeypatch, "2001:db8::1", "--live", "--iptables-mode", "nft")
     assert line["verdict"] == "not-handled"
 
 
 def test_live_mode_reports_a_failing_ip_command(capsys, monkeypatch):
     monkeypatch.setattr(node, "run", lambda args: completed(returncode=1, stderr="boom"))
     monkeypatch.setattr(node.shutil, "which", lambda name: None)
-    monkeypatch.setattr("masqctl.netfilter.backend.run_iptables",
-                        lambda args, stdin, timeout: HEADER + "COMMIT\n")
+    monkeypatch.setattr(
+        "masqctl.netfilter.backend.run_iptables", lambda args, stdin, timeout: HEADER + "COMMIT\n"
+    )
     code, _, err = explain(capsys, monkeypatch, "192.0.2.1", "--live", "--iptables-mode", "nft")
     assert (code, err) == (2, "masqctl: ip route show table local failed: boom\n")
+
+
+def test_a_dump_of_one_family_refuses_addresses_of_the_other() -> None:
+    from masqctl.errors import UsageError
+    from masqctl.explain.addresses import parse_target
+    from masqctl.explain.command import ExplainRequest
+    from masqctl.explain.live import live_explainer
+
+    dump = str(Path(__file__).parent / "data/saves/nft-agent-ipv6.txt")
+    explainer = live_explainer(ExplainRequest(["fd00::1"], dump_path=dump))
+    with pytest.raises(UsageError, match="holds only ipv6 rules"):
+        explainer.explain(parse_target("10.0.0.1"))
+    assert explainer.explain(parse_target("fd00::1")).outcome.verdict != "not-handled"

@@ -42,12 +42,14 @@ def rule_text(step: Step) -> str:
 class FamilyTable:
     """One family's nat table with where it came from."""
 
-    def __init__(self, save: SaveFile, source: str, agent_chain: str,
-                 notes: Sequence[str] = ()) -> None:
+    def __init__(
+        self, save: SaveFile, source: str, agent_chain: str, notes: Sequence[str] = ()
+    ) -> None:
         table = save.tables.get("nat")
         if table is None or "POSTROUTING" not in table.chains:
             raise MasqctlError(f"{source}: no nat table with a POSTROUTING chain")
         self.walker = TableWalker(table, agent_chain)
+        self.save = save
         self.source = source
         self.notes = tuple(notes)
 
@@ -55,9 +57,17 @@ class FamilyTable:
 class LiveExplainer:
     """Walk the nat POSTROUTING of each family for each address."""
 
-    def __init__(self, tables: dict[str, FamilyTable], agent_chain: str, packet: Packet,
-                 source: tuple[str, int] | None, local: dict[str, list[tuple[int, int]]]
-                 ) -> None:
+    def __init__(
+        self,
+        tables: dict[str, FamilyTable],
+        agent_chain: str,
+        packet: Packet,
+        source: tuple[str, int] | None,
+        local: dict[str, list[tuple[int, int]]],
+        single_family_dump: tuple[str, str] | None = None,
+    ) -> None:
+        #: ``(path, family)`` when --from gave a dump whose rules name one family only.
+        self.single_family_dump = single_family_dump
         self.tables = tables
         self.agent_chain = agent_chain
         self.packet = packet
@@ -67,14 +77,25 @@ class LiveExplainer:
     def explain(self, target: Target) -> Explanation:
         table = self.tables.get(target.family)
         if table is None:
+            if self.single_family_dump is not None:
+                dump, family = self.single_family_dump
+                raise UsageError(
+                    f"{target.text}: {dump} holds only {family} rules; explain "
+                    f"{target.family} addresses with a dump of that family"
+                )
             return Explanation(target.text, target.family, IPV6_NOT_READ)
         if target.is_cidr:
             raise UsageError(f"{target.text!r}: live mode explains addresses, not CIDRs")
         source = None
         if self.source is not None and self.source[0] == target.family:
             source = self.source[1]
-        packet = replace(self.packet, family=target.family, destination=target.first,
-                         source=source, local=tuple(self.local.get(target.family, ())))
+        packet = replace(
+            self.packet,
+            family=target.family,
+            destination=target.first,
+            source=source,
+            local=tuple(self.local.get(target.family, ())),
+        )
         paths = table.walker.walk(packet)
         return Explanation(target.text, target.family, self.outcome(paths, table))
 
@@ -87,8 +108,10 @@ class LiveExplainer:
             reason = chosen.reason
             for path in paths:
                 if path.decider is not None and path.decider != chosen.decider:
-                    notes.append(f"when {when_text(path)}: rule {path.decider.index} of "
-                                 f"{path.decider.chain} decides instead, with the same verdict")
+                    notes.append(
+                        f"when {when_text(path)}: rule {path.decider.index} of "
+                        f"{path.decider.chain} decides instead, with the same verdict"
+                    )
         else:
             chosen = paths[0]
             reason = "depends on what masqctl cannot judge: " + "; ".join(conditions)
@@ -99,8 +122,9 @@ class LiveExplainer:
         rule = source = None
         if decider is not None and len(verdicts) == 1:
             rule = RuleRef(decider.chain, decider.index, rule_text(decider), decider.rule.line)
-            source = SourceRef(table.source, decider.rule.line,
-                               f"nat {decider.chain} rule {decider.index}")
+            source = SourceRef(
+                table.source, decider.rule.line, f"nat {decider.chain} rule {decider.index}"
+            )
             reason = f"{rule.describe()}: {reason}"
         verdict = chosen.verdict if len(verdicts) == 1 else UNDETERMINED
         return Outcome(verdict, reason, rule, source, notes=tuple(dict.fromkeys(notes)))
@@ -110,15 +134,18 @@ class LiveExplainer:
         if chain not in table.walker.table.chains:
             return [f"this nat table has no {chain} chain (is the agent running?)"]
         if not any(step.chain == chain for step in path.trace):
-            return [f"decided before the packet reaches the agent's chain {chain}"
-                    if path.decider is not None
-                    else f"the packet never reaches the agent's chain {chain}"]
+            return [
+                f"decided before the packet reaches the agent's chain {chain}"
+                if path.decider is not None
+                else f"the packet never reaches the agent's chain {chain}"
+            ]
         return []
 
 
 def when_text(path: Path) -> str:
-    return ", ".join(f"{text} {'holds' if taken else 'does not hold'}"
-                     for text, taken in path.forks)
+    return ", ".join(
+        f"{text} {'holds' if taken else 'does not hold'}" for text, taken in path.forks
+    )
 
 
 def parse_source(text: str | None) -> tuple[str, int] | None:
@@ -138,23 +165,45 @@ def local_ranges(addresses: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
     return ranges
 
 
+def dump_family(save: SaveFile) -> str | None:
+    """The family of a dump, from the addresses its rules name (None when it names none)."""
+    for table in save.tables.values():
+        for chain in table.chains.values():
+            for rule in chain.rules:
+                for option, value in zip(rule.args, rule.args[1:], strict=False):
+                    if option in ("-s", "-d", "--source", "--destination"):
+                        return IPV6 if ":" in value else IPV4
+    return None
+
+
 def live_explainer(request: ExplainRequest) -> LiveExplainer:
     """Read the tables (live or from --from) and the node's local addresses."""
     from masqctl.explain import node
 
     if request.dump_path is not None:
-        table = node.dump_table(request.dump_path, request.flags.masq_chain,
-                                assume_not_local=not request.local_addresses)
-        tables = {IPV4: table, IPV6: table}
+        table = node.dump_table(
+            request.dump_path,
+            request.flags.masq_chain,
+            assume_not_local=not request.local_addresses,
+        )
+        family = dump_family(table.save)
+        tables = {family: table} if family else {IPV4: table, IPV6: table}
         local = local_ranges(request.local_addresses)
     else:
         families = (IPV4, IPV6) if request.flags.enable_ipv6 else (IPV4,)
-        tables = {family: node.live_table(request.iptables_mode, family,
-                                          request.flags.masq_chain) for family in families}
+        tables = {
+            family: node.live_table(request.iptables_mode, family, request.flags.masq_chain)
+            for family in families
+        }
         local = local_ranges(request.local_addresses)
         for family, ranges in node.local_routes().items():
             local[family].extend(ranges)
-    packet = Packet(IPV4, 0, None, request.protocol, request.mark or 0,
-                    mark_assumed=request.mark is None)
-    return LiveExplainer(tables, request.flags.masq_chain, packet, parse_source(request.source),
-                         local)
+    packet = Packet(
+        IPV4, 0, None, request.protocol, request.mark or 0, mark_assumed=request.mark is None
+    )
+    single = None
+    if request.dump_path is not None and len(tables) == 1:
+        single = (request.dump_path, next(iter(tables)))
+    return LiveExplainer(
+        tables, request.flags.masq_chain, packet, parse_source(request.source), local, single
+    )
