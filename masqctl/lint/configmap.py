@@ -31,23 +31,18 @@ def check_configmap(info: ConfigMapInfo, file: str) -> list[Finding]:
                 "only that name (optional: true), so the agent would run on its defaults",
             )
         )
-    if not info.namespace:
-        findings.append(
-            finding_at(
-                "MASQ018",
-                _origin(info, file, "namespace"),
-                f"{label} names no namespace: it lands wherever it is applied (kubectl -n, "
-                f'kustomize); unless that is "{EXPECTED_NAMESPACE}", the agent\'s pods cannot '
-                "mount it and run on their defaults",
-            )
+    if info.namespace != EXPECTED_NAMESPACE:
+        where = (
+            f'is not in namespace "{EXPECTED_NAMESPACE}":'
+            if info.namespace
+            else "names no namespace: it lands wherever it is applied (kubectl -n, "
+            f'kustomize); unless that is "{EXPECTED_NAMESPACE}",'
         )
-    elif info.namespace != EXPECTED_NAMESPACE:
         findings.append(
             finding_at(
                 "MASQ018",
                 _origin(info, file, "namespace"),
-                f'{label} is not in namespace "{EXPECTED_NAMESPACE}": the agent\'s pods '
-                "cannot mount it and run on their defaults",
+                f"{label} {where} the agent's pods cannot mount it and run on their defaults",
             )
         )
     if UPSTREAM_KEY not in info.data_keys:
