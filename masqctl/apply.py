@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -21,7 +21,7 @@ from masqctl.diff import Desired, FamilyDiff, diff_family, findings
 from masqctl.errors import MasqctlError, UsageError
 from masqctl.netfilter.backend import Backend, Running, select_backend
 from masqctl.netfilter.save_parser import SavedRule, SaveFile, quote_arg
-from masqctl.render.iptables import chain_line, restore_payload
+from masqctl.render.iptables import chain_line
 from masqctl.ruleset import FAMILIES, IPV4, FamilyRules
 
 DEFAULT_STATE_DIR = "/var/lib/masqctl"
@@ -29,6 +29,8 @@ LOCK_TIMEOUT = 60.0
 OUTPUT_FORMATS = ("text", "json")
 #: apply's text output lists this many differences per family (diff lists all).
 FINDINGS_SHOWN = 10
+#: Rules per piece of payload written to iptables-restore while the next is made.
+PIECE_RULES = 2000
 
 
 @dataclass(frozen=True)
@@ -71,25 +73,41 @@ def _rule_line(command: str, rule: SavedRule) -> str:
 
 def sync_plan(result: FamilyDiff, rules: FamilyRules) -> tuple[list[str], str]:
     """The steps and the one restore payload that make the live side equal the rendered."""
+    steps, pieces = plan_sync(result, rules)
+    return steps, "".join(pieces)
+
+
+def plan_sync(result: FamilyDiff, rules: FamilyRules) -> tuple[list[str], Iterator[str]]:
+    """:func:`sync_plan`'s steps, and its payload in pieces made as they are read."""
     if result.in_sync:
-        return [], ""
+        return [], iter(())
     steps: list[str] = []
-    lines: list[str] = []
     if not result.chain_in_sync:
         verb = "create" if result.chain_missing else "flush and refill"
         steps.append(f"{verb} chain {rules.chain} ({len(rules.rules)} rules)")
-        body = restore_payload(rules)
-        lines.append(body[len("*nat\n"):-len("COMMIT\n")])
     for rule in result.old_jumps:
         steps.append(f"delete the old-format POSTROUTING jump (line {rule.line})")
-        lines.append(_rule_line("-D", rule) + "\n")
     for rule in result.current_jumps[1:]:
         steps.append(f"delete a duplicate POSTROUTING jump (line {rule.line})")
-        lines.append(_rule_line("-D", rule) + "\n")
     if not result.current_jumps:
         steps.append(f"append the POSTROUTING jump to {rules.chain}")
-        lines.append(rules.jump.restore_line() + "\n")
-    return steps, "*nat\n" + "".join(lines) + "COMMIT\n"
+    return steps, _sync_pieces(result, rules)
+
+
+def _sync_pieces(result: FamilyDiff, rules: FamilyRules) -> Iterator[str]:
+    """The payload of :func:`plan_sync`: the chain as ``render`` writes it, then the jumps."""
+    yield "*nat\n"
+    if not result.chain_in_sync:
+        yield f"{chain_line(rules.chain)}\n"
+        desired = result.desired or Desired(rules)
+        for start in range(0, len(rules.rules), PIECE_RULES):
+            yield desired.written(start, start + PIECE_RULES)
+    lines = [_rule_line("-D", rule) for rule in result.old_jumps]
+    lines.extend(_rule_line("-D", rule) for rule in result.current_jumps[1:])
+    if not result.current_jumps:
+        lines.append(rules.jump.restore_line())
+    lines.append("COMMIT")
+    yield "".join(f"{line}\n" for line in lines)
 
 
 def remove_plan(save: SaveFile, chain: str) -> tuple[list[str], str]:
@@ -201,28 +219,36 @@ def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend,
                  reading: Running | None = None) -> FamilyOutcome:
     """Plan, back up, write, verify (and roll back) one family.
 
-    ``reading``: the save of the nat table, if already started.  When the live chain did
-    not have to be compared, the rendered chain's saved lines are worked out while
-    iptables-restore runs.
+    ``reading``: the save of the nat table, if already started.  A plan needs only to
+    know whether the chain differs; how it differs (the findings) is worked out while
+    iptables-restore runs, and so are the lines the verifying read should show.
     """
     desired = Desired(rules)
     before_text, before = backend.finish_read(reading or backend.start_read("nat"))
+    pieces: Iterable[str]
+    result: FamilyDiff | None = None
     if request.remove:
         steps, payload = remove_plan(before, rules.chain)
-        found: list[str] = []
+        pieces = (payload,)
     else:
-        result = diff_family(rules, before, backend.prefix, desired)
-        steps, payload = sync_plan(result, rules)
-        found = findings(result)
-    outcome = FamilyOutcome(rules.family, backend.prefix, rules.chain, found, steps, payload)
+        result = diff_family(rules, before, backend.prefix, desired, settled=False)
+        steps, pieces = plan_sync(result, rules)
+    outcome = FamilyOutcome(rules.family, backend.prefix, rules.chain, [], steps)
     if not steps or request.dry_run:
+        outcome.payload = "".join(pieces)
+        outcome.findings = findings(result) if result else []
         return outcome
     outcome.backup = backup_file(rules.family, request.backup_path)
     write_backup(outcome.backup, before_text)
-    running = backend.start_restore(payload)
-    if not request.remove:
-        desired.texts  # noqa: B018 - worked out now, while iptables-restore works
-    running.wait()
+    written: list[str] = []
+    running = backend.start_restore(_kept(pieces, written))
+    try:
+        outcome.payload = "".join(written)
+        if result is not None:
+            outcome.findings = findings(result)
+            desired.saved_lines_as_written()
+    finally:
+        running.wait()
     outcome.written = True
     _, after = backend.read("nat")
     problem = _verify(after, rules, desired, request.remove)
@@ -239,12 +265,18 @@ def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend,
     return outcome
 
 
+def _kept(pieces: Iterable[str], kept: list[str]) -> Iterator[str]:
+    for piece in pieces:
+        kept.append(piece)
+        yield piece
+
+
 def _verify(after: SaveFile, rules: FamilyRules, desired: Desired, remove: bool) -> str:
     """'' when the table now reads as intended, else the first difference."""
     if remove:
         leftover, _ = remove_plan(after, rules.chain)
         return leftover[0].replace("delete", "still present:", 1) if leftover else ""
-    check = diff_family(rules, after, "after", desired)
+    check = diff_family(rules, after, "after", desired, settled=False)
     if check.in_sync:
         return ""
     return findings(check)[0]
@@ -253,7 +285,8 @@ def _verify(after: SaveFile, rules: FamilyRules, desired: Desired, remove: bool)
 @contextmanager
 def _collection_paused() -> Iterator[None]:
     """No garbage collection meanwhile: the config and the tables read make many objects
-    that all stay alive, so collecting them only costs time."""
+    that all stay alive, so collecting them only costs time (also after: they are moved
+    out of the collector's sight, else the first collection would walk them all)."""
     import gc
 
     enabled = gc.isenabled()
@@ -261,6 +294,7 @@ def _collection_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 

@@ -24,6 +24,7 @@ from masqctl.netfilter.save_parser import (
     SaveFile,
     canonical_address,
     canonical_args,
+    matches_every_address,
     may_hold,
     parse_save,
     saved_line,
@@ -59,75 +60,111 @@ def _read_rendered(chain: str, line: str, position: int) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class _Form:
-    """Rendered rules that differ only in one address: canonical form and saved line,
-    both with ADDRESS_SLOT (``at``: its place in ``canonical``, -1 when there is none)."""
+    """Rendered rules that differ only in one address: their canonical form (the address
+    at ``at``), and, before and after the address, their saved line (None: not known)
+    and the line the agent writes."""
 
     canonical: tuple[str, ...]
     at: int
-    saved: str | None
+    saved: tuple[str, str] | None
+    written: tuple[str, str]
+
+
+_UNKNOWN = _Form((), -1, None, ("", ""))  # a form not worked out yet
 
 
 class Desired:
-    """The rendered chain and jump of one family: canonical forms, saved lines, keys.
+    """The rendered chain and jump of one family: lines written, canonical forms, keys.
 
-    Rules of a chain mostly differ only in their address, so canonical form and saved
-    line are worked out once per form and the address put in.  A rule's key is its saved
-    line, else its canonical form: two rules have the same key exactly when they have
-    the same canonical form (:func:`saved_line` is a function of the canonical form).
+    Rules of a chain mostly differ only in their address, so each form of rule is worked
+    out once and the address put in.  A rule's key is its saved line, else its canonical
+    form: two rules have the same key exactly when they have the same canonical form
+    (:func:`saved_line` is a function of the canonical form).
     """
 
     def __init__(self, rules: FamilyRules) -> None:
         self.rules = rules
         self.jump = rendered_jump(rules)
-        self._forms: list[_Form] | None = None
+        self._forms: list[_Form | None] | None = None  # None: a rule read on its own
         self._addresses: list[str] = []
-        self._texts: list[str | None] = []
+        self._alone: dict[int, tuple[str, ...]] = {}
+        self._texts: list[str | None] | None = None
+        self._texts_as_written: list[str | None] | None = None
 
-    def _prepare(self) -> None:
-        chain = self.rules.chain
-        by_key: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Form] = {}
-        forms: list[_Form] = []
-        addresses: list[str] = []
-        texts: list[str | None] = []
-        for position, rule in enumerate(self.rules.rules, 1):
-            args = rule.args
-            address = rule.cidr
-            at = args.index(address) if address in args else 0
-            if at and args[at - 1] in _ADDRESS_OPTIONS and _PLAIN_ADDRESS.fullmatch(address):
-                key = (rule.chain, args[:at], args[at + 1:])
-                form = by_key.get(key)
-                if form is None:
-                    form = by_key[key] = _form_of(chain, rule, at, position)
-                if form.at >= 0:
-                    address = canonical_address(address)
-                    forms.append(form)
-                    addresses.append(address)
-                    texts.append(None if form.saved is None
-                                 else form.saved.replace(ADDRESS_SLOT, address))
-                    continue
-            canonical = _read_rendered(chain, rule.restore_line(), position)
-            forms.append(_Form(canonical, -1, None))
-            addresses.append("")
-            texts.append(saved_line(chain, canonical))
-        self._forms, self._addresses, self._texts = forms, addresses, texts
-
-    @property
-    def texts(self) -> list[str | None]:
-        """Per rendered rule, the line iptables-save prints for it (None: not known)."""
+    def _read_forms(self) -> list[_Form | None]:
         if self._forms is None:
-            self._prepare()
+            by_key: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Form | None] = {}
+            forms: list[_Form | None] = []
+            addresses: list[str] = []
+            plain = _PLAIN_ADDRESS.fullmatch
+            for position, rule in enumerate(self.rules.rules, 1):
+                args = rule.args
+                address = rule.cidr or ""
+                at = args.index(address) if address in args else 0
+                form = None
+                if (at and args[at - 1] in _ADDRESS_OPTIONS and plain(address)
+                        and not matches_every_address(address)):  # not printed: no form
+                    key = (rule.chain, args[:at], args[at + 1:])
+                    form = by_key.get(key, _UNKNOWN)
+                    if form is _UNKNOWN:
+                        form = by_key[key] = _form_of(self.rules.chain, rule, at, position)
+                forms.append(form)
+                addresses.append(address)
+            self._forms, self._addresses = forms, addresses
+        return self._forms
+
+    def written(self, start: int, stop: int) -> str:
+        """The lines the agent writes for rendered rules ``start`` to ``stop`` (from 0)."""
+        forms = self._read_forms()[start:stop]
+        return "".join([
+            f"{form.written[0]}{address}{form.written[1]}\n" if form is not None
+            else f"{rule.restore_line()}\n"
+            for form, address, rule in zip(forms, self._addresses[start:stop],
+                                           self.rules.rules[start:stop], strict=True)
+        ])
+
+    def saved_lines_as_written(self) -> list[str | None]:
+        """Per rendered rule, its saved line with the address spelled as written (which is
+        iptables-save's spelling when the config's is canonical); None: not known."""
+        if self._texts_as_written is None:
+            self._texts_as_written = [
+                self._saved_alone(index) if form is None
+                else None if form.saved is None
+                else f"{form.saved[0]}{address}{form.saved[1]}"
+                for index, (form, address)
+                in enumerate(zip(self._read_forms(), self._addresses, strict=True))
+            ]
+        return self._texts_as_written
+
+    def _saved_alone(self, index: int) -> str | None:
+        return saved_line(self.rules.chain, self.canonical_at(index))
+
+    def saved_lines(self) -> list[str | None]:
+        """Per rendered rule, the line iptables-save prints for it (None: not known)."""
+        if self._texts is None:
+            texts: list[str | None] = []
+            for index, form in enumerate(self._read_forms()):
+                if form is None:
+                    texts.append(self._saved_alone(index))
+                elif form.saved is None:
+                    texts.append(None)
+                else:
+                    before, after = form.saved
+                    texts.append(f"{before}{canonical_address(self._addresses[index])}{after}")
+            self._texts = texts
         return self._texts
 
     def canonical_at(self, index: int) -> tuple[str, ...]:
         """The canonical form of rendered rule ``index`` (from 0)."""
-        if self._forms is None:
-            self._prepare()
-        form = self._forms[index]  # type: ignore[index]
-        if form.at < 0:
-            return form.canonical
-        words = list(form.canonical)
-        words[form.at] = self._addresses[index]
-        return tuple(words)
+        form = self._read_forms()[index]
+        if form is not None:
+            words = list(form.canonical)
+            words[form.at] = canonical_address(self._addresses[index])
+            return tuple(words)
+        if index not in self._alone:
+            rule = self.rules.rules[index]
+            self._alone[index] = _read_rendered(self.rules.chain, rule.restore_line(), index + 1)
+        return self._alone[index]
 
     @property
     def canonical(self) -> tuple[tuple[str, ...], ...]:
@@ -137,17 +174,25 @@ class Desired:
     def keys(self) -> list[Key]:
         """Per rendered rule, its key (see the class doc)."""
         return [text if text is not None else self.canonical_at(index)
-                for index, text in enumerate(self.texts)]
+                for index, text in enumerate(self.saved_lines())]
 
 
-def _form_of(chain: str, rule: Rule, at: int, position: int) -> _Form:
-    """The form of ``rule`` with its address (``rule.args[at]``) left out."""
+def _form_of(chain: str, rule: Rule, at: int, position: int) -> _Form | None:
+    """The form of ``rule`` with its address (``rule.args[at]``) left out, or None when
+    the agent's line would not read back with the address in one place."""
     args = (*rule.args[:at], ADDRESS_SLOT, *rule.args[at + 1:])
     line = Rule(rule.chain, args, rule.kind, rule.label).restore_line()
     canonical = _read_rendered(chain, line, position)
     if split_args(line) != ["-A", rule.chain, *args] or canonical.count(ADDRESS_SLOT) != 1:
-        return _Form((), -1, None)  # the agent's line reads otherwise: rule by rule
-    return _Form(canonical, canonical.index(ADDRESS_SLOT), saved_line(chain, canonical))
+        return None
+    saved = saved_line(chain, canonical)
+    return _Form(canonical, canonical.index(ADDRESS_SLOT),
+                 None if saved is None else _around(saved), _around(line))
+
+
+def _around(line: str) -> tuple[str, str]:
+    before, _, after = line.partition(ADDRESS_SLOT)
+    return before, after
 
 
 def desired_of(rules: FamilyRules) -> Desired:
@@ -179,10 +224,12 @@ class FamilyDiff:
     comment_only: list[tuple[SavedRule, tuple[str, ...]]] = field(default_factory=list)
     live_rules: list[SavedRule] = field(default_factory=list)
     desired: Desired | None = None
+    #: The chain differs, and how is not worked out yet (see :func:`settle`).
+    unsettled: bool = False
 
     @property
     def chain_in_sync(self) -> bool:
-        return not self.chain_missing and not (
+        return not self.chain_missing and not self.unsettled and not (
             self.missing or self.extra or self.out_of_order or self.comment_only
         )
 
@@ -246,13 +293,27 @@ def _is_old_format(rule: SavedRule, known: set[str | None]) -> bool:
     )
 
 
+def _chain_matches(live: list[SavedRule], desired: Desired) -> bool:
+    """Whether the live chain holds the rendered rules, in order (read as canonical)."""
+    if len(live) != len(desired.rules.rules):
+        return False
+    written = desired.saved_lines_as_written()
+    live_texts = [rule.text for rule in live]
+    if live_texts == written:  # the common case: each line a rendered rule's, in order
+        return True
+    texts = desired.saved_lines()
+    return all(
+        text in (written[index], texts[index])
+        or live[index].canonical == desired.canonical_at(index)
+        for index, text in enumerate(live_texts)
+    )
+
+
 def _compare_rules(result: FamilyDiff, live: list[SavedRule], desired: Desired) -> None:
-    texts = desired.texts
+    texts = desired.saved_lines()
     live_texts = [rule.text for rule in live]
     known = set(texts)
     result.old_format = any(_is_old_format(rule, known) for rule in live)
-    if live_texts == texts:
-        return
     chain = result.chain
     live_keys = [text if text in known else rule_key(rule, chain)
                  for text, rule in zip(live_texts, live, strict=True)]
@@ -312,8 +373,12 @@ def _out_of_order(
 
 
 def diff_family(rules: FamilyRules, save: SaveFile, source: str,
-                desired: Desired | None = None) -> FamilyDiff:
-    """Compare one family's rendered chain and jump with the nat table of ``save``."""
+                desired: Desired | None = None, *, settled: bool = True) -> FamilyDiff:
+    """Compare one family's rendered chain and jump with the nat table of ``save``.
+
+    ``settled=False``: when the chain differs, only say so (``unsettled``), which is all
+    a plan needs; :func:`settle` works out how (apply does it while iptables writes).
+    """
     desired = desired or desired_of(rules)
     result = FamilyDiff(rules.family, rules.chain, source, desired=desired)
     nat = save.tables.get("nat")
@@ -324,8 +389,19 @@ def diff_family(rules: FamilyRules, save: SaveFile, source: str,
         result.chain_missing = True
         return result
     result.live_rules = live_chain.rules
-    _compare_rules(result, live_chain.rules, desired)
+    if not _chain_matches(live_chain.rules, desired):
+        result.unsettled = True
+        if settled:
+            settle(result)
     return result
+
+
+def settle(result: FamilyDiff) -> None:
+    """Work out how a differing chain differs: rules missing, extra, out of order..."""
+    if result.unsettled:
+        assert result.desired is not None
+        result.unsettled = False
+        _compare_rules(result, result.live_rules, result.desired)
 
 
 # ---- reporting ----------------------------------------------------------------------
@@ -339,6 +415,7 @@ def _rule_text(chain: str, words: tuple[str, ...]) -> str:
 
 def findings(result: FamilyDiff) -> list[str]:
     """The differences in words, one line each."""
+    settle(result)
     chain = result.chain
     lines = []
     if result.chain_missing:

@@ -1,9 +1,9 @@
 """The ``masqctl`` console entry point, with a fast path for CI's hottest calls.
 
-``masqctl --version`` and plain ``masqctl validate ...`` calls are parsed here without
-importing Typer (which alone costs several times Python's own start-up); every other
-call, ``--help`` and shell completion go to the Typer app in :mod:`masqctl.cli`.  Both
-paths run the same :func:`run_validate`, and a test keeps their results identical.
+``masqctl --version`` and plain ``masqctl validate ...`` and ``masqctl apply ...`` calls
+are parsed here without importing Typer (which alone costs several times Python's own
+start-up); every other call, ``--help`` and shell completion go to the Typer app in
+:mod:`masqctl.cli`.  Both paths run the same code, and tests keep their results identical.
 """
 
 from __future__ import annotations
@@ -128,6 +128,77 @@ def parse_fast_validate(args: list[str]) -> dict[str, object] | None:
     return options
 
 
+_APPLY_VALUE_OPTIONS = {
+    "--config": "config",
+    "-c": "config",
+    "--backup": "backup",
+    "--output": "output_format",
+    "--format": "output_format",
+    "-o": "output_format",
+    "--iptables-mode": "iptables_mode",
+    "--masq-chain": "masq_chain",
+    "--to-ports": "to_ports",
+}
+_APPLY_SWITCHES = {
+    "--dry-run": ("dry_run", True),
+    "--remove": ("remove", True),
+    "--nomasq-all-reserved-ranges": ("nomasq_all_reserved_ranges", True),
+    "--enable-ipv6": ("enable_ipv6", True),
+    "--random-fully": ("random_fully", True),
+    "--no-random-fully": ("random_fully", False),
+}
+
+
+def parse_fast_apply(args: list[str]) -> dict[str, object] | None:
+    """apply's options when they are simple enough for the fast path, else None."""
+    options: dict[str, object] = {}
+    index = 0
+    while index < len(args):
+        name, has_value, value = args[index].partition("=")
+        if name in _APPLY_SWITCHES and not has_value:
+            key, setting = _APPLY_SWITCHES[name]
+            options[key] = setting
+        elif name in _APPLY_VALUE_OPTIONS and (name.startswith("--") or not has_value):
+            if not has_value:
+                index += 1
+                if index >= len(args):
+                    return None
+                value = args[index]
+            if value.startswith("-") and value != "-":
+                return None  # an option where a value should be: Typer says what is wrong
+            options[_APPLY_VALUE_OPTIONS[name]] = value
+        else:
+            return None  # --help, anything new: Typer handles it
+        index += 1
+    return options
+
+
+def run_fast_apply(
+    *,
+    config: str | None = None,
+    dry_run: bool = False,
+    backup: str | None = None,
+    remove: bool = False,
+    output_format: str = "text",
+    iptables_mode: str = "auto",
+    masq_chain: str | None = None,
+    nomasq_all_reserved_ranges: bool = False,
+    enable_ipv6: bool = False,
+    random_fully: bool = True,
+    to_ports: str = "",
+) -> int:
+    """``masqctl apply`` as the Typer app runs it (a test keeps the two the same)."""
+    from masqctl.agent import DEFAULT_CHAIN, AgentFlags
+    from masqctl.apply import ApplyRequest, run_apply
+
+    flags = AgentFlags(masq_chain if masq_chain is not None else DEFAULT_CHAIN,
+                       nomasq_all_reserved_ranges, enable_ipv6, random_fully, to_ports)
+    text, code = run_apply(ApplyRequest(config, flags, iptables_mode, dry_run, backup, remove,
+                                        output_format))
+    sys.stdout.write(text)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns (and exits with) the command's exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -139,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         if options is not None:
             paths = options.pop("paths")
             code = guarded(run_validate, paths, **options)  # type: ignore[arg-type]
+            sys.stdout.flush()
+            return code
+    if args[:1] == ["apply"] and "_MASQCTL_COMPLETE" not in os.environ:
+        options = parse_fast_apply(args[1:])
+        if options is not None:
+            code = guarded(run_fast_apply, **options)
             sys.stdout.flush()
             return code
     from masqctl.cli import run_app

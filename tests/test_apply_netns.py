@@ -334,6 +334,58 @@ def test_ipv6_is_applied_with_ip6tables(ns: Namespace, backend: str) -> None:
     )
 
 
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
+def test_iptables_save_prints_the_rendered_rules_as_diff_expects_them(
+    ns: Namespace, tmp_path: Path, backend: str, family: str
+) -> None:
+    # the common case diff and apply compare as text, not canonical form
+    from masqctl.agent import AgentFlags
+    from masqctl.commands import effective_ruleset
+    from masqctl.diff import Desired
+    from masqctl.render.iptables import restore_payload
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  - 198.51.100.7/32\n  - 0.0.0.0/0\n"
+        "  - fd00::/8\n  - 2001:db8:1::/48\n  - ::/0\n"
+    )
+    rules = effective_ruleset(str(config), AgentFlags(enable_ipv6=True)).family(family)
+    ns.run([tool(backend, "restore", family), "--noflush"], input=restore_payload(rules))
+    saved = save_lines(ns, backend, family, "nat")
+    assert Desired(rules).saved_lines_as_written() == [
+        line for line in saved if line.startswith(f"-A {CHAIN} ")
+    ]
+
+
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_rules_iptables_prints_otherwise_than_written_read_back_in_sync(
+    ns: Namespace, tmp_path: Path, backend: str
+) -> None:
+    # upper-case or uncompressed IPv6, --to-ports' probabilities and -d of every address
+    # come back from iptables-save spelled otherwise than in the payload, or left out
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  - 198.51.100.7/32\n  - FD00:0:0::/8\n"
+        "  - 2001:DB8::/32\n  - 0.0.0.0/0\n  - ::/0\n"
+    )
+    args = ["-c", str(config), "--enable-ipv6", "--iptables-mode", backend,
+            "--to-ports", "1024-29999,32768-65535"]
+    first = masqctl(ns, "apply", *args)
+    assert first.returncode == 0, first.stderr
+    assert "written in one" in first.stdout
+    second = masqctl(ns, "apply", *args)
+    assert (second.returncode, second.stdout) == (
+        0,
+        f"ipv4 (iptables-{backend}): {CHAIN} in sync; nothing written\n"
+        f"ipv6 (ip6tables-{backend}): {CHAIN} in sync; nothing written\n",
+    )
+    assert agent_lines(save_lines(ns, backend, "ipv6", "nat")) == what_the_agent_writes(
+        backend, *args[:2], "--enable-ipv6", "--to-ports", args[-1], "--family", "ipv6",
+        family="ipv6",
+    )
+
+
 def test_remove_deletes_chain_and_every_jump_and_nothing_else(ns: Namespace) -> None:
     kube_node(ns, "nft")
     before = save_lines(ns, "nft")
@@ -498,3 +550,88 @@ def test_apply_json_reports_steps_payload_and_backup(ns: Namespace, tmp_path: Pa
         False,
     )
     assert family["payload"].startswith(f"*nat\n:{CHAIN} - [0:0]\n")
+
+
+# ---- the entry point's fast path runs apply exactly as the Typer app does -------------
+
+TYPER_APP = "import sys; from masqctl.cli import run_app; sys.exit(run_app(sys.argv[1:]))"
+FAST_PATH_ARGS = [
+    ["--dry-run", "-c", CONFIG, "--iptables-mode", "nft"],
+    [
+        "--dry-run",
+        "--output=json",
+        "--iptables-mode",
+        "legacy",
+        "--enable-ipv6",
+        "--to-ports",
+        "1024-29999,32768-65535",
+        "--no-random-fully",
+        "--masq-chain",
+        "MY-CHAIN",
+        "--nomasq-all-reserved-ranges",
+    ],
+    ["--remove", "--dry-run", "--format", "json", "--random-fully"],
+    ["-o", "xml"],
+    ["--iptables-mode", "bogus"],
+    ["--config", "/nonexistent.yaml", "--iptables-mode", "nft"],
+]
+
+
+@pytest.mark.parametrize("args", FAST_PATH_ARGS)
+def test_apply_fast_path_and_typer_app_give_the_same_result(ns: Namespace, args: list[str]) -> None:
+    from masqctl.entry import parse_fast_apply
+
+    assert parse_fast_apply(args) is not None
+    fast = masqctl(ns, "apply", *args)
+    typer = ns.run([sys.executable, "-c", TYPER_APP, "apply", *args], check=False)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (
+        typer.returncode,
+        typer.stdout,
+        typer.stderr,
+    )
+
+
+def test_apply_writes_the_same_through_the_fast_path_and_the_typer_app(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    args = ["apply", "-c", CONFIG, "--backup", str(tmp_path / "nat.rules")]
+    fast = masqctl(ns, *args)
+    written = save_lines(ns, "nft", table="nat")
+    assert masqctl(ns, "apply", "--remove", "--backup", str(tmp_path / "x")).returncode == 0
+    typer = ns.run([sys.executable, "-c", TYPER_APP, *args], check=False)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (0, typer.stdout, typer.stderr)
+    assert "written in one iptables-nft-restore transaction and verified" in fast.stdout
+    assert save_lines(ns, "nft", table="nat") == written
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["-cconfig.yaml"],
+        ["-c=config.yaml"],
+        ["--config"],
+        ["--config", "--dry-run"],
+        ["--dry-run=yes"],
+        ["--bogus"],
+        ["config.yaml"],
+    ],
+)
+def test_anything_unusual_in_apply_goes_to_typer(args: list[str]) -> None:
+    from masqctl.entry import parse_fast_apply
+
+    assert parse_fast_apply(args) is None
+
+
+def test_apply_fast_path_imports_neither_typer_nor_rich() -> None:
+    probe = (
+        "import sys, io, contextlib\n"
+        "from masqctl.entry import main\n"
+        "with contextlib.redirect_stderr(io.StringIO()):\n"
+        "    assert main(['apply', '-o', 'xml']) == 2\n"
+        "print(sorted(m for m in ('typer', 'rich', 'click') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout == "[]\n"

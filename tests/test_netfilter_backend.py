@@ -83,3 +83,24 @@ def test_rejected_rule_quotes_iptables_message_and_line_without_the_help_hint() 
         "iptables-legacy-restore failed: iptables-restore v1.8.9 (legacy): Couldn't load target "
         "`NOPE':No such file or directory; Error occurred at line: 2"
     )
+
+
+def test_payload_pieces_reach_the_program_and_a_failing_one_stops_it(tmp_path) -> None:
+    from masqctl.netfilter.backend import Running
+
+    assert Running(["cat"], iter(["*nat\n", "COMMIT\n"]), 10).wait() == "*nat\nCOMMIT\n"
+
+    def failing():
+        yield "*nat\n"
+        raise RuntimeError("no more")
+
+    with pytest.raises(RuntimeError, match="no more"):
+        Running(["cat"], failing(), 10)
+
+
+def test_a_program_ending_before_its_input_is_read_says_why() -> None:
+    from masqctl.netfilter.backend import IptablesError, Running
+
+    pieces = iter(["x" * 65536] * 64)
+    with pytest.raises(IptablesError, match=r"^sh failed: gone$"):
+        Running(["sh", "-c", "echo gone >&2; exit 3"], pieces, 10).wait()

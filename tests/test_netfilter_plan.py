@@ -86,3 +86,30 @@ def test_rollback_of_a_new_chain_deletes_it_and_its_jump() -> None:
     assert payload == (
         f"*nat\n:IP-MASQ-AGENT - [0:0]\n{JUMP.replace('-A', '-D', 1)}\n-X IP-MASQ-AGENT\nCOMMIT\n"
     )
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        AgentFlags(),
+        AgentFlags(enable_ipv6=True, to_ports="1024-29999,32768-65535", random_fully=False),
+        AgentFlags(nomasq_all_reserved_ranges=True, masq_chain="MY-CHAIN", enable_ipv6=True),
+    ],
+)
+def test_the_chain_is_written_exactly_as_render_writes_it(
+    tmp_path: Path, flags: AgentFlags
+) -> None:
+    config = tmp_path / "config.yaml"
+    ipv6 = "  - FD00:0:0::/8\n  - 2001:db8::/32\nmasqLinkLocalIPv6: true\n"
+    config.write_text(
+        "nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  - 198.51.100.7/32\n"
+        + (ipv6 if flags.enable_ipv6 else "")
+    )
+    empty = parse_save("*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n")
+    for rules in effective_ruleset(str(config), flags).families.values():
+        _, payload = sync_plan(diff_family(rules, empty, "x"), rules)
+        assert payload == (
+            restore_payload(rules).removesuffix("COMMIT\n")
+            + rules.jump.restore_line()
+            + "\nCOMMIT\n"
+        )

@@ -11,6 +11,8 @@ from masqctl.netfilter.save_parser import (
     canonical_args,
     parse_save,
     quote_arg,
+    save_quote,
+    saved_line,
     split_args,
 )
 
@@ -207,3 +209,71 @@ def test_malformed_dumps_fail_with_file_and_line(text: str, message: str) -> Non
     with pytest.raises(SaveParseError) as caught:
         parse_save(text, "dump")
     assert str(caught.value) == message
+
+
+def test_an_address_matching_everything_reads_as_none_as_iptables_save_leaves_it_out() -> None:
+    assert canonical("-d 0.0.0.0/0 -m comment --comment c -j RETURN") == canonical(
+        "-m comment --comment c -j RETURN"
+    )
+    assert canonical("-s ::/0 -d 10.0.0.0/0 -j RETURN") == ("-j", "RETURN")
+    assert canonical("! -d 0.0.0.0/0 -j RETURN") == ("!", "-d", "0.0.0.0/0", "-j", "RETURN")
+    save = parse_save("*nat\n:X - [0:0]\n-A X -d 0.0.0.0/0 -j RETURN\nCOMMIT\n", lazy=True)
+    assert save.tables["nat"].chains["X"].rules[0].canonical == ("-j", "RETURN")
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in SAVES.glob("*.txt")))
+def test_lazy_parse_reads_every_rule_as_the_eager_one(name: str) -> None:
+    text = (SAVES / name).read_text()
+    try:
+        eager = parse_save(text)
+    except SaveParseError:
+        return  # an unreadable table fails either way
+    lazy = parse_save(text, lazy=True)
+    assert list(lazy.tables) == list(eager.tables)
+    for table in eager.tables.values():
+        for chain in table.chains.values():
+            read = lazy.tables[table.name].chains[chain.name].rules
+            assert [(rule.line, rule.text, rule.args, rule.canonical) for rule in read] == [
+                (rule.line, rule.text, rule.args, rule.canonical) for rule in chain.rules
+            ]
+
+
+def test_lazy_parse_names_the_line_of_an_unreadable_rule_when_it_is_used() -> None:
+    save = parse_save("*nat\n:X - [0:0]\n-A X -j\nCOMMIT\n", "dump", lazy=True)
+    rule = save.tables["nat"].chains["X"].rules[0]
+    with pytest.raises(SaveParseError, match=r"^dump:3: -j needs a name$"):
+        rule.canonical  # noqa: B018
+
+
+def test_saved_line_is_the_line_iptables_save_prints_for_the_canonical_form() -> None:
+    save = parse_save((SAVES / "nft-agent-to-ports.txt").read_text())
+    nat = save.tables["nat"]
+    for rule in nat.chains["IP-MASQ-AGENT"].rules + nat.chains["POSTROUTING"].rules:
+        printed = saved_line(rule.chain, rule.canonical)
+        # a probability is canonical as the kernel's integer, printed as a fraction
+        assert printed == (None if "--probability" in rule.args else rule.text)
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("-A POSTROUTING -j IP-MASQ-AGENT", True),
+        ('-A POSTROUTING -j "IP-MASQ-AGENT"', True),
+        ('-A POSTROUTING -j IP-"MASQ-AGENT"', True),
+        ("-A POSTROUTING -g IP-MASQ-AGENT", True),
+        ('-A POSTROUTING -m comment --comment "to IP-MASQ-AGENT" -j ACCEPT', False),
+        ("-A POSTROUTING -j IP-MASQ-AGENT-2", False),
+    ],
+)
+def test_jumps_to_reads_the_target_however_quoted(text: str, target: bool) -> None:
+    save = parse_save(f"*nat\n:POSTROUTING ACCEPT [0:0]\n{text}\nCOMMIT\n", lazy=True)
+    assert save.tables["nat"].chains["POSTROUTING"].rules[0].jumps_to("IP-MASQ-AGENT") is target
+
+
+def test_save_quote_quotes_as_iptables_save_does() -> None:
+    assert [save_quote(word) for word in ["plain-1_x", "two words", "", 'a"b\\c\'d']] == [
+        "plain-1_x",
+        '"two words"',
+        '""',
+        '"a\\"b\\\\c\\\'d"',
+    ]

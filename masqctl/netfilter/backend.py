@@ -6,11 +6,13 @@ MasqctlError line (exit 2) that says what to do, quoting iptables' own message.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from masqctl.errors import MasqctlError, UsageError
 
@@ -54,13 +56,16 @@ def explain_failure(program: str, returncode: int, stderr: str) -> str:
 
 
 class Running:
-    """A started iptables program: stdin from a file, stdout a file, stderr a file.
+    """A started iptables program, which a watchdog kills after ``timeout`` seconds.
 
-    Nothing here waits on this process (nor can its output fill a pipe and stop it), so
-    masqctl can compute while iptables works; a watchdog kills it after ``timeout`` s.
+    Its input: a string (given as a file), or pieces written to it as they are made, so
+    that iptables reads while masqctl makes the rest.  Its output: a file (nothing needs
+    to read it meanwhile), or with ``stream`` a pipe read line by line as it comes
+    (:meth:`lines`).  Nothing here waits on the program, so masqctl can work meanwhile.
     """
 
-    def __init__(self, args: list[str], stdin: str | None, timeout: float) -> None:
+    def __init__(self, args: list[str], stdin: str | Iterable[str] | None, timeout: float,
+                 *, stream: bool = False) -> None:
         import tempfile
         import threading
 
@@ -70,12 +75,11 @@ class Running:
         self._errors = tempfile.TemporaryFile(  # noqa: SIM115 - closed by wait() or abandon()
             "w+", encoding="utf-8", errors="replace"
         )
-        # bytes that are not UTF-8 survive to the backup
-        self._output = tempfile.TemporaryFile(  # noqa: SIM115 - closed by wait() or abandon()
+        self._output = None if stream else tempfile.TemporaryFile(  # noqa: SIM115 - as above
             "w+", encoding="utf-8", errors="surrogateescape"
         )
-        given = None
-        if stdin is not None:
+        given = subprocess.DEVNULL if stdin is None else subprocess.PIPE
+        if isinstance(stdin, str):
             given = tempfile.TemporaryFile(  # noqa: SIM115 - closed below
                 "w+", encoding="utf-8", errors="surrogateescape"
             )
@@ -84,8 +88,8 @@ class Running:
             given.seek(0)
         try:
             self.process = subprocess.Popen(
-                args, stdin=given if given is not None else subprocess.DEVNULL,
-                stdout=self._output, stderr=self._errors,
+                args, stdin=given, stdout=self._output or subprocess.PIPE, stderr=self._errors,
+                encoding="utf-8", errors="surrogateescape",  # non-UTF-8 survives to the backup
             )
         except FileNotFoundError:
             self._close()
@@ -97,31 +101,59 @@ class Running:
             self._close()
             raise IptablesError(f"{self.program}: permission denied (cannot execute it)") from None
         finally:
-            if given is not None:
+            if not isinstance(given, int):
                 given.close()
         self._watchdog = threading.Timer(timeout, self._kill)
         self._watchdog.daemon = True
         self._watchdog.start()
+        if stdin is not None and not isinstance(stdin, str):
+            self._feed(stdin)
+
+    def _feed(self, pieces: Iterable[str]) -> None:
+        pipe = self.process.stdin
+        assert pipe is not None
+        try:
+            for piece in pieces:
+                pipe.write(piece)
+            pipe.close()
+        except BrokenPipeError:  # the program ended early: wait() says why
+            with contextlib.suppress(OSError):
+                pipe.close()
+        except BaseException:  # no COMMIT reached it: the program changes nothing
+            with contextlib.suppress(OSError):
+                pipe.close()
+            self.abandon()
+            raise
 
     def _kill(self) -> None:
         self.timed_out = True
         self.process.kill()
 
-    def _close(self) -> None:
-        self._output.close()
-        self._errors.close()
+    def _close(self, *pipes: IO[str] | None) -> None:
+        for stream in (self._output, self._errors, *pipes):
+            if stream is not None:
+                stream.close()
+
+    def lines(self) -> Iterator[str]:
+        """The program's output (with ``stream``), line by line as it writes it."""
+        assert self.process.stdout is not None
+        yield from self.process.stdout
 
     def wait(self) -> str:
-        """The program's output once it has ended; IptablesError if it failed."""
+        """The (rest of the) program's output once it has ended; IptablesError if it failed."""
         try:
+            if self._output is None:
+                assert self.process.stdout is not None
+                output = self.process.stdout.read()
             returncode = self.process.wait()
         finally:
             self._watchdog.cancel()
-        self._output.seek(0)
-        output = self._output.read()
+        if self._output is not None:
+            self._output.seek(0)
+            output = self._output.read()
         self._errors.seek(0)
         stderr = self._errors.read()
-        self._close()
+        self._close(self.process.stdout)
         if self.timed_out:
             raise IptablesError(
                 f"{self.program} did not finish within {self.timeout:g} s "
@@ -136,7 +168,7 @@ class Running:
         self._watchdog.cancel()
         self.process.kill()
         self.process.wait()
-        self._close()
+        self._close(self.process.stdout)
 
 
 def run_iptables(args: list[str], stdin: str | None, timeout: float) -> str:
@@ -160,15 +192,32 @@ class Backend:
         return run_iptables([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
 
     def read(self, table: str = "nat") -> tuple[str, SaveFile]:
-        """``<prefix>-save -t table``: its text, and parsed (rules read when used)."""
-        return self.finish_read(self.start_read(table), table)
+        """``<prefix>-save -t table``, parsed while iptables-save prints it (each rule's
+        arguments read when used), and its text."""
+        from masqctl.netfilter.save_parser import parse_lines
+
+        running = Running([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT, stream=True)
+        kept: list[str] = []
+
+        def keep() -> Iterator[str]:
+            for line in running.lines():
+                kept.append(line)
+                yield line
+
+        try:
+            save = parse_lines(keep(), f"{self.prefix}-save -t {table}", lazy=True)
+        except BaseException:
+            running.abandon()
+            raise
+        running.wait()
+        return "".join(kept), save
 
     def start_read(self, table: str = "nat") -> Running:
-        """Start ``<prefix>-save -t table``; :meth:`finish_read` takes its output."""
+        """Start ``<prefix>-save -t table``, its output kept for :meth:`finish_read`."""
         return Running([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
 
     def finish_read(self, running: Running, table: str = "nat") -> tuple[str, SaveFile]:
-        """The text of a started save, and parsed (each rule read when used)."""
+        """The text of a started save, and parsed (each rule's arguments read when used)."""
         from masqctl.netfilter.save_parser import parse_save
 
         text = running.wait()
@@ -178,8 +227,9 @@ class Backend:
         """One ``<prefix>-restore --noflush --wait`` transaction of ``payload``."""
         self.start_restore(payload).wait()
 
-    def start_restore(self, payload: str) -> Running:
-        """Start the restore transaction; ``.wait()`` on the result ends it."""
+    def start_restore(self, payload: str | Iterable[str]) -> Running:
+        """Start the restore transaction, ``payload`` (pieces: written as they are made)
+        given; ``.wait()`` on the result ends it."""
         return Running(self.restore_args(), payload, RESTORE_TIMEOUT)
 
     def restore_args(self) -> list[str]:

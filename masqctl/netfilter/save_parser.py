@@ -29,26 +29,31 @@ class SavedRule:
 
     __slots__ = ("_args", "_canonical", "_source", "chain", "line", "text")
 
+    _args: tuple[str, ...]
+    _canonical: tuple[str, ...]
+
     def __init__(self, chain: str, line: int, text: str, source: str = "<dump>") -> None:
         self.chain = chain
         self.line = line
         #: The rule line without its counters: ``-A chain ...`` as the dump wrote it.
         self.text = text
         self._source = source
-        self._args: tuple[str, ...] | None = None
-        self._canonical: tuple[str, ...] | None = None
 
     @property
     def args(self) -> tuple[str, ...]:
-        if self._args is None:
+        try:
+            return self._args
+        except AttributeError:  # not read yet
             self._read()
-        return self._args  # type: ignore[return-value]
+            return self._args
 
     @property
     def canonical(self) -> tuple[str, ...]:
-        if self._canonical is None:
+        try:
+            return self._canonical
+        except AttributeError:  # not read yet
             self._read()
-        return self._canonical  # type: ignore[return-value]
+            return self._canonical
 
     def _read(self) -> None:
         shaped = _rule_by_shape(self.text)
@@ -175,6 +180,16 @@ def parse_lines(lines: Iterable[str], source: str = "<dump>", *, lazy: bool = Fa
         if not line:
             continue
         if table is not None and line[0] in "-[":
+            # the common line, "-A CHAIN ..." with no tab or escape and paired quotes: its
+            # chain is the word before the first space (chain names hold no whitespace)
+            if (lazy and line.startswith("-A ") and "\t" not in line and "\\" not in line
+                    and not line.count('"') & 1):
+                end = line.find(" ", 3)
+                name = line[3:end] if end > 0 else line[3:]
+                chain = table.chains.get(name)
+                if chain is not None and '"' not in name:
+                    chain.rules.append(SavedRule(name, number, line, source))
+                    continue
             _add_rule(table, line, number, source, lazy)
         elif line.startswith("#"):
             if line.startswith("# Table") and "incompatible" in line:
@@ -287,7 +302,9 @@ def _rule_by_shape(line: str) -> tuple[str, tuple[str, ...], tuple[str, ...]] | 
     for index, address in zip(args_at, raw, strict=True):
         args[index] = address
     for index, address in zip(canonical_at, raw, strict=True):
-        canonical[index] = canonical_address(address)
+        canonical[index] = known = canonical_address(address)
+        if known in _WHOLE_RANGES:
+            return None  # left out of the canonical form: see _canonical_args
     return chain, tuple(args), tuple(canonical)
 
 
@@ -431,6 +448,13 @@ def _canonical_comment(text: str) -> str:
 
 
 _ADDRESS_OPTIONS = frozenset({"-s", "--source", "--src", "-d", "--destination", "--dst"})
+#: Addresses that match every address: iptables-save leaves ``-s``/``-d`` of them out.
+_WHOLE_RANGES = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def matches_every_address(address: str) -> bool:
+    """Whether ``address`` is ``0.0.0.0/0`` or ``::/0`` in any spelling."""
+    return "/0" in address and canonical_address(address) in _WHOLE_RANGES
 _SLOTS = ("\0address0", "\0address1")
 #: Stands for an address in a rule's form (masqctl.diff).
 ADDRESS_SLOT = _SLOTS[0]
@@ -451,6 +475,8 @@ def canonical_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     for slot, index in zip(_SLOTS, positions, strict=False):
         addresses.append(canonical_address(words[index]))
         words[index] = slot
+    if any(address in _WHOLE_RANGES for address in addresses):
+        return _canonical_args(args)
     shape = tuple(words)
     cached = _shapes.get(shape)
     if cached is None:
@@ -470,7 +496,9 @@ def canonical_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 def _canonical_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """The rule's arguments in canonical order and spelling (see the module doc).
 
-    Basic matches ``-s -d -i -o -p`` first (``!`` before the option), then ``-m`` blocks
+    Basic matches ``-s -d -i -o -p`` first (``!`` before the option; ``-s``/``-d`` of
+    every address, ``0.0.0.0/0`` or ``::/0``, left out as iptables-save leaves them out
+    unless negated), then ``-m`` blocks
     in written order (a protocol's own match block without its ``-m tcp``), then the
     target with its options ``--to-ports --random --random-fully`` first.
     """
@@ -501,6 +529,9 @@ def _canonical_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
             name = _BASIC[word]
             if name in ("-s", "-d") and not value.startswith("\0"):
                 value = canonical_address(value)
+                if value in _WHOLE_RANGES and not negate:
+                    current = None
+                    continue  # iptables-save prints no -s/-d that matches every address
             elif name == "-p":
                 value = _PROTOCOL_NUMBERS.get(value.lower(), value.lower())
             basic[name] = ("!", name, value) if negate else (name, value)
