@@ -32,23 +32,24 @@ metadata:
 """
 
 
-def best_of(args: list[str], runs: int = 15) -> float:
-    """The best wall time of ``runs`` runs, in seconds (the least disturbed)."""
+def wall_times(args: list[str], runs: int) -> list[float]:
+    """The wall time of each of ``runs`` runs of ``args``, in seconds."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         subprocess.run(args, capture_output=True, timeout=600, check=False)
         times.append(time.perf_counter() - start)
-    return min(times)
+    return times
+
+
+def best_of(args: list[str], runs: int = 15) -> float:
+    """The best of ``runs`` runs (the least disturbed): for start-up figures."""
+    return min(wall_times(args, runs))
 
 
 def median_of(args: list[str], runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(args, capture_output=True, timeout=600, check=False)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """The median of ``runs`` runs: for the longer throughput figures."""
+    return statistics.median(wall_times(args, runs))
 
 
 def row(name: str, value: float, baseline_name: str, baseline: float, target: str) -> None:
