@@ -12,7 +12,7 @@ import typer
 
 from masqctl import __version__
 from masqctl.agent import DEFAULT_CHAIN, AgentFlags
-from masqctl.entry import VALIDATE_FORMATS, guarded, run_validate
+from masqctl.entry import VALIDATE_FORMATS, guarded, run_apply_command, run_validate
 
 app = typer.Typer(
     name="masqctl",
@@ -28,7 +28,8 @@ app = typer.Typer(
 ConfigOption = Annotated[
     str | None,
     typer.Option(
-        "--config", "-c",
+        "--config",
+        "-c",
         help="Agent config (YAML or JSON) or ConfigMap manifest; '-' is stdin. "
         "Default: the agent's built-in defaults.",
     ),
@@ -55,6 +56,7 @@ ToPortsOption = Annotated[
         help="Agent flag: source port ranges for MASQUERADE, e.g. 1024-29999,32768-65535.",
     ),
 ]
+TextOrJsonOption = Annotated[str, typer.Option("--output", "--format", "-o", help="text, or json.")]
 IptablesModeOption = Annotated[
     str,
     typer.Option("--iptables-mode", help="auto (as Kubernetes' iptables-wrapper), nft or legacy."),
@@ -96,7 +98,9 @@ def validate(
     output_format: Annotated[
         str | None,
         typer.Option(
-            "--format", "--output", "-o",
+            "--format",
+            "--output",
+            "-o",
             help=f"One of {', '.join(VALIDATE_FORMATS)} (github when GITHUB_ACTIONS=true).",
         ),
     ] = None,
@@ -155,14 +159,19 @@ def render(
     output_format: Annotated[
         str,
         typer.Option(
-            "--format", "--output", "-o",
+            "--format",
+            "--output",
+            "-o",
             help="iptables (the restore payload), json (the Ruleset), windows-v1, windows-v2.",
         ),
     ] = "iptables",
     cni_conf: Annotated[
         str | None,
-        typer.Option("--cni-conf", help="With windows formats: print this CNI config with its "
-                     "OutBoundNAT exceptions replaced."),
+        typer.Option(
+            "--cni-conf",
+            help="With windows formats: print this CNI config with its "
+            "OutBoundNAT exceptions replaced.",
+        ),
     ] = None,
     write: Annotated[
         bool,
@@ -205,8 +214,11 @@ def explain(
     ] = None,
     local_addresses: Annotated[
         list[str] | None,
-        typer.Option("--local-address", help="An address local to the node (repeatable); "
-                     "--live reads them from 'ip route show table local'."),
+        typer.Option(
+            "--local-address",
+            help="An address local to the node (repeatable); "
+            "--live reads them from 'ip route show table local'.",
+        ),
     ] = None,
     source: Annotated[
         str | None,
@@ -235,10 +247,17 @@ def explain(
 
         return run_explain(
             ExplainRequest(
-                addresses=addresses or [], flags=flags, config_path=config,
-                output_format=output_format, live=live, dump_path=dump,
-                local_addresses=local_addresses or [], source=source, protocol=protocol,
-                mark=parse_mark(mark), iptables_mode=iptables_mode,
+                addresses=addresses or [],
+                flags=flags,
+                config_path=config,
+                output_format=output_format,
+                live=live,
+                dump_path=dump,
+                local_addresses=local_addresses or [],
+                source=source,
+                protocol=protocol,
+                mark=parse_mark(mark),
+                iptables_mode=iptables_mode,
             )
         )
 
@@ -250,16 +269,17 @@ def diff(
     config: ConfigOption = None,
     dump: Annotated[
         str | None,
-        typer.Option("--from", help="Compare with this iptables-save dump instead of the live "
-                     "table ('-' is stdin; no root needed)."),
+        typer.Option(
+            "--from",
+            help="Compare with this iptables-save dump instead of the live "
+            "table ('-' is stdin; no root needed).",
+        ),
     ] = None,
     dump6: Annotated[
         str | None,
         typer.Option("--from6", help="With --enable-ipv6 and --from: the ip6tables-save dump."),
     ] = None,
-    output_format: Annotated[
-        str, typer.Option("--output", "--format", "-o", help="text, or json.")
-    ] = "text",
+    output_format: TextOrJsonOption = "text",
     iptables_mode: IptablesModeOption = "auto",
     masq_chain: MasqChainOption = DEFAULT_CHAIN,
     nomasq_all_reserved_ranges: ReservedOption = False,
@@ -273,8 +293,7 @@ def diff(
     def body() -> int:
         from masqctl.diff import DiffRequest, run_diff
 
-        text, code = run_diff(DiffRequest(config, flags, dump, dump6, iptables_mode,
-                                          output_format))
+        text, code = run_diff(DiffRequest(config, flags, dump, dump6, iptables_mode, output_format))
         sys.stdout.write(text)
         return code
 
@@ -289,15 +308,16 @@ def apply(
     ] = False,
     backup: Annotated[
         str | None,
-        typer.Option("--backup", help="Back the nat table up here before writing (IPv6: PATH.ipv6)."
-                     " Default: a new file under /var/lib/masqctl/backups."),
+        typer.Option(
+            "--backup",
+            help="Back the nat table up here before writing (IPv6: PATH.ipv6)."
+            " Default: a new file under /var/lib/masqctl/backups.",
+        ),
     ] = None,
     remove: Annotated[
         bool, typer.Option("--remove", help="Delete the chain and every POSTROUTING jump to it.")
     ] = False,
-    output_format: Annotated[
-        str, typer.Option("--output", "--format", "-o", help="text, or json.")
-    ] = "text",
+    output_format: TextOrJsonOption = "text",
     iptables_mode: IptablesModeOption = "auto",
     masq_chain: MasqChainOption = DEFAULT_CHAIN,
     nomasq_all_reserved_ranges: ReservedOption = False,
@@ -306,17 +326,22 @@ def apply(
     to_ports: ToPortsOption = "",
 ) -> None:
     """Write the agent's chain and jump once (backup, one transaction, verify, roll back)."""
-    flags = _flags(masq_chain, nomasq_all_reserved_ranges, enable_ipv6, random_fully, to_ports)
-
-    def body() -> int:
-        from masqctl.apply import ApplyRequest, run_apply
-
-        text, code = run_apply(ApplyRequest(config, flags, iptables_mode, dry_run, backup,
-                                            remove, output_format))
-        sys.stdout.write(text)
-        return code
-
-    _exit(guarded(body))
+    _exit(
+        guarded(
+            run_apply_command,
+            config=config,
+            dry_run=dry_run,
+            backup=backup,
+            remove=remove,
+            output_format=output_format,
+            iptables_mode=iptables_mode,
+            masq_chain=masq_chain,
+            nomasq_all_reserved_ranges=nomasq_all_reserved_ranges,
+            enable_ipv6=enable_ipv6,
+            random_fully=random_fully,
+            to_ports=to_ports,
+        )
+    )
 
 
 def run_app(args: list[str]) -> int:

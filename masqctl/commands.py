@@ -14,9 +14,6 @@ RENDER_FORMATS = ("iptables", "json", "windows-v1", "windows-v2")
 
 def effective_ruleset(config_path: str | None, flags: AgentFlags) -> Ruleset:
     """--config (or the defaults) and the agent flags as one Ruleset."""
-    from masqctl.ruleset import parse_to_ports
-
-    parse_to_ports(flags.to_ports)
     return build_ruleset(load_config(config_path, flags), flags)
 
 

@@ -173,7 +173,7 @@ def parse_fast_apply(args: list[str]) -> dict[str, object] | None:
     return options
 
 
-def run_fast_apply(
+def run_apply_command(
     *,
     config: str | None = None,
     dry_run: bool = False,
@@ -187,14 +187,20 @@ def run_fast_apply(
     random_fully: bool = True,
     to_ports: str = "",
 ) -> int:
-    """``masqctl apply`` as the Typer app runs it (a test keeps the two the same)."""
+    """apply's whole job, for both the fast path and the Typer app: print, return the code."""
     from masqctl.agent import DEFAULT_CHAIN, AgentFlags
     from masqctl.apply import ApplyRequest, run_apply
 
-    flags = AgentFlags(masq_chain if masq_chain is not None else DEFAULT_CHAIN,
-                       nomasq_all_reserved_ranges, enable_ipv6, random_fully, to_ports)
-    text, code = run_apply(ApplyRequest(config, flags, iptables_mode, dry_run, backup, remove,
-                                        output_format))
+    flags = AgentFlags(
+        DEFAULT_CHAIN if masq_chain is None else masq_chain,
+        nomasq_all_reserved_ranges,
+        enable_ipv6,
+        random_fully,
+        to_ports,
+    )
+    text, code = run_apply(
+        ApplyRequest(config, flags, iptables_mode, dry_run, backup, remove, output_format)
+    )
     sys.stdout.write(text)
     return code
 
@@ -215,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["apply"] and "_MASQCTL_COMPLETE" not in os.environ:
         options = parse_fast_apply(args[1:])
         if options is not None:
-            code = guarded(run_fast_apply, **options)
+            code = guarded(run_apply_command, **options)  # type: ignore[arg-type]
             sys.stdout.flush()
             return code
     from masqctl.cli import run_app

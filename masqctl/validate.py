@@ -126,10 +126,7 @@ def validate_paths(
             report.configs += 1
             decoded = decode_config(found.text, flags)
             findings.extend(decoded.findings)
-            if not any(f.severity == ERROR for f in decoded.findings):
-                findings.extend(check_cidr_list(decoded.config))
-            else:
-                findings.extend(f for f in check_cidr_list(decoded.config) if f.rule == "MASQ012")
+            findings.extend(check_cidr_list(decoded.config))
         findings.sort(key=lambda f: (f.line, f.column, f.rule))
         report.findings.extend(
             f for f in findings if rules.keeps(f.rule) and not suppressions.hides(f)

@@ -126,29 +126,22 @@ def _scalar_text(node: Node | None) -> str:
     return str(node.value)
 
 
-def block_locator(node: Node, manifest_lines: list[str]) -> ConfigText:
-    """Map positions in an embedded scalar's text to lines of the manifest.
+def embedded_config(node: Node, file: str, manifest_lines: list[str]) -> ConfigText:
+    """A config embedded in a manifest's scalar, its positions mapped to the manifest.
 
     Literal and folded block scalars (``config: |``) keep one manifest line per text
     line, shifted by the block's indentation; other styles point at the value itself.
     """
-    style = node.style
-    text = node.value
     start_line = node.line
-    if style not in ("|", ">"):
-        return ConfigText(text, "", lambda _line, _column: (node.line, node.column))
-    indent = 0
-    for raw in manifest_lines[start_line:]:
-        if raw.strip():
-            indent = len(raw) - len(raw.lstrip(" "))
-            break
-    if style == ">":
-        return ConfigText(text, "", lambda line, _column: (start_line + 1, indent + 1))
-
-    def locate(line: int, column: int) -> tuple[int, int]:
-        return start_line + line, indent + column
-
-    return ConfigText(text, "", locate)
+    if node.style not in ("|", ">"):
+        return ConfigText(node.value, file, lambda _line, _column: (node.line, node.column))
+    indent = next(
+        (len(raw) - len(raw.lstrip(" ")) for raw in manifest_lines[start_line:] if raw.strip()),
+        0,
+    )
+    if node.style == ">":
+        return ConfigText(node.value, file, lambda _line, _column: (start_line + 1, indent + 1))
+    return ConfigText(node.value, file, lambda line, column: (start_line + line, indent + column))
 
 
 _AGENT_KEY_WORDS = ("nonmasqueradecidrs", "cidrlimit", "masqlinklocal", "resyncinterval")
@@ -196,9 +189,7 @@ def _configmap(node: Node, file: str, lines: list[str], result: ReadFile) -> Non
             continue
         if value.value is None:
             value.value = ""  # `config:` with no value mounts an empty file
-        embedded = block_locator(value, lines)
-        embedded.file = file
-        result.configs.append(FoundConfig(embedded, info, name))
+        result.configs.append(FoundConfig(embedded_config(value, file, lines), info, name))
 
 
 def _objects(node: Node) -> Iterator[Node]:
