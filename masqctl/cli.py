@@ -66,7 +66,13 @@ IptablesModeOption = Annotated[
 def _flags(
     masq_chain: str, reserved: bool, ipv6: bool, random_fully: bool, to_ports: str
 ) -> AgentFlags:
-    return AgentFlags(masq_chain, reserved, ipv6, random_fully, to_ports)
+    return AgentFlags(
+        masq_chain=masq_chain,
+        nomasq_all_reserved_ranges=reserved,
+        enable_ipv6=ipv6,
+        random_fully=random_fully,
+        to_ports=to_ports,
+    )
 
 
 def _exit(code: int) -> None:

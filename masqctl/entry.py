@@ -82,64 +82,66 @@ def run_validate(
     return report.exit_code(strict)
 
 
-_VALIDATE_VALUE_OPTIONS = {
-    "--format": "output_format",
-    "--output": "output_format",
-    "-o": "output_format",
-    "--select": "select",
-    "--ignore": "ignore",
-    "--output-file": "output_file",
-}
-_VALIDATE_SWITCHES = {
-    "--strict": "strict",
-    "--enable-ipv6": "enable_ipv6",
-    "--nomasq-all-reserved-ranges": "nomasq_all_reserved_ranges",
-    "--skip-unrelated": "skip_unrelated",
-}
-
-
-def parse_fast_validate(args: list[str]) -> dict[str, object] | None:
-    """validate's arguments when they are simple enough for the fast path, else None."""
-    options: dict[str, object] = {"paths": []}
+def parse_plain_options(
+    args: list[str],
+    values: dict[str, str],
+    switches: dict[str, tuple[str, object]],
+    positional: str | None = None,
+) -> dict[str, object] | None:
+    """Options (and, under ``positional``, arguments) when they are plain enough to read
+    without Typer: known names, ``--name value`` or ``--name=value``, no value that looks
+    like an option.  None for anything else, which then goes to Typer."""
+    options: dict[str, object] = {positional: []} if positional else {}
     index = 0
     while index < len(args):
         arg = args[index]
         name, has_value, value = arg.partition("=")
-        if arg == "-" or not arg.startswith("-"):
-            options["paths"].append(arg)  # type: ignore[union-attr]
-        elif arg == "--":
-            options["paths"].extend(args[index + 1 :])  # type: ignore[union-attr]
+        if positional and (arg == "-" or not arg.startswith("-")):
+            options[positional].append(arg)  # type: ignore[union-attr]
+        elif positional and arg == "--":
+            options[positional].extend(args[index + 1 :])  # type: ignore[union-attr]
             break
-        elif name in _VALIDATE_VALUE_OPTIONS and name.startswith("--"):
+        elif name in switches and not has_value:
+            key, setting = switches[name]
+            options[key] = setting
+        elif name in values and (name.startswith("--") or not has_value):
             if not has_value:
                 index += 1
                 if index >= len(args):
                     return None
                 value = args[index]
-            options[_VALIDATE_VALUE_OPTIONS[name]] = value
-        elif arg == "-o" and index + 1 < len(args):
-            index += 1
-            options["output_format"] = args[index]
-        elif arg in _VALIDATE_SWITCHES:
-            options[_VALIDATE_SWITCHES[arg]] = True
+            if value.startswith("-") and value != "-":
+                return None  # an option where a value should be: Typer says what is wrong
+            options[values[name]] = value
         else:
             return None  # --help, --list-checks, anything new: Typer handles it
         index += 1
     return options
 
 
-_APPLY_VALUE_OPTIONS = {
+_OUTPUT = {"--output": "output_format", "--format": "output_format", "-o": "output_format"}
+_VALIDATE_VALUES = {
+    **_OUTPUT,
+    "--select": "select",
+    "--ignore": "ignore",
+    "--output-file": "output_file",
+}
+_VALIDATE_SWITCHES: dict[str, tuple[str, object]] = {
+    "--strict": ("strict", True),
+    "--enable-ipv6": ("enable_ipv6", True),
+    "--nomasq-all-reserved-ranges": ("nomasq_all_reserved_ranges", True),
+    "--skip-unrelated": ("skip_unrelated", True),
+}
+_APPLY_VALUES = {
+    **_OUTPUT,
     "--config": "config",
     "-c": "config",
     "--backup": "backup",
-    "--output": "output_format",
-    "--format": "output_format",
-    "-o": "output_format",
     "--iptables-mode": "iptables_mode",
     "--masq-chain": "masq_chain",
     "--to-ports": "to_ports",
 }
-_APPLY_SWITCHES = {
+_APPLY_SWITCHES: dict[str, tuple[str, object]] = {
     "--dry-run": ("dry_run", True),
     "--remove": ("remove", True),
     "--nomasq-all-reserved-ranges": ("nomasq_all_reserved_ranges", True),
@@ -149,28 +151,14 @@ _APPLY_SWITCHES = {
 }
 
 
+def parse_fast_validate(args: list[str]) -> dict[str, object] | None:
+    """validate's arguments when they are plain enough for the fast path, else None."""
+    return parse_plain_options(args, _VALIDATE_VALUES, _VALIDATE_SWITCHES, positional="paths")
+
+
 def parse_fast_apply(args: list[str]) -> dict[str, object] | None:
-    """apply's options when they are simple enough for the fast path, else None."""
-    options: dict[str, object] = {}
-    index = 0
-    while index < len(args):
-        name, has_value, value = args[index].partition("=")
-        if name in _APPLY_SWITCHES and not has_value:
-            key, setting = _APPLY_SWITCHES[name]
-            options[key] = setting
-        elif name in _APPLY_VALUE_OPTIONS and (name.startswith("--") or not has_value):
-            if not has_value:
-                index += 1
-                if index >= len(args):
-                    return None
-                value = args[index]
-            if value.startswith("-") and value != "-":
-                return None  # an option where a value should be: Typer says what is wrong
-            options[_APPLY_VALUE_OPTIONS[name]] = value
-        else:
-            return None  # --help, anything new: Typer handles it
-        index += 1
-    return options
+    """apply's options when they are plain enough for the fast path, else None."""
+    return parse_plain_options(args, _APPLY_VALUES, _APPLY_SWITCHES)
 
 
 def run_apply_command(
@@ -192,11 +180,11 @@ def run_apply_command(
     from masqctl.apply import ApplyRequest, run_apply
 
     flags = AgentFlags(
-        DEFAULT_CHAIN if masq_chain is None else masq_chain,
-        nomasq_all_reserved_ranges,
-        enable_ipv6,
-        random_fully,
-        to_ports,
+        masq_chain=DEFAULT_CHAIN if masq_chain is None else masq_chain,
+        nomasq_all_reserved_ranges=nomasq_all_reserved_ranges,
+        enable_ipv6=enable_ipv6,
+        random_fully=random_fully,
+        to_ports=to_ports,
     )
     text, code = run_apply(
         ApplyRequest(config, flags, iptables_mode, dry_run, backup, remove, output_format)
