@@ -179,7 +179,7 @@ def test_json_configmap_points_at_the_config_value(tmp_path: Path) -> None:
     assert found == [("MASQ003", 9, 15)]
 
 
-def test_unreadable_directory_entry_raises_input_error(tmp_path: Path) -> None:
+def test_missing_path_raises_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         validate_paths([str(tmp_path / "missing.yaml")], AgentFlags())
 
