@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from masqctl.agent import AgentFlags
 from masqctl.diff import Desired, FamilyDiff, diff_family, findings
 from masqctl.errors import MasqctlError, UsageError
 from masqctl.netfilter.backend import Backend, Running, select_backend
-from masqctl.netfilter.save_parser import SavedRule, SaveFile, quote_arg
+from masqctl.netfilter.save_parser import SavedRule, SaveFile, rule_line
 from masqctl.render.iptables import chain_line
-from masqctl.ruleset import FAMILIES, IPV4, FamilyRules
+from masqctl.ruleset import FAMILIES, IPV4, FamilyRules, check_chain_name
 
 DEFAULT_STATE_DIR = "/var/lib/masqctl"
 LOCK_TIMEOUT = 60.0
@@ -67,18 +67,9 @@ class FamilyOutcome:
 # ---- planning: pure functions of the live table -------------------------------------
 
 
-def _rule_line(command: str, rule: SavedRule) -> str:
-    return " ".join([command, rule.chain, *(quote_arg(arg) for arg in rule.args)])
-
-
-def sync_plan(result: FamilyDiff, rules: FamilyRules) -> tuple[list[str], str]:
-    """The steps and the one restore payload that make the live side equal the rendered."""
-    steps, pieces = plan_sync(result, rules)
-    return steps, "".join(pieces)
-
-
 def plan_sync(result: FamilyDiff, rules: FamilyRules) -> tuple[list[str], Iterator[str]]:
-    """:func:`sync_plan`'s steps, and its payload in pieces made as they are read."""
+    """The steps that make the live side equal the rendered, and the one restore payload
+    that does it, in pieces made as they are read."""
     if result.in_sync:
         return [], iter(())
     steps: list[str] = []
@@ -102,30 +93,51 @@ def _sync_pieces(result: FamilyDiff, rules: FamilyRules) -> Iterator[str]:
         desired = result.desired or Desired(rules)
         for start in range(0, len(rules.rules), PIECE_RULES):
             yield desired.written(start, start + PIECE_RULES)
-    lines = [_rule_line("-D", rule) for rule in result.old_jumps]
-    lines.extend(_rule_line("-D", rule) for rule in result.current_jumps[1:])
+    lines = [rule_line("-D", rule.chain, rule.args) for rule in result.old_jumps]
+    lines.extend(rule_line("-D", rule.chain, rule.args) for rule in result.current_jumps[1:])
     if not result.current_jumps:
         lines.append(rules.jump.restore_line())
     lines.append("COMMIT")
     yield "".join(f"{line}\n" for line in lines)
 
 
+def _postrouting(save: SaveFile) -> list[SavedRule]:
+    postrouting = save.chains("nat").get("POSTROUTING")
+    return postrouting.rules if postrouting else []
+
+
+def deleted_by_sync(result: FamilyDiff, save: SaveFile) -> list[SavedRule]:
+    """The POSTROUTING rules of ``save`` that :func:`plan_sync`'s ``-D`` lines delete: each
+    deletes the first rule still there that reads the same (of duplicates, the first)."""
+    remaining = list(_postrouting(save))
+    deleted = []
+    for rule in [*result.old_jumps, *result.current_jumps[1:]]:
+        first = next(other for other in remaining if other.canonical == rule.canonical)
+        remaining.remove(first)
+        deleted.append(first)
+    return deleted
+
+
+def deleted_by_remove(save: SaveFile, chain: str) -> list[SavedRule]:
+    """The POSTROUTING jumps :func:`remove_plan` deletes: every one to ``chain``."""
+    return [rule for rule in _postrouting(save) if rule.jumps_to(chain)]
+
+
 def remove_plan(save: SaveFile, chain: str) -> tuple[list[str], str]:
     """The steps and payload that delete ``chain`` and every POSTROUTING jump to it."""
-    nat = save.tables.get("nat")
-    chains = nat.chains if nat else {}
-    steps: list[str] = []
-    lines: list[str] = []
+    chains = save.chains("nat")
     for other in chains.values():
         for rule in other.rules:
-            if rule.jumps_to(chain):
-                if other.name != "POSTROUTING":
-                    raise MasqctlError(
-                        f"chain {other.name} (line {rule.line}) also jumps to {chain}; "
-                        "remove that rule first"
-                    )
-                steps.append(f"delete the POSTROUTING jump to {chain} (line {rule.line})")
-                lines.append(_rule_line("-D", rule) + "\n")
+            if other.name != "POSTROUTING" and rule.jumps_to(chain):
+                raise MasqctlError(
+                    f"chain {other.name} (line {rule.line}) also jumps to {chain}; "
+                    "remove that rule first"
+                )
+    steps: list[str] = []
+    lines: list[str] = []
+    for rule in deleted_by_remove(save, chain):
+        steps.append(f"delete the POSTROUTING jump to {chain} (line {rule.line})")
+        lines.append(rule_line("-D", rule.chain, rule.args) + "\n")
     if chain in chains:
         steps.append(f"flush and delete chain {chain} ({len(chains[chain].rules)} rules)")
         lines.append(f"-F {chain}\n-X {chain}\n")
@@ -134,22 +146,36 @@ def remove_plan(save: SaveFile, chain: str) -> tuple[list[str], str]:
     return steps, "*nat\n" + "".join(lines) + "COMMIT\n"
 
 
-def rollback_payload(before: SaveFile, chain: str, after: SaveFile) -> str:
-    """Put ``chain`` and the POSTROUTING jumps to it back as they were in ``before``."""
-    def jumps(save: SaveFile) -> list[SavedRule]:
-        nat = save.tables.get("nat")
-        postrouting = nat.chains.get("POSTROUTING") if nat else None
-        return [rule for rule in (postrouting.rules if postrouting else ()) if rule.jumps_to(chain)]
-
-    old_chains = before.tables["nat"].chains if "nat" in before.tables else {}
-    new_chains = after.tables["nat"].chains if "nat" in after.tables else {}
+def rollback_payload(
+    before: SaveFile,
+    chain: str,
+    after: SaveFile,
+    deleted: list[SavedRule],
+    appended: tuple[str, ...] | None = None,
+) -> str:
+    """Undo a plan: delete the jump it appended (``appended``, canonical), put each jump it
+    deleted (rules of ``before``) back at its old place in POSTROUTING, and give ``chain``
+    its rules of ``before`` again (or delete it when ``before`` had none).  Other
+    POSTROUTING rules are left where they are."""
+    old_chains, new_chains = before.chains("nat"), after.chains("nat")
     lines = ["*nat"]
     if chain in old_chains or chain in new_chains:
         lines.append(chain_line(chain))
-    lines.extend(_rule_line("-D", rule) for rule in jumps(after))
-    lines.extend(_rule_line("-A", rule) for rule in jumps(before))
+    now = list(_postrouting(after))
+    if appended is not None:
+        added = [rule for rule in now if rule.jumps_to(chain) and rule.canonical == appended]
+        if added:
+            lines.append(rule_line("-D", added[-1].chain, added[-1].args))
+            now.remove(added[-1])
+    position_of = {rule.line: index for index, rule in enumerate(_postrouting(before), 1)}
+    length = len(now)
+    # in order of their old places: each goes back behind the ones put back before it
+    for rule in sorted(deleted, key=lambda rule: position_of[rule.line]):
+        place = min(position_of[rule.line], length + 1)
+        lines.append(rule_line("-I", "POSTROUTING", [str(place), *rule.args]))
+        length += 1
     if chain in old_chains:
-        lines.extend(_rule_line("-A", rule) for rule in old_chains[chain].rules)
+        lines.extend(rule_line("-A", rule.chain, rule.args) for rule in old_chains[chain].rules)
     elif chain in new_chains:
         lines.append(f"-X {chain}")
     lines.append("COMMIT")
@@ -169,17 +195,23 @@ def lock_path() -> str:
 
 
 @contextmanager
-def apply_lock(path: str | None = None, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+def apply_lock() -> Iterator[None]:
     """Serialize masqctl's own read-modify-write of the nat table."""
+    import errno
     import fcntl
 
-    path = path or lock_path()
+    path = lock_path()
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM):
+            raise MasqctlError(
+                f"{path}: permission denied: masqctl needs root (CAP_NET_ADMIN) "
+                "to read and write the nat table (cannot open the masqctl lock)"
+            ) from None
         raise MasqctlError(f"{path}: cannot open the masqctl lock: {error.strerror}") from None
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + LOCK_TIMEOUT
         while True:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -187,7 +219,7 @@ def apply_lock(path: str | None = None, timeout: float = LOCK_TIMEOUT) -> Iterat
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise MasqctlError(
-                        f"another masqctl apply held {path} for more than {timeout:g} s"
+                        f"another masqctl apply held {path} for more than {LOCK_TIMEOUT:g} s"
                     ) from None
                 time.sleep(0.05)
         yield
@@ -211,13 +243,16 @@ def write_backup(path: str, text: str) -> None:
         with os.fdopen(descriptor, "w", encoding="utf-8", errors="surrogateescape") as stream:
             stream.write(text)
     except OSError as error:
-        raise MasqctlError(f"{path}: cannot write the backup: {error.strerror}; "
-                           "nothing was changed (choose another place with --backup)") from None
+        raise MasqctlError(
+            f"{path}: cannot write the backup: {error.strerror}; "
+            "nothing was changed (choose another place with --backup)"
+        ) from None
 
 
-def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend,
-                 reading: Running | None = None) -> FamilyOutcome:
-    """Plan, back up, write, verify (and roll back) one family.
+def apply_family(
+    request: ApplyRequest, rules: FamilyRules, backend: Backend, reading: Running | None = None
+) -> FamilyOutcome:
+    """Plan, back up, write, verify (and roll back) one family's chain and jump.
 
     ``reading``: the save of the nat table, if already started.  A plan needs only to
     know whether the chain differs; how it differs (the findings) is worked out while
@@ -225,61 +260,110 @@ def apply_family(request: ApplyRequest, rules: FamilyRules, backend: Backend,
     """
     desired = Desired(rules)
     before_text, before = backend.finish_read(reading or backend.start_read("nat"))
-    pieces: Iterable[str]
-    result: FamilyDiff | None = None
-    if request.remove:
-        steps, payload = remove_plan(before, rules.chain)
-        pieces = (payload,)
-    else:
-        result = diff_family(rules, before, backend.prefix, desired, settled=False)
-        steps, pieces = plan_sync(result, rules)
+    result = diff_family(rules, before, backend.prefix, desired, settled=False)
+    steps, pieces = plan_sync(result, rules)
     outcome = FamilyOutcome(rules.family, backend.prefix, rules.chain, [], steps)
     if not steps or request.dry_run:
         outcome.payload = "".join(pieces)
-        outcome.findings = findings(result) if result else []
+        outcome.findings = findings(result)
         return outcome
-    outcome.backup = backup_file(rules.family, request.backup_path)
-    write_backup(outcome.backup, before_text)
+
+    def work_meanwhile() -> None:
+        outcome.findings = findings(result)
+        desired.saved_lines_as_written()
+
+    def verify(after: SaveFile) -> str:
+        check = diff_family(rules, after, "after", desired, settled=False)
+        return "" if check.in_sync else findings(check)[0]
+
+    deleted = deleted_by_sync(result, before)
+    appended = None if result.current_jumps else desired.jump
+    _write(
+        request,
+        outcome,
+        backend,
+        (before_text, before),
+        pieces,
+        work_meanwhile,
+        verify,
+        lambda after: rollback_payload(before, rules.chain, after, deleted, appended),
+    )
+    return outcome
+
+
+def remove_family(
+    request: ApplyRequest, family: str, chain: str, backend: Backend, reading: Running | None = None
+) -> FamilyOutcome:
+    """Delete ``chain`` and every POSTROUTING jump to it (backed up, verified, undone if
+    the table does not read back without them)."""
+    before_text, before = backend.finish_read(reading or backend.start_read("nat"))
+    steps, payload = remove_plan(before, chain)
+    outcome = FamilyOutcome(family, backend.prefix, chain, [], steps)
+    if not steps or request.dry_run:
+        outcome.payload = payload
+        return outcome
+
+    def verify(after: SaveFile) -> str:
+        if deleted_by_remove(after, chain):
+            return f"still present: POSTROUTING jump to {chain}"
+        return f"still present: chain {chain}" if chain in after.chains("nat") else ""
+
+    _write(
+        request,
+        outcome,
+        backend,
+        (before_text, before),
+        (payload,),
+        lambda: None,
+        verify,
+        lambda after: rollback_payload(before, chain, after, deleted_by_remove(before, chain)),
+    )
+    return outcome
+
+
+def _write(
+    request: ApplyRequest,
+    outcome: FamilyOutcome,
+    backend: Backend,
+    before: tuple[str, SaveFile],
+    pieces: Iterable[str],
+    work_meanwhile: Callable[[], None],
+    verify: Callable[[SaveFile], str],
+    undo: Callable[[SaveFile], str],
+) -> None:
+    """Back ``before`` up, write ``pieces`` in one transaction (doing ``work_meanwhile``
+    while iptables-restore runs), read back and ``verify``; ``undo`` if that fails."""
+    outcome.backup = backup_file(outcome.family, request.backup_path)
+    write_backup(outcome.backup, before[0])
     written: list[str] = []
     running = backend.start_restore(_kept(pieces, written))
     try:
         outcome.payload = "".join(written)
-        if result is not None:
-            outcome.findings = findings(result)
-            desired.saved_lines_as_written()
+        work_meanwhile()
     finally:
         running.wait()
     outcome.written = True
     _, after = backend.read("nat")
-    problem = _verify(after, rules, desired, request.remove)
+    problem = verify(after)
     if problem:
-        rollback = rollback_payload(before, rules.chain, after)
         try:
-            backend.restore(rollback)
+            backend.restore(undo(after))
         except MasqctlError as error:
-            raise MasqctlError(f"{rules.family}: verification failed ({problem}) and putting "
-                               f"the previous chain back failed too ({error}); the table was "
-                               f"backed up to {outcome.backup}") from None
-        raise MasqctlError(f"{rules.family}: verification failed after writing ({problem}); "
-                           f"the previous chain is back (backup: {outcome.backup})")
-    return outcome
+            raise MasqctlError(
+                f"{outcome.family}: verification failed ({problem}) and putting "
+                f"the previous chain back failed too ({error}); the table was "
+                f"backed up to {outcome.backup}"
+            ) from None
+        raise MasqctlError(
+            f"{outcome.family}: verification failed after writing ({problem}); "
+            f"the previous chain is back (backup: {outcome.backup})"
+        )
 
 
 def _kept(pieces: Iterable[str], kept: list[str]) -> Iterator[str]:
     for piece in pieces:
         kept.append(piece)
         yield piece
-
-
-def _verify(after: SaveFile, rules: FamilyRules, desired: Desired, remove: bool) -> str:
-    """'' when the table now reads as intended, else the first difference."""
-    if remove:
-        leftover, _ = remove_plan(after, rules.chain)
-        return leftover[0].replace("delete", "still present:", 1) if leftover else ""
-    check = diff_family(rules, after, "after", desired, settled=False)
-    if check.in_sync:
-        return ""
-    return findings(check)[0]
 
 
 @contextmanager
@@ -305,23 +389,47 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
 
     if request.output_format not in OUTPUT_FORMATS:
         raise UsageError(f"unknown output {request.output_format!r} (choose from text, json)")
-    outcomes = []
-    with _collection_paused(), apply_lock():
+    outcomes: list[FamilyOutcome] = []
+    lock = nullcontext() if request.dry_run else apply_lock()
+    with _collection_paused(), lock:
         # each family's table is read while the config loads
         families = FAMILIES if request.flags.enable_ipv6 else (IPV4,)
         backends = {family: select_backend(request.iptables_mode, family) for family in families}
         reads = {family: backend.start_read("nat") for family, backend in backends.items()}
         try:
-            ruleset = effective_ruleset(request.config_path, request.flags)
-            for family, rules in ruleset.families.items():
-                backend = backends.get(family) or select_backend(request.iptables_mode, family)
-                outcomes.append(apply_family(request, rules, backend, reads.pop(family, None)))
+            if request.remove:
+                check_chain_name(request.flags.masq_chain)
+            else:
+                ruleset = effective_ruleset(request.config_path, request.flags)
+            for family in families:
+                backend, reading = backends[family], reads.pop(family)
+                try:
+                    if request.remove:
+                        outcome = remove_family(
+                            request, family, request.flags.masq_chain, backend, reading
+                        )
+                    else:
+                        outcome = apply_family(request, ruleset.families[family], backend, reading)
+                except MasqctlError as error:
+                    raise _naming_what_was_written(error, outcomes) from None
+                outcomes.append(outcome)
         finally:
             for running in reads.values():
                 running.abandon()
     if request.output_format == "json":
         return json.dumps(apply_json(request, outcomes), indent=2) + "\n", 0
     return "".join(_text(request, outcome) for outcome in outcomes), 0
+
+
+def _naming_what_was_written(error: MasqctlError, outcomes: list[FamilyOutcome]) -> MasqctlError:
+    """``error``, told which families were already written before it (and their backups)."""
+    written = [
+        f"{outcome.family} ({outcome.backend}) was already written and verified "
+        f"(backup: {outcome.backup})"
+        for outcome in outcomes
+        if outcome.written
+    ]
+    return MasqctlError("; ".join([str(error), *written])) if written else error
 
 
 def apply_json(request: ApplyRequest, outcomes: list[FamilyOutcome]) -> dict[str, object]:
@@ -355,8 +463,10 @@ def _text(request: ApplyRequest, outcome: FamilyOutcome) -> str:
     shown = outcome.findings[:FINDINGS_SHOWN]
     lines = [f"{head}: {finding}" for finding in shown]
     if len(outcome.findings) > len(shown):
-        lines.append(f"{head}: ... and {len(outcome.findings) - len(shown)} more differences "
-                     "(masqctl diff lists them all)")
+        lines.append(
+            f"{head}: ... and {len(outcome.findings) - len(shown)} more differences "
+            "(masqctl diff lists them all)"
+        )
     if request.dry_run:
         lines = [f"# {line}" for line in lines]
         lines += [f"# would {step}" for step in outcome.steps]

@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from masqctl.agent import OLD_MASQUERADE_COMMENT, OLD_RETURN_COMMENT, AgentFlags
-from masqctl.errors import MasqctlError
+from masqctl.agent import OLD_MASQUERADE_COMMENT, OLD_RETURN_COMMENT, AgentFlags, jump_comment
+from masqctl.errors import MasqctlError, UsageError
 from masqctl.netfilter.save_parser import (
+    ADDRESS_OPTIONS,
     ADDRESS_SLOT,
     Chain,
     SavedRule,
@@ -27,6 +29,8 @@ from masqctl.netfilter.save_parser import (
     matches_every_address,
     may_hold,
     parse_save,
+    read_dump,
+    rule_line,
     saved_line,
     split_args,
 )
@@ -37,7 +41,6 @@ JUMP_MISSING = "missing"
 JUMP_DUPLICATED = "duplicated"
 JUMP_OLD_FORMAT = "old-format"
 _OLD_COMMENTS = frozenset({OLD_RETURN_COMMENT, OLD_MASQUERADE_COMMENT})
-_ADDRESS_OPTIONS = frozenset({"-s", "--source", "--src", "-d", "--destination", "--dst"})
 #: An address written into a line as it is: no quoting, no spaces.
 _PLAIN_ADDRESS = re.compile(r"[0-9A-Fa-f.:/]+")
 #: A rule key: its saved line when it has one, else its canonical form (see Desired).
@@ -45,9 +48,8 @@ Key = str | tuple[str, ...]
 
 
 def rendered_jump(rules: FamilyRules) -> tuple[str, ...]:
-    """The agent's POSTROUTING jump, parsed by the live parser, canonical."""
-    text = f"*nat\n:POSTROUTING ACCEPT [0:0]\n{rules.jump.restore_line()}\nCOMMIT\n"
-    return parse_save(text, "rendered").tables["nat"].chains["POSTROUTING"].rules[0].canonical
+    """The agent's POSTROUTING jump as iptables-restore reads it, canonical."""
+    return _read_rendered("POSTROUTING", rules.jump.restore_line(), 1)
 
 
 def _read_rendered(chain: str, line: str, position: int) -> tuple[str, ...]:
@@ -85,7 +87,8 @@ class Desired:
     def __init__(self, rules: FamilyRules) -> None:
         self.rules = rules
         self.jump = rendered_jump(rules)
-        self._forms: list[_Form | None] | None = None  # None: a rule read on its own
+        #: Per rendered rule, its form (None: the rule is read on its own); None until read.
+        self._forms: list[_Form | None] | None = None
         self._addresses: list[str] = []
         self._alone: dict[int, tuple[str, ...]] = {}
         self._texts: list[str | None] | None = None
@@ -102,7 +105,7 @@ class Desired:
                 address = rule.cidr or ""
                 at = args.index(address) if address in args else 0
                 form = None
-                if (at and args[at - 1] in _ADDRESS_OPTIONS and plain(address)
+                if (at and args[at - 1] in ADDRESS_OPTIONS and plain(address)
                         and not matches_every_address(address)):  # not printed: no form
                     key = (rule.chain, args[:at], args[at + 1:])
                     form = by_key.get(key, _UNKNOWN)
@@ -127,32 +130,25 @@ class Desired:
         """Per rendered rule, its saved line with the address spelled as written (which is
         iptables-save's spelling when the config's is canonical); None: not known."""
         if self._texts_as_written is None:
-            self._texts_as_written = [
-                self._saved_alone(index) if form is None
-                else None if form.saved is None
-                else f"{form.saved[0]}{address}{form.saved[1]}"
-                for index, (form, address)
-                in enumerate(zip(self._read_forms(), self._addresses, strict=True))
-            ]
+            self._texts_as_written = self._saved_lines(str)
         return self._texts_as_written
-
-    def _saved_alone(self, index: int) -> str | None:
-        return saved_line(self.rules.chain, self.canonical_at(index))
 
     def saved_lines(self) -> list[str | None]:
         """Per rendered rule, the line iptables-save prints for it (None: not known)."""
         if self._texts is None:
-            texts: list[str | None] = []
-            for index, form in enumerate(self._read_forms()):
-                if form is None:
-                    texts.append(self._saved_alone(index))
-                elif form.saved is None:
-                    texts.append(None)
-                else:
-                    before, after = form.saved
-                    texts.append(f"{before}{canonical_address(self._addresses[index])}{after}")
-            self._texts = texts
+            self._texts = self._saved_lines(canonical_address)
         return self._texts
+
+    def _saved_lines(self, spell: Callable[[str], str]) -> list[str | None]:
+        """Per rendered rule, its saved line with the address as ``spell`` spells it."""
+        chain = self.rules.chain
+        return [
+            saved_line(chain, self.canonical_at(index)) if form is None
+            else None if form.saved is None
+            else f"{form.saved[0]}{spell(address)}{form.saved[1]}"
+            for index, (form, address)
+            in enumerate(zip(self._read_forms(), self._addresses, strict=True))
+        ]
 
     def canonical_at(self, index: int) -> tuple[str, ...]:
         """The canonical form of rendered rule ``index`` (from 0)."""
@@ -195,11 +191,6 @@ def _around(line: str) -> tuple[str, str]:
     return before, after
 
 
-def desired_of(rules: FamilyRules) -> Desired:
-    """The rendered side of a diff for ``rules``."""
-    return Desired(rules)
-
-
 def rule_key(rule: SavedRule, chain: str) -> Key:
     """A live rule's key (see Desired): its saved line, else its canonical form."""
     return saved_line(chain, rule.canonical) or rule.canonical
@@ -212,6 +203,7 @@ class FamilyDiff:
     family: str
     chain: str
     source: str
+    desired: Desired
     chain_missing: bool = False
     old_format: bool = False
     jump_state: str = JUMP_OK
@@ -223,7 +215,6 @@ class FamilyDiff:
     out_of_order: list[SavedRule] = field(default_factory=list)
     comment_only: list[tuple[SavedRule, tuple[str, ...]]] = field(default_factory=list)
     live_rules: list[SavedRule] = field(default_factory=list)
-    desired: Desired | None = None
     #: The chain differs, and how is not worked out yet (see :func:`settle`).
     unsettled: bool = False
 
@@ -262,8 +253,6 @@ def _without_comment(words: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _classify_jumps(result: FamilyDiff, postrouting: Chain | None, desired: Desired) -> None:
-    from masqctl.agent import jump_comment
-
     quoted = f'"{jump_comment(result.chain)}"'
     for rule in postrouting.rules if postrouting else ():
         if not rule.jumps_to(result.chain):
@@ -379,10 +368,9 @@ def diff_family(rules: FamilyRules, save: SaveFile, source: str,
     ``settled=False``: when the chain differs, only say so (``unsettled``), which is all
     a plan needs; :func:`settle` works out how (apply does it while iptables writes).
     """
-    desired = desired or desired_of(rules)
-    result = FamilyDiff(rules.family, rules.chain, source, desired=desired)
-    nat = save.tables.get("nat")
-    chains = nat.chains if nat else {}
+    desired = desired or Desired(rules)
+    result = FamilyDiff(rules.family, rules.chain, source, desired)
+    chains = save.chains("nat")
     _classify_jumps(result, chains.get("POSTROUTING"), desired)
     live_chain = chains.get(rules.chain)
     if live_chain is None:
@@ -399,18 +387,11 @@ def diff_family(rules: FamilyRules, save: SaveFile, source: str,
 def settle(result: FamilyDiff) -> None:
     """Work out how a differing chain differs: rules missing, extra, out of order..."""
     if result.unsettled:
-        assert result.desired is not None
         result.unsettled = False
         _compare_rules(result, result.live_rules, result.desired)
 
 
 # ---- reporting ----------------------------------------------------------------------
-
-
-def _rule_text(chain: str, words: tuple[str, ...]) -> str:
-    from masqctl.netfilter.save_parser import quote_arg
-
-    return " ".join(["-A", chain, *(quote_arg(word) for word in words)])
 
 
 def findings(result: FamilyDiff) -> list[str]:
@@ -434,11 +415,12 @@ def findings(result: FamilyDiff) -> list[str]:
         lines.append(f"POSTROUTING line {rule.line} also jumps to {chain} (not the agent's; "
                      "left alone)")
     for position, words in result.missing:
-        lines.append(f"rule {position} missing: {_rule_text(chain, words)}")
+        lines.append(f"rule {position} missing: {rule_line('-A', chain, words)}")
     for rule in result.extra:
-        lines.append(f"extra rule (line {rule.line}): {_rule_text(chain, rule.canonical)}")
+        lines.append(f"extra rule (line {rule.line}): {rule_line('-A', chain, rule.canonical)}")
     for rule in result.out_of_order:
-        lines.append(f"rule out of order (line {rule.line}): {_rule_text(chain, rule.canonical)}")
+        lines.append(f"rule out of order (line {rule.line}): "
+                     f"{rule_line('-A', chain, rule.canonical)}")
     for rule, words in result.comment_only:
         lines.append(f"rule differs only in comment (line {rule.line}): "
                      f"{_comment(rule.canonical)!r}, want {_comment(words)!r}")
@@ -447,17 +429,16 @@ def findings(result: FamilyDiff) -> list[str]:
 
 def _live_lines(result: FamilyDiff) -> list[str]:
     jumps = sorted(result.current_jumps + result.old_jumps, key=lambda rule: rule.line)
-    lines = [_rule_text("POSTROUTING", rule.canonical) for rule in jumps]
+    lines = [rule_line("-A", "POSTROUTING", rule.canonical) for rule in jumps]
     if not result.chain_missing:
         lines.append(f":{result.chain} - [0:0]")
-        lines.extend(_rule_text(result.chain, rule.canonical) for rule in result.live_rules)
+        lines.extend(rule_line("-A", result.chain, rule.canonical) for rule in result.live_rules)
     return lines
 
 
 def _wanted_lines(result: FamilyDiff) -> list[str]:
-    assert result.desired is not None
-    lines = [_rule_text("POSTROUTING", result.desired.jump), f":{result.chain} - [0:0]"]
-    lines.extend(_rule_text(result.chain, words) for words in result.desired.canonical)
+    lines = [rule_line("-A", "POSTROUTING", result.desired.jump), f":{result.chain} - [0:0]"]
+    lines.extend(rule_line("-A", result.chain, words) for words in result.desired.canonical)
     return lines
 
 
@@ -475,12 +456,13 @@ def unified(result: FamilyDiff) -> str:
     )
 
 
-def summary(result: FamilyDiff) -> str:
-    """One line: in sync, or the drift in counts."""
-    count = len(result.desired.rules.rules) if result.desired else 0
+def summary(result: FamilyDiff, found: list[str] | None = None) -> str:
+    """One line: in sync, or the drift in counts (``found``: its findings, if known)."""
     if result.in_sync:
+        count = len(result.desired.rules.rules)
         return f"{result.family}: {result.chain} in sync ({count} rules, jump present)"
-    return f"{result.family}: {result.chain} drifted ({len(findings(result))} findings)"
+    count = len(findings(result) if found is None else found)
+    return f"{result.family}: {result.chain} drifted ({count} findings)"
 
 
 def diff_json(results: list[FamilyDiff]) -> dict[str, object]:
@@ -506,11 +488,11 @@ def _family_json(result: FamilyDiff) -> dict[str, object]:
             "old_format_lines": [rule.line for rule in result.old_jumps],
             "foreign_lines": [rule.line for rule in result.foreign_jumps],
         },
-        "missing": [{"position": position, "rule": _rule_text(chain, words)}
+        "missing": [{"position": position, "rule": rule_line("-A", chain, words)}
                     for position, words in result.missing],
-        "extra": [{"line": rule.line, "rule": _rule_text(chain, rule.canonical)}
+        "extra": [{"line": rule.line, "rule": rule_line("-A", chain, rule.canonical)}
                   for rule in result.extra],
-        "out_of_order": [{"line": rule.line, "rule": _rule_text(chain, rule.canonical)}
+        "out_of_order": [{"line": rule.line, "rule": rule_line("-A", chain, rule.canonical)}
                          for rule in result.out_of_order],
         "comment_only": [{"line": rule.line, "comment": _comment(rule.canonical),
                           "want": _comment(words)} for rule, words in result.comment_only],
@@ -534,26 +516,8 @@ class DiffRequest:
 OUTPUT_FORMATS = ("text", "json")
 
 
-def _read_dump(path: str) -> str:
-    from masqctl.errors import InputError
-
-    try:
-        if path == "-":
-            import sys
-
-            return sys.stdin.read()
-        with open(path, encoding="utf-8") as stream:
-            return stream.read()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
-
-
 def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, str, str]]:
     """(family, source name, iptables-save text) for every family the ruleset has."""
-    from masqctl.errors import UsageError
-
     if request.dump6_path is not None and "ipv6" not in ruleset.families:
         raise UsageError("--from6 goes with --enable-ipv6")
     if request.dump_path is not None and "ipv6" in ruleset.families and request.dump6_path is None:
@@ -564,7 +528,7 @@ def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, st
     for family in ruleset.families:
         path = request.dump_path if family == "ipv4" else request.dump6_path
         if path is not None:
-            sources.append((family, path, _read_dump(path)))
+            sources.append((family, path, read_dump(path)))
         else:
             from masqctl.netfilter.backend import select_backend
 
@@ -576,21 +540,21 @@ def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, st
 def run_diff(request: DiffRequest) -> tuple[str, int]:
     """diff's whole job: what to print and the exit code (0 in sync, 1 drift)."""
     from masqctl.commands import effective_ruleset
-    from masqctl.errors import UsageError
 
     if request.output_format not in OUTPUT_FORMATS:
         raise UsageError(f"unknown output {request.output_format!r} (choose from text, json)")
     ruleset = effective_ruleset(request.config_path, request.flags)
     results = []
     for family, source, text in family_sources(request, ruleset):
-        save = parse_save(text, source)
+        save = parse_save(text, source, lazy=True)
         results.append(diff_family(ruleset.family(family), save, source))
     code = 0 if all(result.in_sync for result in results) else 1
     if request.output_format == "json":
         return json.dumps(diff_json(results), indent=2) + "\n", code
     out = []
     for result in results:
-        out.append(summary(result) + "\n")
-        out.extend(f"  {line}\n" for line in findings(result))
+        found = findings(result)
+        out.append(summary(result, found) + "\n")
+        out.extend(f"  {line}\n" for line in found)
         out.append(unified(result))
     return "".join(out), code

@@ -73,6 +73,12 @@ def run(
     return result
 
 
+def tool(backend: str, name: str = "", family: str = "ipv4") -> str:
+    """An iptables program: ``tool("nft", "save", "ipv6")`` is ``ip6tables-nft-save``."""
+    base = "ip6tables" if family == "ipv6" else "iptables"
+    return f"{base}-{backend}{'-' + name if name else ''}"
+
+
 @dataclass
 class Namespace:
     """A network namespace of this test run."""

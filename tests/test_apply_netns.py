@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from masqctl.agent import jump_comment
-from tests.netns import Namespace, namespace, require_netfilter
+from tests.netns import Namespace, namespace, require_netfilter, tool
 
 pytestmark = pytest.mark.netfilter
 
@@ -45,11 +46,6 @@ def ns(tmp_path: Path) -> Iterator[Namespace]:
     with namespace("mqapply") as created:
         created.env = dict(created.env, MASQCTL_STATE_DIR=str(tmp_path / "state"))
         yield created
-
-
-def tool(backend: str, name: str = "", family: str = "ipv4") -> str:
-    base = "ip6tables" if family == "ipv6" else "iptables"
-    return f"{base}-{backend}{'-' + name if name else ''}"
 
 
 def masqctl(
@@ -469,6 +465,96 @@ def test_failed_verification_puts_the_previous_chain_back(
     assert save_lines(ns, "nft") == before
 
 
+def _tampering_restore(tmp_path: Path) -> dict[str, str]:
+    """iptables-nft-restore that, the first time, adds a rule to the chain after writing:
+    apply's verification then fails."""
+    real = shutil.which("iptables-nft-restore")
+    marker = tmp_path / "tampered"
+    return shim(
+        tmp_path / "bin",
+        "iptables-nft-restore",
+        (
+            f'{real} "$@" || exit $?\n'
+            f"if [ ! -e {marker} ]; then touch {marker}; "
+            f"iptables-nft -t nat -A {CHAIN} -d 203.0.113.0/24 -j RETURN; fi\n"
+        ),
+    )
+
+
+OLD_JUMP = (DATA / "saves" / "legacy-agent-2017-format.txt").read_text().splitlines()[7]
+FOREIGN_JUMP = f"-A POSTROUTING -s 10.0.0.0/8 -j {CHAIN}"
+AGENT_JUMP = " ".join(["-A", "POSTROUTING", *JUMP_ARGS[:3], f'"{JUMP_ARGS[3]}"', *JUMP_ARGS[4:]])
+
+
+@pytest.mark.parametrize(
+    "jumps",
+    [
+        # the old-format jump (deleted, the current one appended) before KUBE-POSTROUTING
+        [(1, OLD_JUMP), (3, FOREIGN_JUMP)],
+        # a duplicate and an old-format jump deleted, between other rules
+        [(1, AGENT_JUMP), (3, AGENT_JUMP), (4, FOREIGN_JUMP), (6, OLD_JUMP)],
+    ],
+)
+def test_rollback_puts_every_postrouting_rule_back_in_its_place(
+    ns: Namespace, tmp_path: Path, jumps: list[tuple[int, str]]
+) -> None:
+    kube_node(ns, "nft")  # POSTROUTING: -j KUBE-POSTROUTING, then an SNAT rule
+    ns.run(
+        ["iptables-nft-restore", "--noflush"],
+        input=f"*nat\n:{CHAIN} - [0:0]\n-A {CHAIN} -d 192.0.2.0/24 -j RETURN\n"
+        + "".join(
+            line.replace("-A POSTROUTING", f"-I POSTROUTING {place}", 1) + "\n"
+            for place, line in jumps
+        )
+        + "COMMIT\n",
+    )
+    counters = lambda lines: [re.sub(r"\[\d+:\d+\]", "[0:0]", line) for line in lines]  # noqa: E731
+    before = counters(save_lines(ns, "nft"))
+    postrouting = [line for line in before if line.startswith("-A POSTROUTING ")]
+    assert [postrouting[place - 1] for place, _ in jumps] == [line for _, line in jumps]
+    result = masqctl(ns, "apply", env=dict(ns.env, **_tampering_restore(tmp_path)))
+    assert result.returncode == 2
+    assert "the previous chain is back (backup: " in result.stderr
+    assert counters(save_lines(ns, "nft")) == before
+
+
+def test_remove_with_an_invalid_config_still_removes(ns: Namespace, tmp_path: Path) -> None:
+    assert masqctl(ns, "apply").returncode == 0
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("nonMasqueradeCIDRs: [not-a-cidr\n")
+    result = masqctl(ns, "apply", "--remove", "-c", str(broken))
+    assert result.returncode == 0, result.stderr
+    assert agent_lines(save_lines(ns, "nft", table="nat")) == []
+
+
+def test_ipv6_failing_after_ipv4_was_written_names_the_ipv4_backup(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    env = dict(
+        ns.env,
+        **shim(
+            tmp_path / "bin",
+            "ip6tables-nft-restore",
+            "cat >/dev/null\necho 'ip6tables-nft-restore v1.8.9 (nf_tables): "
+            "Chain MASQUERADE does not exist' >&2\nexit 1\n",
+        ),
+    )
+    backup = tmp_path / "nat.rules"
+    result = masqctl(
+        ns, "apply", "--enable-ipv6", "--iptables-mode", "nft", "--backup", str(backup), env=env
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        "masqctl: ip6tables-nft-restore failed: ip6tables-nft-restore v1.8.9 (nf_tables): "
+        "Chain MASQUERADE does not exist; ipv4 (iptables-nft) was already written and "
+        f"verified (backup: {backup})\n",
+    )
+    assert agent_lines(save_lines(ns, "nft", "ipv4", "nat")) == what_the_agent_writes("nft")
+    assert agent_lines(save_lines(ns, "nft", "ipv6", "nat")) == []
+    assert backup.exists()
+
+
 def test_two_applies_at_once_end_in_one_correct_chain(ns: Namespace) -> None:
     kube_node(ns, "nft")
     command = ns.exec_args([sys.executable, "-m", "masqctl", "apply", "-c", CONFIG])
@@ -486,30 +572,24 @@ def test_two_applies_at_once_end_in_one_correct_chain(ns: Namespace) -> None:
     )
 
 
-def test_not_root_is_one_line_exit_2(ns: Namespace) -> None:
-    result = masqctl(ns, "diff", "--iptables-mode", "nft", env=dict(ns.env))
+@pytest.mark.parametrize("command", [["diff"], ["apply"], ["apply", "--dry-run"]])
+def test_not_root_is_one_line_exit_2(ns: Namespace, command: list[str]) -> None:
+    as_root = masqctl(ns, *command, "--iptables-mode", "nft", env=dict(ns.env))
     unprivileged = ns.run(
-        [
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            sys.executable,
-            "-m",
-            "masqctl",
-            "diff",
-            "--iptables-mode",
-            "nft",
-        ],
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         sys.executable, "-m", "masqctl", *command, "--iptables-mode", "nft"],
         check=False,
         # nobody cannot write coverage data files: measure this run not at all
         env={k: v for k, v in ns.env.items() if not k.startswith("COVERAGE")},
     )
-    assert result.returncode == 1
+    assert as_root.returncode == (1 if command == ["diff"] else 0), as_root.stderr
     assert unprivileged.returncode == 2
+    # apply takes its lock first (beside the xtables lock); a dry run takes none
+    program = "iptables-nft-save" if command != ["apply"] else str(
+        Path(ns.lockfile).parent / "masqctl.lock")
     assert unprivileged.stderr.startswith(
-        "masqctl: iptables-nft-save: permission denied: masqctl needs root (CAP_NET_ADMIN)"
-    )
+        f"masqctl: {program}: permission denied: masqctl needs root (CAP_NET_ADMIN)"
+    ), unprivileged.stderr
     assert unprivileged.stderr.count("\n") == 1
 
 
@@ -602,36 +682,3 @@ def test_apply_writes_the_same_through_the_fast_path_and_the_typer_app(
     assert (fast.returncode, fast.stdout, fast.stderr) == (0, typer.stdout, typer.stderr)
     assert "written in one iptables-nft-restore transaction and verified" in fast.stdout
     assert save_lines(ns, "nft", table="nat") == written
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["--help"],
-        ["-cconfig.yaml"],
-        ["-c=config.yaml"],
-        ["--config"],
-        ["--config", "--dry-run"],
-        ["--dry-run=yes"],
-        ["--bogus"],
-        ["config.yaml"],
-    ],
-)
-def test_anything_unusual_in_apply_goes_to_typer(args: list[str]) -> None:
-    from masqctl.entry import parse_fast_apply
-
-    assert parse_fast_apply(args) is None
-
-
-def test_apply_fast_path_imports_neither_typer_nor_rich() -> None:
-    probe = (
-        "import sys, io, contextlib\n"
-        "from masqctl.entry import main\n"
-        "with contextlib.redirect_stderr(io.StringIO()):\n"
-        "    assert main(['apply', '-o', 'xml']) == 2\n"
-        "print(sorted(m for m in ('typer', 'rich', 'click') if m in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert result.stdout == "[]\n"

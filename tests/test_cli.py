@@ -10,7 +10,7 @@ import pytest
 
 from masqctl import __version__
 from masqctl.cli import run_app
-from masqctl.entry import main, parse_fast_validate
+from masqctl.entry import main, parse_fast_apply, parse_fast_validate
 from masqctl.lint.catalogue import CHECKS
 
 DATA = Path(__file__).parent / "data"
@@ -116,6 +116,40 @@ def test_validate_fast_path_imports_neither_typer_nor_rich_nor_netaddr() -> None
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    main(['validate', {GOOD!r}])\n"
         "print(sorted(m for m in ('typer', 'rich', 'netaddr', 'click') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout == "[]\n"
+
+
+# ---- apply's fast path ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["-cconfig.yaml"],
+        ["-c=config.yaml"],
+        ["--config"],
+        ["--config", "--dry-run"],
+        ["--dry-run=yes"],
+        ["--bogus"],
+        ["config.yaml"],
+    ],
+)
+def test_anything_unusual_in_apply_goes_to_typer(args: list[str]) -> None:
+    assert parse_fast_apply(args) is None
+
+
+def test_apply_fast_path_imports_neither_typer_nor_rich() -> None:
+    probe = (
+        "import sys, io, contextlib\n"
+        "from masqctl.entry import main\n"
+        "with contextlib.redirect_stderr(io.StringIO()):\n"
+        "    assert main(['apply', '-o', 'xml']) == 2\n"
+        "print(sorted(m for m in ('typer', 'rich', 'click') if m in sys.modules))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True

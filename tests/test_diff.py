@@ -43,6 +43,16 @@ def test_a_dump_of_what_the_agent_wrote_is_in_sync(tmp_path, capsys) -> None:
     )
 
 
+def test_a_dump_with_a_comment_that_is_not_utf8_is_still_read(tmp_path, capsys) -> None:
+    foreign = b'-A PREROUTING -m comment --comment "caf\xe9" -j RETURN\n'
+    path = tmp_path / "dump.txt"
+    path.write_bytes(IN_SYNC.encode().replace(b"-A POSTROUTING", foreign + b"-A POSTROUTING", 1))
+    code = main(["diff", "--from", str(path), "-c", CONFIG, *TO_PORTS])
+    assert (code, capsys.readouterr()) == (
+        0, ("ipv4: IP-MASQ-AGENT in sync (11 rules, jump present)\n", "")
+    )
+
+
 def test_missing_chain_and_jump(tmp_path, capsys) -> None:
     dump = "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
     code, out, _ = run_diff(tmp_path, capsys, dump)

@@ -85,17 +85,29 @@ def test_rejected_rule_quotes_iptables_message_and_line_without_the_help_hint() 
     )
 
 
-def test_payload_pieces_reach_the_program_and_a_failing_one_stops_it(tmp_path) -> None:
+def test_payload_pieces_reach_the_program_and_a_failing_one_stops_it(monkeypatch) -> None:
+    import signal
+    import subprocess
+
     from masqctl.netfilter.backend import Running
 
     assert Running(["cat"], iter(["*nat\n", "COMMIT\n"]), 10).wait() == "*nat\nCOMMIT\n"
+
+    started: list[subprocess.Popen[str]] = []
+
+    class Recorded(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(*args, **kwargs)
+            started.append(self)
 
     def failing():
         yield "*nat\n"
         raise RuntimeError("no more")
 
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
     with pytest.raises(RuntimeError, match="no more"):
-        Running(["cat"], failing(), 10)
+        Running(["sleep", "30"], failing(), 10)  # would run on after its input ends
+    assert [process.returncode for process in started] == [-signal.SIGKILL]
 
 
 def test_a_program_ending_before_its_input_is_read_says_why() -> None:

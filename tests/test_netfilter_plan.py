@@ -7,17 +7,24 @@ from pathlib import Path
 import pytest
 
 from masqctl.agent import AgentFlags
-from masqctl.apply import remove_plan, rollback_payload, sync_plan
+from masqctl.apply import plan_sync, remove_plan, rollback_payload
 from masqctl.commands import effective_ruleset
-from masqctl.diff import diff_family
+from masqctl.diff import FamilyDiff, diff_family, rendered_jump
 from masqctl.errors import MasqctlError
 from masqctl.netfilter.save_parser import parse_save
 from masqctl.render.iptables import restore_payload
+from masqctl.ruleset import FamilyRules
 
 SAVES = Path(__file__).parent / "data" / "saves"
 OLD = parse_save((SAVES / "legacy-agent-2017-format.txt").read_text())
 DEFAULTS = effective_ruleset(None, AgentFlags()).family("ipv4")  # the agent's defaults
 JUMP = DEFAULTS.jump.restore_line()
+
+
+def sync_plan(result: FamilyDiff, rules: FamilyRules) -> tuple[list[str], str]:
+    """plan_sync's steps and its whole payload."""
+    steps, pieces = plan_sync(result, rules)
+    return steps, "".join(pieces)
 
 
 def test_old_format_is_replaced_in_one_transaction() -> None:
@@ -82,7 +89,8 @@ def test_rollback_of_a_new_chain_deletes_it_and_its_jump() -> None:
         .replace("*nat\n", "*nat\n:POSTROUTING ACCEPT [0:0]\n")
         .replace("COMMIT", f"{JUMP}\nCOMMIT")
     )
-    payload = rollback_payload(before, "IP-MASQ-AGENT", parse_save(after_text))
+    after = parse_save(after_text)
+    payload = rollback_payload(before, "IP-MASQ-AGENT", after, [], rendered_jump(DEFAULTS))
     assert payload == (
         f"*nat\n:IP-MASQ-AGENT - [0:0]\n{JUMP.replace('-A', '-D', 1)}\n-X IP-MASQ-AGENT\nCOMMIT\n"
     )

@@ -14,7 +14,7 @@ from masqctl.agent import AgentFlags
 from masqctl.model import CIDREntry, MasqConfig, Origin
 from masqctl.render.iptables import restore_payload
 from masqctl.ruleset import build_ruleset
-from tests.netns import Namespace, namespace, require_netfilter
+from tests.netns import Namespace, namespace, require_netfilter, tool
 
 BACKENDS = ("nft", "legacy")
 
@@ -26,14 +26,10 @@ def ns() -> Iterator[Namespace]:
         yield created
 
 
-def tool(backend: str, family: str, name: str) -> str:
-    return f"{'ip6tables' if family == 'ipv6' else 'iptables'}-{backend}-{name}"
-
-
 def restore_and_save(ns: Namespace, backend: str, family: str, text: str) -> list[str]:
     """Restore ``text`` with --noflush, return the chain's rules as iptables-save prints them."""
-    ns.run([tool(backend, family, "restore"), "--noflush"], input=text)
-    saved = ns.run([tool(backend, family, "save"), "-t", "nat"]).stdout
+    ns.run([tool(backend, "restore", family), "--noflush"], input=text)
+    saved = ns.run([tool(backend, "save", family), "-t", "nat"]).stdout
     return [line for line in saved.splitlines() if line.startswith("-A IP-MASQ-AGENT ")]
 
 

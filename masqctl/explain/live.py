@@ -17,7 +17,8 @@ from masqctl.explain.verdict import (
     RuleRef,
     SourceRef,
 )
-from masqctl.explain.walk import Packet, Path, Step, TableWalker
+from masqctl.explain.walk import Packet, Path, TableWalker
+from masqctl.netfilter.save_parser import rule_line
 from masqctl.ruleset import IPV4, IPV6
 
 if TYPE_CHECKING:
@@ -29,14 +30,6 @@ IPV6_NOT_READ = Outcome(
     "an IPv6 destination: without --enable-ipv6 the agent writes no ip6tables rules and "
     "masqctl reads only the IPv4 nat table",
 )
-
-
-def quote(word: str) -> str:
-    return f'"{word}"' if not word or any(char in word for char in ' \t"') else word
-
-
-def rule_text(step: Step) -> str:
-    return " ".join(["-A", step.chain, *(quote(word) for word in step.rule.args)])
 
 
 class FamilyTable:
@@ -121,7 +114,8 @@ class LiveExplainer:
         decider = chosen.decider
         rule = source = None
         if decider is not None and len(verdicts) == 1:
-            rule = RuleRef(decider.chain, decider.index, rule_text(decider), decider.rule.line)
+            text = rule_line("-A", decider.chain, decider.rule.args)
+            rule = RuleRef(decider.chain, decider.index, text, decider.rule.line)
             source = SourceRef(
                 table.source, decider.rule.line, f"nat {decider.chain} rule {decider.index}"
             )

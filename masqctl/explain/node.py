@@ -10,7 +10,7 @@ import json
 import shutil
 import subprocess
 
-from masqctl.errors import InputError, MasqctlError
+from masqctl.errors import MasqctlError
 from masqctl.explain.live import FamilyTable
 from masqctl.ruleset import IPV4, IPV6
 
@@ -41,13 +41,9 @@ def dump_notes(text: str) -> list[str]:
 
 def dump_table(path: str, agent_chain: str, assume_not_local: bool) -> FamilyTable:
     """--from FILE: a saved iptables-save document."""
-    from masqctl.netfilter.save_parser import parse_save
+    from masqctl.netfilter.save_parser import parse_save, read_dump
 
-    try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror}") from None
+    text = read_dump(path)
     notes = dump_notes(text)
     if assume_not_local:
         notes.append("assumed the destination is not a local address of the node (give the "

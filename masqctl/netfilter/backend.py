@@ -61,7 +61,9 @@ class Running:
     Its input: a string (given as a file), or pieces written to it as they are made, so
     that iptables reads while masqctl makes the rest.  Its output: a file (nothing needs
     to read it meanwhile), or with ``stream`` a pipe read line by line as it comes
-    (:meth:`lines`).  Nothing here waits on the program, so masqctl can work meanwhile.
+    (:meth:`lines`).  Only feeding pieces waits on the program (the constructor writes
+    them all, blocking while the pipe is full); otherwise masqctl works on while it runs,
+    until :meth:`wait`.
     """
 
     def __init__(self, args: list[str], stdin: str | Iterable[str] | None, timeout: float,

@@ -11,11 +11,11 @@ the common case is comparing lines as text, see :func:`saved_line`).
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from masqctl.errors import MasqctlError
+from masqctl.errors import InputError, MasqctlError
 
 
 class SaveParseError(MasqctlError):
@@ -56,12 +56,18 @@ class SavedRule:
             return self._canonical
 
     def _read(self) -> None:
-        shaped = _rule_by_shape(self.text)
-        if shaped is not None:
-            _, self._args, self._canonical = shaped
-            return
+        """Read the arguments (unless the parser already split them) and canonical form."""
         try:
-            args = tuple(split_args(self.text)[2:])
+            args = self._args
+        except AttributeError:  # not split yet
+            shaped = _rule_by_shape(self.text)
+            if shaped is not None:
+                _, self._args, self._canonical = shaped
+                return
+            args = None
+        try:
+            if args is None:
+                args = tuple(split_args(self.text)[2:])
             canonical = canonical_args(args)
         except ValueError as error:
             raise SaveParseError(f"{self._source}:{self.line}: {error}") from None
@@ -73,14 +79,6 @@ class SavedRule:
             return False
         words = self.canonical
         return len(words) >= 2 and words[-2] in ("-j", "-g") and words[-1] == chain
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SavedRule):
-            return NotImplemented
-        return (self.chain, self.line, self.args, self.canonical) == (
-            other.chain, other.line, other.args, other.canonical)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"SavedRule({self.chain!r}, line {self.line}: {self.text!r})"
@@ -116,6 +114,11 @@ class SaveFile:
     """A whole iptables-save document."""
 
     tables: dict[str, Table] = field(default_factory=dict)
+
+    def chains(self, table: str) -> dict[str, Chain]:
+        """The chains of ``table``, none when the document has no such table."""
+        found = self.tables.get(table)
+        return found.chains if found is not None else {}
 
 
 # A token is unquoted text, optionally ending in one double-quoted part; inside the
@@ -162,6 +165,23 @@ def _split_escaped(text: str) -> list[str]:
     return tokens
 
 
+def read_dump(path: str) -> str:
+    """The text of an iptables-save dump (``-``: stdin), or InputError in one line.
+
+    Bytes that are not UTF-8 (in a comment, say) are kept as surrogate escapes, as
+    masqctl keeps iptables-save's own output.
+    """
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as stream:
+                data = stream.read()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    return data.decode("utf-8", errors="surrogateescape")
+
+
 def parse_save(text: str, source: str = "<dump>", *, lazy: bool = False) -> SaveFile:
     """Parse iptables-save output (or a restore payload of ``-A`` rules).
 
@@ -180,16 +200,6 @@ def parse_lines(lines: Iterable[str], source: str = "<dump>", *, lazy: bool = Fa
         if not line:
             continue
         if table is not None and line[0] in "-[":
-            # the common line, "-A CHAIN ..." with no tab or escape and paired quotes: its
-            # chain is the word before the first space (chain names hold no whitespace)
-            if (lazy and line.startswith("-A ") and "\t" not in line and "\\" not in line
-                    and not line.count('"') & 1):
-                end = line.find(" ", 3)
-                name = line[3:end] if end > 0 else line[3:]
-                chain = table.chains.get(name)
-                if chain is not None and '"' not in name:
-                    chain.rules.append(SavedRule(name, number, line, source))
-                    continue
             _add_rule(table, line, number, source, lazy)
         elif line.startswith("#"):
             if line.startswith("# Table") and "incompatible" in line:
@@ -260,7 +270,7 @@ def _add_rule(table: Table, line: str, number: int, source: str, lazy: bool) -> 
     if chain is None:
         raise _error(where, f"rule for chain {words[1]!r}, which is not declared")
     rule = SavedRule(chain.name, number, line, source)
-    rule._args = tuple(words[2:])
+    rule._args = tuple(words[2:])  # split once: _read() builds the canonical form from them
     if not lazy:
         rule._read()
     chain.rules.append(rule)
@@ -304,7 +314,7 @@ def _rule_by_shape(line: str) -> tuple[str, tuple[str, ...], tuple[str, ...]] | 
     for index, address in zip(canonical_at, raw, strict=True):
         canonical[index] = known = canonical_address(address)
         if known in _WHOLE_RANGES:
-            return None  # left out of the canonical form: see _canonical_args
+            return None  # left out of the canonical form: see canonical_args
     return chain, tuple(args), tuple(canonical)
 
 
@@ -336,6 +346,12 @@ def quote_arg(word: str) -> str:
 
 
 _SAVE_PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def rule_line(command: str, chain: str, words: Iterable[str]) -> str:
+    """``command chain words...`` as a restore line (``-A``, ``-D``): each word quoted by
+    :func:`quote_arg`, so iptables-restore reads back exactly ``words``."""
+    return " ".join([command, chain, *(quote_arg(word) for word in words)])
 
 
 def save_quote(word: str) -> str:
@@ -424,7 +440,6 @@ def _canonical_address(text: str) -> str:
     return _canonical_address_slow(text)
 
 
-@lru_cache(maxsize=1 << 12)
 def _canonical_address_slow(text: str) -> str:
     if "," in text:
         return ",".join(canonical_address(part) for part in text.split(","))
@@ -447,7 +462,8 @@ def _canonical_comment(text: str) -> str:
     return data[:COMMENT_LIMIT].decode(errors="ignore") if len(data) > COMMENT_LIMIT else text
 
 
-_ADDRESS_OPTIONS = frozenset({"-s", "--source", "--src", "-d", "--destination", "--dst"})
+#: The options that take a source or destination address.
+ADDRESS_OPTIONS = frozenset({"-s", "--source", "--src", "-d", "--destination", "--dst"})
 #: Addresses that match every address: iptables-save leaves ``-s``/``-d`` of them out.
 _WHOLE_RANGES = frozenset({"0.0.0.0/0", "::/0"})
 
@@ -455,45 +471,13 @@ _WHOLE_RANGES = frozenset({"0.0.0.0/0", "::/0"})
 def matches_every_address(address: str) -> bool:
     """Whether ``address`` is ``0.0.0.0/0`` or ``::/0`` in any spelling."""
     return "/0" in address and canonical_address(address) in _WHOLE_RANGES
+
 _SLOTS = ("\0address0", "\0address1")
 #: Stands for an address in a rule's form (masqctl.diff).
 ADDRESS_SLOT = _SLOTS[0]
-_shapes: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[int, ...]]] = {}
 
 
 def canonical_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """The rule's arguments in canonical order and spelling (see :func:`_canonical_args`).
-
-    Rules of one chain mostly differ only in their addresses, so the canonical order is
-    worked out once per shape (the rule with its addresses left out) and reused.
-    """
-    words = list(args)
-    positions = [index + 1 for index, word in enumerate(words[:-1]) if word in _ADDRESS_OPTIONS]
-    if len(positions) > len(_SLOTS) or any(words[index] == "!" for index in positions):
-        return _canonical_args(words)
-    addresses = []
-    for slot, index in zip(_SLOTS, positions, strict=False):
-        addresses.append(canonical_address(words[index]))
-        words[index] = slot
-    if any(address in _WHOLE_RANGES for address in addresses):
-        return _canonical_args(args)
-    shape = tuple(words)
-    cached = _shapes.get(shape)
-    if cached is None:
-        template = _canonical_args(shape)
-        cached = (template, tuple(template.index(slot) for slot in _SLOTS[: len(positions)]))
-        if len(_shapes) < 4096:
-            _shapes[shape] = cached
-    template, where = cached
-    if not where:
-        return template
-    result = list(template)
-    for index, address in zip(where, addresses, strict=True):
-        result[index] = address
-    return tuple(result)
-
-
-def _canonical_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """The rule's arguments in canonical order and spelling (see the module doc).
 
     Basic matches ``-s -d -i -o -p`` first (``!`` before the option; ``-s``/``-d`` of
