@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from masqctl.agent import AgentFlags
 from masqctl.diff import Desired, FamilyDiff, diff_family, findings
-from masqctl.errors import MasqctlError, UsageError
+from masqctl.errors import TEXT_OR_JSON, MasqctlError, require_choice
 from masqctl.netfilter.backend import Backend, Running, select_backend
 from masqctl.netfilter.save_parser import SavedRule, SaveFile, rule_line
 from masqctl.render.iptables import chain_line
@@ -26,7 +26,6 @@ from masqctl.ruleset import FAMILIES, IPV4, FamilyRules, check_chain_name
 
 DEFAULT_STATE_DIR = "/var/lib/masqctl"
 LOCK_TIMEOUT = 60.0
-OUTPUT_FORMATS = ("text", "json")
 #: apply's text output lists this many differences per family (diff lists all).
 FINDINGS_SHOWN = 10
 #: Rules per piece of payload written to iptables-restore while the next is made.
@@ -387,8 +386,7 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
     """apply's whole job: what to print, and exit code 0 (errors raise MasqctlError)."""
     from masqctl.commands import effective_ruleset
 
-    if request.output_format not in OUTPUT_FORMATS:
-        raise UsageError(f"unknown output {request.output_format!r} (choose from text, json)")
+    require_choice("output", request.output_format, TEXT_OR_JSON)
     outcomes: list[FamilyOutcome] = []
     lock = nullcontext() if request.dry_run else apply_lock()
     with _collection_paused(), lock:

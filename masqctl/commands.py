@@ -6,7 +6,7 @@ import json
 
 from masqctl.agent import AgentFlags
 from masqctl.config.load import load_config
-from masqctl.errors import UsageError
+from masqctl.errors import UsageError, require_choice
 from masqctl.ruleset import FAMILIES, Ruleset, build_ruleset
 
 RENDER_FORMATS = ("iptables", "json", "windows-v1", "windows-v2")
@@ -26,12 +26,8 @@ def render_output(
     write: bool = False,
 ) -> str:
     """render's output: a restore payload, the Ruleset as JSON, or a Windows CNI policy."""
-    if output_format not in RENDER_FORMATS:
-        raise UsageError(
-            f"unknown format {output_format!r} (choose from {', '.join(RENDER_FORMATS)})"
-        )
-    if family not in FAMILIES:
-        raise UsageError(f"unknown family {family!r} (choose from {', '.join(FAMILIES)})")
+    require_choice("format", output_format, RENDER_FORMATS)
+    require_choice("family", family, FAMILIES)
     if (cni_conf or write) and not output_format.startswith("windows"):
         raise UsageError("--cni-conf and --write go with --format windows-v1 or windows-v2")
     ruleset = effective_ruleset(config_path, flags)

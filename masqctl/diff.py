@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from masqctl.agent import OLD_MASQUERADE_COMMENT, OLD_RETURN_COMMENT, AgentFlags, jump_comment
-from masqctl.errors import MasqctlError, UsageError
+from masqctl.errors import TEXT_OR_JSON, MasqctlError, UsageError, require_choice
 from masqctl.netfilter.save_parser import (
     ADDRESS_OPTIONS,
     ADDRESS_SLOT,
@@ -105,9 +105,13 @@ class Desired:
                 address = rule.cidr or ""
                 at = args.index(address) if address in args else 0
                 form = None
-                if (at and args[at - 1] in ADDRESS_OPTIONS and plain(address)
-                        and not matches_every_address(address)):  # not printed: no form
-                    key = (rule.chain, args[:at], args[at + 1:])
+                if (
+                    at
+                    and args[at - 1] in ADDRESS_OPTIONS
+                    and plain(address)
+                    and not matches_every_address(address)
+                ):  # not printed: no form
+                    key = (rule.chain, args[:at], args[at + 1 :])
                     form = by_key.get(key, _UNKNOWN)
                     if form is _UNKNOWN:
                         form = by_key[key] = _form_of(self.rules.chain, rule, at, position)
@@ -119,12 +123,16 @@ class Desired:
     def written(self, start: int, stop: int) -> str:
         """The lines the agent writes for rendered rules ``start`` to ``stop`` (from 0)."""
         forms = self._read_forms()[start:stop]
-        return "".join([
-            f"{form.written[0]}{address}{form.written[1]}\n" if form is not None
-            else f"{rule.restore_line()}\n"
-            for form, address, rule in zip(forms, self._addresses[start:stop],
-                                           self.rules.rules[start:stop], strict=True)
-        ])
+        return "".join(
+            [
+                f"{form.written[0]}{address}{form.written[1]}\n"
+                if form is not None
+                else f"{rule.restore_line()}\n"
+                for form, address, rule in zip(
+                    forms, self._addresses[start:stop], self.rules.rules[start:stop], strict=True
+                )
+            ]
+        )
 
     def saved_lines_as_written(self) -> list[str | None]:
         """Per rendered rule, its saved line with the address spelled as written (which is
@@ -143,11 +151,14 @@ class Desired:
         """Per rendered rule, its saved line with the address as ``spell`` spells it."""
         chain = self.rules.chain
         return [
-            saved_line(chain, self.canonical_at(index)) if form is None
-            else None if form.saved is None
+            saved_line(chain, self.canonical_at(index))
+            if form is None
+            else None
+            if form.saved is None
             else f"{form.saved[0]}{spell(address)}{form.saved[1]}"
-            for index, (form, address)
-            in enumerate(zip(self._read_forms(), self._addresses, strict=True))
+            for index, (form, address) in enumerate(
+                zip(self._read_forms(), self._addresses, strict=True)
+            )
         ]
 
     def canonical_at(self, index: int) -> tuple[str, ...]:
@@ -169,21 +180,27 @@ class Desired:
 
     def keys(self) -> list[Key]:
         """Per rendered rule, its key (see the class doc)."""
-        return [text if text is not None else self.canonical_at(index)
-                for index, text in enumerate(self.saved_lines())]
+        return [
+            text if text is not None else self.canonical_at(index)
+            for index, text in enumerate(self.saved_lines())
+        ]
 
 
 def _form_of(chain: str, rule: Rule, at: int, position: int) -> _Form | None:
     """The form of ``rule`` with its address (``rule.args[at]``) left out, or None when
     the agent's line would not read back with the address in one place."""
-    args = (*rule.args[:at], ADDRESS_SLOT, *rule.args[at + 1:])
+    args = (*rule.args[:at], ADDRESS_SLOT, *rule.args[at + 1 :])
     line = Rule(rule.chain, args, rule.kind, rule.label).restore_line()
     canonical = _read_rendered(chain, line, position)
     if split_args(line) != ["-A", rule.chain, *args] or canonical.count(ADDRESS_SLOT) != 1:
         return None
     saved = saved_line(chain, canonical)
-    return _Form(canonical, canonical.index(ADDRESS_SLOT),
-                 None if saved is None else _around(saved), _around(line))
+    return _Form(
+        canonical,
+        canonical.index(ADDRESS_SLOT),
+        None if saved is None else _around(saved),
+        _around(line),
+    )
 
 
 def _around(line: str) -> tuple[str, str]:
@@ -220,8 +237,10 @@ class FamilyDiff:
 
     @property
     def chain_in_sync(self) -> bool:
-        return not self.chain_missing and not self.unsettled and not (
-            self.missing or self.extra or self.out_of_order or self.comment_only
+        return (
+            not self.chain_missing
+            and not self.unsettled
+            and not (self.missing or self.extra or self.out_of_order or self.comment_only)
         )
 
     @property
@@ -304,8 +323,10 @@ def _compare_rules(result: FamilyDiff, live: list[SavedRule], desired: Desired) 
     known = set(texts)
     result.old_format = any(_is_old_format(rule, known) for rule in live)
     chain = result.chain
-    live_keys = [text if text in known else rule_key(rule, chain)
-                 for text, rule in zip(live_texts, live, strict=True)]
+    live_keys = [
+        text if text in known else rule_key(rule, chain)
+        for text, rule in zip(live_texts, live, strict=True)
+    ]
     wanted = desired.keys()
     if live_keys == wanted:
         return
@@ -361,8 +382,14 @@ def _out_of_order(
     return [rule for index, rule in enumerate(common_live) if index not in in_order]
 
 
-def diff_family(rules: FamilyRules, save: SaveFile, source: str,
-                desired: Desired | None = None, *, settled: bool = True) -> FamilyDiff:
+def diff_family(
+    rules: FamilyRules,
+    save: SaveFile,
+    source: str,
+    desired: Desired | None = None,
+    *,
+    settled: bool = True,
+) -> FamilyDiff:
     """Compare one family's rendered chain and jump with the nat table of ``save``.
 
     ``settled=False``: when the chain differs, only say so (``unsettled``), which is all
@@ -412,18 +439,22 @@ def findings(result: FamilyDiff) -> list[str]:
         count = len(result.current_jumps) + len(result.old_jumps)
         lines.append(f"POSTROUTING jump to {chain} is duplicated ({count} jumps)")
     for rule in result.foreign_jumps:
-        lines.append(f"POSTROUTING line {rule.line} also jumps to {chain} (not the agent's; "
-                     "left alone)")
+        lines.append(
+            f"POSTROUTING line {rule.line} also jumps to {chain} (not the agent's; left alone)"
+        )
     for position, words in result.missing:
         lines.append(f"rule {position} missing: {rule_line('-A', chain, words)}")
     for rule in result.extra:
         lines.append(f"extra rule (line {rule.line}): {rule_line('-A', chain, rule.canonical)}")
     for rule in result.out_of_order:
-        lines.append(f"rule out of order (line {rule.line}): "
-                     f"{rule_line('-A', chain, rule.canonical)}")
+        lines.append(
+            f"rule out of order (line {rule.line}): {rule_line('-A', chain, rule.canonical)}"
+        )
     for rule, words in result.comment_only:
-        lines.append(f"rule differs only in comment (line {rule.line}): "
-                     f"{_comment(rule.canonical)!r}, want {_comment(words)!r}")
+        lines.append(
+            f"rule differs only in comment (line {rule.line}): "
+            f"{_comment(rule.canonical)!r}, want {_comment(words)!r}"
+        )
     return lines
 
 
@@ -449,9 +480,13 @@ def unified(result: FamilyDiff) -> str:
     from difflib import unified_diff
 
     return "".join(
-        f"{line}\n" for line in unified_diff(
-            _live_lines(result), _wanted_lines(result),
-            f"live {result.source}", f"rendered {result.family}", lineterm="",
+        f"{line}\n"
+        for line in unified_diff(
+            _live_lines(result),
+            _wanted_lines(result),
+            f"live {result.source}",
+            f"rendered {result.family}",
+            lineterm="",
         )
     )
 
@@ -488,14 +523,22 @@ def _family_json(result: FamilyDiff) -> dict[str, object]:
             "old_format_lines": [rule.line for rule in result.old_jumps],
             "foreign_lines": [rule.line for rule in result.foreign_jumps],
         },
-        "missing": [{"position": position, "rule": rule_line("-A", chain, words)}
-                    for position, words in result.missing],
-        "extra": [{"line": rule.line, "rule": rule_line("-A", chain, rule.canonical)}
-                  for rule in result.extra],
-        "out_of_order": [{"line": rule.line, "rule": rule_line("-A", chain, rule.canonical)}
-                         for rule in result.out_of_order],
-        "comment_only": [{"line": rule.line, "comment": _comment(rule.canonical),
-                          "want": _comment(words)} for rule, words in result.comment_only],
+        "missing": [
+            {"position": position, "rule": rule_line("-A", chain, words)}
+            for position, words in result.missing
+        ],
+        "extra": [
+            {"line": rule.line, "rule": rule_line("-A", chain, rule.canonical)}
+            for rule in result.extra
+        ],
+        "out_of_order": [
+            {"line": rule.line, "rule": rule_line("-A", chain, rule.canonical)}
+            for rule in result.out_of_order
+        ],
+        "comment_only": [
+            {"line": rule.line, "comment": _comment(rule.canonical), "want": _comment(words)}
+            for rule, words in result.comment_only
+        ],
         "findings": findings(result),
         "diff": unified(result),
     }
@@ -511,9 +554,6 @@ class DiffRequest:
     dump6_path: str | None = None
     iptables_mode: str = "auto"
     output_format: str = "text"
-
-
-OUTPUT_FORMATS = ("text", "json")
 
 
 def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, str, str]]:
@@ -541,8 +581,7 @@ def run_diff(request: DiffRequest) -> tuple[str, int]:
     """diff's whole job: what to print and the exit code (0 in sync, 1 drift)."""
     from masqctl.commands import effective_ruleset
 
-    if request.output_format not in OUTPUT_FORMATS:
-        raise UsageError(f"unknown output {request.output_format!r} (choose from text, json)")
+    require_choice("output", request.output_format, TEXT_OR_JSON)
     ruleset = effective_ruleset(request.config_path, request.flags)
     results = []
     for family, source, text in family_sources(request, ruleset):

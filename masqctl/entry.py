@@ -12,7 +12,7 @@ import os
 import sys
 
 from masqctl import __version__
-from masqctl.errors import EXIT_ERROR, MasqctlError
+from masqctl.errors import EXIT_ERROR, MasqctlError, require_choice
 
 VALIDATE_FORMATS = ("text", "json", "github", "sarif")
 
@@ -57,10 +57,7 @@ def run_validate(
 
     if output_format is None:
         output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    if output_format not in VALIDATE_FORMATS:
-        raise UsageError(
-            f"unknown format {output_format!r} (choose from {', '.join(VALIDATE_FORMATS)})"
-        )
+    require_choice("format", output_format, VALIDATE_FORMATS)
     rules = RuleFilter(parse_rule_list(select), parse_rule_list(ignore))
     flags = AgentFlags(
         enable_ipv6=enable_ipv6, nomasq_all_reserved_ranges=nomasq_all_reserved_ranges

@@ -19,3 +19,13 @@ class InputError(MasqctlError):
 
 class UsageError(MasqctlError):
     """An option or argument is not valid."""
+
+
+def require_choice(what: str, value: str, choices: tuple[str, ...]) -> None:
+    """UsageError ``unknown WHAT 'value' (choose from ...)`` unless ``value`` is a choice."""
+    if value not in choices:
+        raise UsageError(f"unknown {what} {value!r} (choose from {', '.join(choices)})")
+
+
+#: The output choices of diff, apply and explain.
+TEXT_OR_JSON = ("text", "json")

@@ -36,11 +36,8 @@ def parse_target(text: str) -> Target:
         except CIDRError:
             raise UsageError(f"{text!r} is not an IP address or CIDR") from None
         if not cidr.aligned:
-            raise UsageError(
-                f"{text!r} has host bits set (did you mean {cidr.network_text()}?)"
-            )
-        return Target(text, family_of_version(cidr.version), cidr.network, cidr.last(),
-                      cidr.prefix)
+            raise UsageError(f"{text!r} has host bits set (did you mean {cidr.network_text()}?)")
+        return Target(text, family_of_version(cidr.version), cidr.network, cidr.last(), cidr.prefix)
     parsed = parse_address(text)
     if parsed is None:
         raise UsageError(f"{text!r} is not an IP address or CIDR")
@@ -54,6 +51,5 @@ def range_to_cidrs(first: int, last: int, family: str) -> tuple[str, ...]:
 
     version = 4 if family == IPV4 else 6
     return tuple(
-        str(cidr)
-        for cidr in iprange_to_cidrs(IPAddress(first, version), IPAddress(last, version))
+        str(cidr) for cidr in iprange_to_cidrs(IPAddress(first, version), IPAddress(last, version))
     )

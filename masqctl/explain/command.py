@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
 from masqctl.agent import AgentFlags
-from masqctl.errors import UsageError
+from masqctl.errors import TEXT_OR_JSON, UsageError, require_choice
 from masqctl.explain.addresses import parse_target
 from masqctl.explain.stream import Explainer, explain_arguments, explain_lines
-
-OUTPUT_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -42,13 +40,13 @@ def build_explainer(request: ExplainRequest) -> Explainer:
     from masqctl.commands import effective_ruleset
     from masqctl.explain.config_mode import ConfigExplainer
 
-    return ConfigExplainer(effective_ruleset(request.config_path, request.flags),
-                           request.local_addresses)
+    return ConfigExplainer(
+        effective_ruleset(request.config_path, request.flags), request.local_addresses
+    )
 
 
 def check_request(request: ExplainRequest) -> None:
-    if request.output_format not in OUTPUT_FORMATS:
-        raise UsageError(f"unknown output {request.output_format!r} (choose from text, json)")
+    require_choice("output", request.output_format, TEXT_OR_JSON)
     if not request.addresses:
         raise UsageError("give at least one ADDRESS, or '-' to read addresses from stdin")
     if request.addresses.count("-") > 1:
@@ -59,8 +57,9 @@ def check_request(request: ExplainRequest) -> None:
         raise UsageError("--config explains the config; --live and --from explain a nat table")
 
 
-def run_explain(request: ExplainRequest, stdin: BinaryIO | None = None,
-                stdout: TextIO | None = None) -> int:
+def run_explain(
+    request: ExplainRequest, stdin: BinaryIO | None = None, stdout: TextIO | None = None
+) -> int:
     """Explain every address; exit 0, or 2 (MasqctlError) for malformed input."""
     check_request(request)
     stdout = stdout or sys.stdout
@@ -69,8 +68,13 @@ def run_explain(request: ExplainRequest, stdin: BinaryIO | None = None,
     for target in targets:
         if target is None:
             stdout.flush()
-            explain_lines(explainer, stdin or sys.stdin.buffer, request.output_format,
-                          stdout.buffer.write, _report)
+            explain_lines(
+                explainer,
+                stdin or sys.stdin.buffer,
+                request.output_format,
+                stdout.buffer.write,
+                _report,
+            )
         else:
             explain_arguments(explainer, [target], request.output_format, stdout.write)
     stdout.flush()

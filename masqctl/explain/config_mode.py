@@ -67,8 +67,7 @@ class FamilyExplainer:
     def json_suffixes(self) -> list[str]:
         """Per segment, a JSON line after ``{"address":"A",`` (for the batch fast path)."""
         return [
-            json.dumps({"family": self.family, **outcome.json()}, separators=(",", ":"))[1:]
-            + "\n"
+            json.dumps({"family": self.family, **outcome.json()}, separators=(",", ":"))[1:] + "\n"
             for outcome in self.outcomes
         ]
 
@@ -99,8 +98,11 @@ def _return_outcome(rules: FamilyRules, position: int, shadowing: Iterable[int])
     else:
         why = f"from {source.entry} ({source.describe()})"
     shadowed = tuple(
-        Shadowed(rule_ref(rules.rules[later - 1], later), rules.rules[later - 1].cidr or "",
-                 SourceRef.of(rules.rules[later - 1].origin))
+        Shadowed(
+            rule_ref(rules.rules[later - 1], later),
+            rules.rules[later - 1].cidr or "",
+            SourceRef.of(rules.rules[later - 1].origin),
+        )
         for later in shadowing
     )
     return Outcome(
@@ -113,10 +115,13 @@ def _masquerade_outcome(rules: FamilyRules) -> Outcome:
     ref = rule_ref(rules.rules[-1], position)
     notes = ()
     if position > 1 and rules.rules[-2].kind == MASQUERADE:
-        first = next(number for number, rule in enumerate(rules.rules, 1)
-                     if rule.kind == MASQUERADE)
-        notes = (f"tcp, udp and sctp packets are masqueraded first by rules {first}-"
-                 f"{position - 1} of {rules.chain}, with --to-ports",)
+        first = next(
+            number for number, rule in enumerate(rules.rules, 1) if rule.kind == MASQUERADE
+        )
+        notes = (
+            f"tcp, udp and sctp packets are masqueraded first by rules {first}-"
+            f"{position - 1} of {rules.chain}, with --to-ports",
+        )
     return Outcome(
         MASQUERADE,
         f"no earlier rule matches: {ref.describe()}, the final MASQUERADE, masquerades it",
@@ -140,8 +145,9 @@ def family_explainer(rules: FamilyRules, local: list[int]) -> FamilyExplainer:
         for position, rule in enumerate(rules.rules, 1)
         if rule.kind == RETURN
     ]
-    intervals.extend((address, address, -number) for number, address in
-                     enumerate(sorted(set(local)), 1))
+    intervals.extend(
+        (address, address, -number) for number, address in enumerate(sorted(set(local)), 1)
+    )
     index = IntervalIndex.build(intervals)
     masquerade = _masquerade_outcome(rules)
     local_outcome = _local_outcome(rules.chain)
@@ -167,8 +173,7 @@ class ConfigExplainer:
                 raise UsageError(f"--local-address {text!r}: give an address, not a CIDR")
             local[target.family].append(target.first)
         self.families = {
-            name: family_explainer(rules, local[name])
-            for name, rules in ruleset.families.items()
+            name: family_explainer(rules, local[name]) for name, rules in ruleset.families.items()
         }
 
     def explain(self, target: Target) -> Explanation:

@@ -25,8 +25,9 @@ class IntervalIndex:
     def build(cls, intervals: Iterable[tuple[int, int, int]]) -> IntervalIndex:
         """Index ``(first, last, key)`` intervals; keys are unique, lower keys win."""
         by_first = sorted(intervals)
-        boundaries = sorted({0, *(first for first, _, _ in by_first),
-                             *(last + 1 for _, last, _ in by_first)})
+        boundaries = sorted(
+            {0, *(first for first, _, _ in by_first), *(last + 1 for _, last, _ in by_first)}
+        )
         starts: list[int] = []
         keys: list[tuple[int, ...]] = []
         active: list[int] = []

@@ -10,11 +10,33 @@ from dataclasses import dataclass, field
 
 from masqctl.config.goparse import parse_address, parse_cidr
 
-BASIC = {"-s": "-s", "--source": "-s", "--src": "-s", "-d": "-d", "--destination": "-d",
-         "--dst": "-d", "-p": "-p", "--protocol": "-p", "-i": "-i", "--in-interface": "-i",
-         "-o": "-o", "--out-interface": "-o", "-f": "-f", "--fragment": "-f"}
-PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "132": "sctp", "58": "ipv6-icmp",
-                  "icmpv6": "ipv6-icmp", "0": "all", "136": "udplite", "33": "dccp"}
+BASIC = {
+    "-s": "-s",
+    "--source": "-s",
+    "--src": "-s",
+    "-d": "-d",
+    "--destination": "-d",
+    "--dst": "-d",
+    "-p": "-p",
+    "--protocol": "-p",
+    "-i": "-i",
+    "--in-interface": "-i",
+    "-o": "-o",
+    "--out-interface": "-o",
+    "-f": "-f",
+    "--fragment": "-f",
+}
+PROTOCOL_NAMES = {
+    "6": "tcp",
+    "17": "udp",
+    "1": "icmp",
+    "132": "sctp",
+    "58": "ipv6-icmp",
+    "icmpv6": "ipv6-icmp",
+    "0": "all",
+    "136": "udplite",
+    "33": "dccp",
+}
 
 
 @dataclass
@@ -26,8 +48,9 @@ class Condition:
     negated: bool = False
 
     def text(self) -> str:
-        return " ".join((["!"] if self.negated and self.kind in BASIC.values() else [])
-                        + self.words)
+        return " ".join(
+            (["!"] if self.negated and self.kind in BASIC.values() else []) + self.words
+        )
 
 
 @dataclass
@@ -64,8 +87,9 @@ def parse_rule(args: tuple[str, ...]) -> ParsedRule:
             conditions.append(current)
             index += 1
         elif word in ("-j", "--jump", "-g", "--goto"):
-            return ParsedRule(conditions, args[index], word in ("-g", "--goto"),
-                              list(args[index + 1:]))
+            return ParsedRule(
+                conditions, args[index], word in ("-g", "--goto"), list(args[index + 1 :])
+            )
         elif current is None or current.kind in BASIC.values():
             # options of the protocol's implicit match: -p tcp --dport 80
             current = Condition("implicit", [word])
@@ -103,8 +127,11 @@ def option_values(words: list[str]) -> dict[str, tuple[bool, str | None]]:
             negate = True
         elif word.startswith("--"):
             value = None
-            if index + 1 < len(words) and not words[index + 1].startswith("--") \
-                    and words[index + 1] != "!":
+            if (
+                index + 1 < len(words)
+                and not words[index + 1].startswith("--")
+                and words[index + 1] != "!"
+            ):
                 value = words[index + 1]
                 index += 1
             options[word] = (negate, value)

@@ -23,8 +23,7 @@ IPTABLES_NFT_TABLES = {("ip", "nat"), ("ip6", "nat")}
 def run(args: list[str]) -> subprocess.CompletedProcess[str]:
     """Run a program; MasqctlError naming it when it cannot be started or times out."""
     try:
-        return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT,
-                              check=False)
+        return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, check=False)
     except FileNotFoundError:
         raise MasqctlError(f"{args[0]} not found (apt-get install iproute2)") from None
     except subprocess.TimeoutExpired:
@@ -34,8 +33,10 @@ def run(args: list[str]) -> subprocess.CompletedProcess[str]:
 def dump_notes(text: str) -> list[str]:
     """Notes about NAT hooks outside the dump that the dump itself reveals."""
     if LEGACY_WARNING in text:
-        return ["iptables-legacy tables are present too (the dump says so): their nat "
-                "POSTROUTING rules see the packet on the same hook and may NAT it as well"]
+        return [
+            "iptables-legacy tables are present too (the dump says so): their nat "
+            "POSTROUTING rules see the packet on the same hook and may NAT it as well"
+        ]
     return []
 
 
@@ -46,8 +47,10 @@ def dump_table(path: str, agent_chain: str, assume_not_local: bool) -> FamilyTab
     text = read_dump(path)
     notes = dump_notes(text)
     if assume_not_local:
-        notes.append("assumed the destination is not a local address of the node (give the "
-                     "node's addresses with --local-address)")
+        notes.append(
+            "assumed the destination is not a local address of the node (give the "
+            "node's addresses with --local-address)"
+        )
     return FamilyTable(parse_save(text, path), path, agent_chain, notes)
 
 
@@ -80,9 +83,11 @@ def other_backend_notes(other, text: str) -> list[str]:  # type: ignore[no-untyp
     chain = None if table is None else table.chains.get("POSTROUTING")
     if chain is None or not chain.rules:
         return []
-    return [f"{other.prefix} also has {len(chain.rules)} rule(s) in nat POSTROUTING: they see "
-            "the packet on the same hook and may NAT it too (a RETURN here does not exempt "
-            "it there)"]
+    return [
+        f"{other.prefix} also has {len(chain.rules)} rule(s) in nat POSTROUTING: they see "
+        "the packet on the same hook and may NAT it too (a RETURN here does not exempt "
+        "it there)"
+    ]
 
 
 def foreign_nft_notes(family: str) -> list[str]:
@@ -96,13 +101,19 @@ def foreign_nft_notes(family: str) -> list[str]:
     notes = []
     for item in json.loads(result.stdout or "{}").get("nftables", []):
         chain = item.get("chain")
-        if (not chain or chain.get("hook") != "postrouting" or chain.get("type") != "nat"
-                or chain.get("family") not in families
-                or (chain.get("family"), chain.get("table")) in IPTABLES_NFT_TABLES):
+        if (
+            not chain
+            or chain.get("hook") != "postrouting"
+            or chain.get("type") != "nat"
+            or chain.get("family") not in families
+            or (chain.get("family"), chain.get("table")) in IPTABLES_NFT_TABLES
+        ):
             continue
-        notes.append(f"nftables chain {chain['family']} {chain['table']} {chain['name']} "
-                     f"(priority {chain.get('prio')}) is also a nat postrouting chain and may "
-                     "NAT the packet too")
+        notes.append(
+            f"nftables chain {chain['family']} {chain['table']} {chain['name']} "
+            f"(priority {chain.get('prio')}) is also a nat postrouting chain and may "
+            "NAT the packet too"
+        )
     return notes
 
 

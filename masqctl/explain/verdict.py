@@ -139,8 +139,9 @@ class Explanation:
         lines = [f"{self.address}: {self.outcome.verdict}: {self.outcome.reason}"]
         lines.extend(outcome_details(self.outcome))
         for part in self.parts:
-            lines.append(f"  {', '.join(part.cidrs)}: {part.outcome.verdict}: "
-                         f"{part.outcome.reason}")
+            lines.append(
+                f"  {', '.join(part.cidrs)}: {part.outcome.verdict}: {part.outcome.reason}"
+            )
             lines.extend("  " + line for line in outcome_details(part.outcome))
         return "\n".join(lines) + "\n\n"
 

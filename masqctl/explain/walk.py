@@ -110,8 +110,12 @@ def _mark(condition: Condition, packet: Packet) -> tuple[bool | None, str | None
         value, mask = parse_mark_value(text or "")
     except ValueError:
         return None, None
-    note = (f"assumed the packet mark is {packet.mark:#x} (no mark set, as for pod traffic; "
-            "override with --mark)" if packet.mark_assumed else None)
+    note = (
+        f"assumed the packet mark is {packet.mark:#x} (no mark set, as for pod traffic; "
+        "override with --mark)"
+        if packet.mark_assumed
+        else None
+    )
     return ((packet.mark & mask) == value) != negated, note
 
 
@@ -129,8 +133,9 @@ def apply_mark_target(args: list[str], mark: int | None) -> int | None:
         return (mark & ~mask & 0xFFFFFFFF) ^ value
     if name == "--set-mark":
         return (mark & ~mask & 0xFFFFFFFF) | value
-    return {"--xor-mark": mark ^ value, "--or-mark": mark | value,
-            "--and-mark": mark & value}.get(name)
+    return {"--xor-mark": mark ^ value, "--or-mark": mark | value, "--and-mark": mark & value}.get(
+        name
+    )
 
 
 @dataclass
@@ -144,8 +149,9 @@ class Walk:
     notes: list[str] = field(default_factory=list)
 
     def copy(self) -> Walk:
-        return Walk(self.packet, list(self.stack), list(self.trace), list(self.forks),
-                    list(self.notes))
+        return Walk(
+            self.packet, list(self.stack), list(self.trace), list(self.forks), list(self.notes)
+        )
 
 
 class TableWalker:
@@ -168,8 +174,15 @@ class TableWalker:
         pending = [Walk(packet, [("POSTROUTING", 0, False)])]
         while pending:
             if len(paths) + len(pending) > MAX_PATHS:
-                return [Path(UNDETERMINED, None, f"more than {MAX_PATHS} ways through the "
-                             "table depend on conditions that cannot be judged", ())]
+                return [
+                    Path(
+                        UNDETERMINED,
+                        None,
+                        f"more than {MAX_PATHS} ways through the "
+                        "table depend on conditions that cannot be judged",
+                        (),
+                    )
+                ]
             state = pending.pop()
             path = self._run(state, pending)
             paths.append(path)
@@ -180,8 +193,9 @@ class TableWalker:
             chain_name, position, _ = state.stack[-1]
             chain = self.table.chains.get(chain_name)
             if chain is None:
-                return self._end(state, UNDETERMINED, None,
-                                 f"chain {chain_name} is not in the table")
+                return self._end(
+                    state, UNDETERMINED, None, f"chain {chain_name} is not in the table"
+                )
             if position >= len(chain.rules):
                 if self._return(state):
                     continue
@@ -197,8 +211,9 @@ class TableWalker:
             if outcome is not None:
                 return outcome
 
-    def _matches(self, state: Walk, parsed: ParsedRule, saved: SavedRule, position: int,
-                 pending: list[Walk]) -> bool:
+    def _matches(
+        self, state: Walk, parsed: ParsedRule, saved: SavedRule, position: int, pending: list[Walk]
+    ) -> bool:
         """Whether every condition holds; an unjudgeable one forks a walk that re-runs
         this rule with the opposite answer (and keeps it for the rest of the path)."""
         chain_name, _, goto = state.stack[-1]
@@ -238,11 +253,13 @@ class TableWalker:
                 return None
             return self._fall_off(state)
         if target == "MARK":
-            state.packet = replace(state.packet,
-                                   mark=apply_mark_target(parsed.target_args, state.packet.mark))
+            state.packet = replace(
+                state.packet, mark=apply_mark_target(parsed.target_args, state.packet.mark)
+            )
             mark = state.packet.mark
-            state.trace.append(replace(step, result="mark now unknown" if mark is None
-                                       else f"mark now {mark:#x}"))
+            state.trace.append(
+                replace(step, result="mark now unknown" if mark is None else f"mark now {mark:#x}")
+            )
             return None
         if target in self.table.chains:
             if len(state.stack) >= MAX_DEPTH:
@@ -255,16 +272,24 @@ class TableWalker:
                 state.trace.append(replace(step, result=f"jump to {target}"))
             return None
         state.trace.append(replace(step, result=f"target {target}"))
-        return self._end(state, UNDETERMINED, step,
-                         f"cannot tell what target {target} does to the packet")
+        return self._end(
+            state, UNDETERMINED, step, f"cannot tell what target {target} does to the packet"
+        )
 
     def _fall_off(self, state: Walk) -> Path:
         """POSTROUTING ends (its policy is ACCEPT in nat); a RETURN of the agent decided."""
-        returns = [step for step in state.trace
-                   if step.result == "RETURN" and step.chain == self.agent_chain]
+        returns = [
+            step
+            for step in state.trace
+            if step.result == "RETURN" and step.chain == self.agent_chain
+        ]
         if returns:
-            return self._end(state, NO_MASQUERADE, returns[-1],
-                             "RETURN, and no later rule in nat POSTROUTING masquerades it")
+            return self._end(
+                state,
+                NO_MASQUERADE,
+                returns[-1],
+                "RETURN, and no later rule in nat POSTROUTING masquerades it",
+            )
         return self._end(state, NO_MASQUERADE, None, "no rule in nat POSTROUTING masquerades it")
 
     def _return(self, state: Walk) -> bool:
@@ -273,5 +298,6 @@ class TableWalker:
         return bool(state.stack)
 
     def _end(self, state: Walk, verdict: str, step: Step | None, reason: str) -> Path:
-        return Path(verdict, step, reason, tuple(state.trace), tuple(state.forks),
-                    tuple(state.notes))
+        return Path(
+            verdict, step, reason, tuple(state.trace), tuple(state.forks), tuple(state.notes)
+        )

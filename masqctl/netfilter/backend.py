@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import IO, TYPE_CHECKING
 
-from masqctl.errors import MasqctlError, UsageError
+from masqctl.errors import MasqctlError, require_choice
 
 if TYPE_CHECKING:
     from masqctl.netfilter.save_parser import SaveFile
@@ -38,8 +38,11 @@ def _command_prefix(name: str, family: str) -> str:
 
 def _one_line(stderr: str) -> str:
     """iptables' message without its 'Try --help' advice, joined into one line."""
-    lines = [line.strip() for line in stderr.splitlines()
-             if line.strip() and not line.startswith("Try `")]
+    lines = [
+        line.strip()
+        for line in stderr.splitlines()
+        if line.strip() and not line.startswith("Try `")
+    ]
     return "; ".join(lines)
 
 
@@ -48,8 +51,10 @@ def explain_failure(program: str, returncode: int, stderr: str) -> str:
     message = _one_line(stderr) or f"exit status {returncode}"
     lowered = message.lower()
     if "permission denied" in lowered or "operation not permitted" in lowered:
-        return (f"{program}: permission denied: masqctl needs root (CAP_NET_ADMIN) to read "
-                f"and write the nat table ({message})")
+        return (
+            f"{program}: permission denied: masqctl needs root (CAP_NET_ADMIN) to read "
+            f"and write the nat table ({message})"
+        )
     if "xtables lock" in lowered:
         return f"{program}: another program held the xtables lock too long ({message})"
     return f"{program} failed: {message}"
@@ -66,8 +71,14 @@ class Running:
     until :meth:`wait`.
     """
 
-    def __init__(self, args: list[str], stdin: str | Iterable[str] | None, timeout: float,
-                 *, stream: bool = False) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        stdin: str | Iterable[str] | None,
+        timeout: float,
+        *,
+        stream: bool = False,
+    ) -> None:
         import tempfile
         import threading
 
@@ -77,8 +88,12 @@ class Running:
         self._errors = tempfile.TemporaryFile(  # noqa: SIM115 - closed by wait() or abandon()
             "w+", encoding="utf-8", errors="replace"
         )
-        self._output = None if stream else tempfile.TemporaryFile(  # noqa: SIM115 - as above
-            "w+", encoding="utf-8", errors="surrogateescape"
+        self._output = (
+            None
+            if stream
+            else tempfile.TemporaryFile(  # noqa: SIM115 - as above
+                "w+", encoding="utf-8", errors="surrogateescape"
+            )
         )
         given = subprocess.DEVNULL if stdin is None else subprocess.PIPE
         if isinstance(stdin, str):
@@ -90,8 +105,12 @@ class Running:
             given.seek(0)
         try:
             self.process = subprocess.Popen(
-                args, stdin=given, stdout=self._output or subprocess.PIPE, stderr=self._errors,
-                encoding="utf-8", errors="surrogateescape",  # non-UTF-8 survives to the backup
+                args,
+                stdin=given,
+                stdout=self._output or subprocess.PIPE,
+                stderr=self._errors,
+                encoding="utf-8",
+                errors="surrogateescape",  # non-UTF-8 survives to the backup
             )
         except FileNotFoundError:
             self._close()
@@ -243,8 +262,9 @@ class Backend:
 def _quiet_save(args: list[str]) -> str:
     """A save used only for detection: failures count as an empty output."""
     try:
-        return subprocess.run(args, capture_output=True, text=True, timeout=SAVE_TIMEOUT,
-                              check=False).stdout
+        return subprocess.run(
+            args, capture_output=True, text=True, timeout=SAVE_TIMEOUT, check=False
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -252,24 +272,26 @@ def _quiet_save(args: list[str]) -> str:
 @cache
 def detect_mode() -> str:
     """nft or legacy, as Kubernetes' iptables-wrapper decides it (both families count)."""
-    nft_mangle = "".join(_quiet_save([f"{_command_prefix('nft', family)}-save", "-t", "mangle"])
-                         for family in ("ipv4", "ipv6"))
+    nft_mangle = "".join(
+        _quiet_save([f"{_command_prefix('nft', family)}-save", "-t", "mangle"])
+        for family in ("ipv4", "ipv6")
+    )
     if _KUBELET_CHAINS.search(nft_mangle):
         return "nft"
     # no "-t mangle" for legacy: naming a table makes the kernel create it
-    legacy = "".join(_quiet_save([f"{_command_prefix('legacy', family)}-save"])
-                     for family in ("ipv4", "ipv6"))
+    legacy = "".join(
+        _quiet_save([f"{_command_prefix('legacy', family)}-save"]) for family in ("ipv4", "ipv6")
+    )
     if _KUBELET_CHAINS.search(legacy):
         return "legacy"
-    nft = "".join(_quiet_save([f"{_command_prefix('nft', family)}-save"])
-                  for family in ("ipv4", "ipv6"))
+    nft = "".join(
+        _quiet_save([f"{_command_prefix('nft', family)}-save"]) for family in ("ipv4", "ipv6")
+    )
     return "legacy" if len(_RULE_LINE.findall(legacy)) > len(_RULE_LINE.findall(nft)) else "nft"
 
 
 def select_backend(mode: str, family: str) -> Backend:
     """The backend for ``--iptables-mode`` (auto|nft|legacy) and ``family`` (ipv4|ipv6)."""
-    if mode not in MODES:
-        raise UsageError(f"unknown --iptables-mode {mode!r} (choose from {', '.join(MODES)})")
-    if family not in ("ipv4", "ipv6"):
-        raise UsageError(f"unknown family {family!r} (choose from ipv4, ipv6)")
+    require_choice("--iptables-mode", mode, MODES)
+    require_choice("family", family, ("ipv4", "ipv6"))
     return Backend(detect_mode() if mode == "auto" else mode, family)

@@ -152,12 +152,12 @@ def _split_escaped(text: str) -> list[str]:
     tokens = []
     position = 0
     for match in _TOKEN.finditer(text):
-        if text[position:match.start()].strip(" \t"):
+        if text[position : match.start()].strip(" \t"):
             raise ValueError("unterminated quote")
         token = match.group()
         quote = token.find('"')
         if quote >= 0:
-            token = token[:quote] + _ESCAPE.sub(r"\1", token[quote + 1:-1])
+            token = token[:quote] + _ESCAPE.sub(r"\1", token[quote + 1 : -1])
         tokens.append(token)
         position = match.end()
     if text[position:].strip(" \t"):
@@ -203,8 +203,9 @@ def parse_lines(lines: Iterable[str], source: str = "<dump>", *, lazy: bool = Fa
             _add_rule(table, line, number, source, lazy)
         elif line.startswith("#"):
             if line.startswith("# Table") and "incompatible" in line:
-                raise _error((source, number),
-                             f"iptables cannot read this table ({line[1:].strip()})")
+                raise _error(
+                    (source, number), f"iptables cannot read this table ({line[1:].strip()})"
+                )
         elif line.startswith("*"):
             where = (source, number)
             if table is not None:
@@ -214,8 +215,9 @@ def parse_lines(lines: Iterable[str], source: str = "<dump>", *, lazy: bool = Fa
                 raise _error(where, f"table {name!r} appears twice (one family per dump)")
             table = save.tables.setdefault(name, Table(name))
         elif table is None:
-            raise _error((source, number),
-                         f"{line.split()[0]!r} outside a table (expected '*nat' first)")
+            raise _error(
+                (source, number), f"{line.split()[0]!r} outside a table (expected '*nat' first)"
+            )
         elif line == "COMMIT":
             table = None
         elif line.startswith(":"):
@@ -245,11 +247,10 @@ def _add_rule(table: Table, line: str, number: int, source: str, lazy: bool) -> 
     if line[0] == "[":
         counters = _COUNTERS.match(line)
         if counters:
-            line = line[counters.end():].lstrip()
+            line = line[counters.end() :].lstrip()
     # The common line: "-A CHAIN ...", no tab, no escape, its quotes paired.  Its chain is
     # the word up to the first space (declared chain names hold no whitespace).
-    if (line.startswith("-A ") and "\t" not in line and "\\" not in line
-            and not line.count('"') & 1):
+    if line.startswith("-A ") and "\t" not in line and "\\" not in line and not line.count('"') & 1:
         end = line.find(" ", 3)
         name = line[3:end] if end > 0 else line[3:]
         chain = table.chains.get(name)
@@ -331,8 +332,13 @@ def _make_shape(key: str, count: int) -> _Shape | None:
     slots = _SLOTS[:count]
     if any(args.count(slot) != 1 or canonical.count(slot) != 1 for slot in slots):
         return None  # an address-like text inside a quoted argument
-    return (words[1], args, tuple(args.index(slot) for slot in slots),
-            canonical, tuple(canonical.index(slot) for slot in slots))
+    return (
+        words[1],
+        args,
+        tuple(args.index(slot) for slot in slots),
+        canonical,
+        tuple(canonical.index(slot) for slot in slots),
+    )
 
 
 _PLAIN = re.compile(r"[^\s\"'\\]+")
@@ -389,31 +395,68 @@ def saved_line(chain: str, canonical: tuple[str, ...]) -> str | None:
 # ---- canonical form ---------------------------------------------------------------
 
 _BASIC = {
-    "-s": "-s", "--source": "-s", "--src": "-s",
-    "-d": "-d", "--destination": "-d", "--dst": "-d",
-    "-i": "-i", "--in-interface": "-i",
-    "-o": "-o", "--out-interface": "-o",
-    "-p": "-p", "--protocol": "-p",
+    "-s": "-s",
+    "--source": "-s",
+    "--src": "-s",
+    "-d": "-d",
+    "--destination": "-d",
+    "--dst": "-d",
+    "-i": "-i",
+    "--in-interface": "-i",
+    "-o": "-o",
+    "--out-interface": "-o",
+    "-p": "-p",
+    "--protocol": "-p",
 }
 _BASIC_ORDER = ("-s", "-d", "-i", "-o", "-p")
 _MATCH = ("-m", "--match")
 _TARGET = ("-j", "--jump", "-g", "--goto")
 #: Options of the nat targets, kept with the target wherever they were written.
-_TARGET_OPTIONS = frozenset({
-    "--to-ports", "--random", "--random-fully", "--to-source", "--to-destination",
-    "--persistent", "--to",
-})
+_TARGET_OPTIONS = frozenset(
+    {
+        "--to-ports",
+        "--random",
+        "--random-fully",
+        "--to-source",
+        "--to-destination",
+        "--persistent",
+        "--to",
+    }
+)
 _TARGET_OPTION_ORDER = {"--to-ports": 0, "--random": 1, "--random-fully": 2}
 #: Options that take no value.
-_FLAGS = frozenset({"--random", "--random-fully", "--persistent", "--syn", "--rsource",
-                    "--rdest", "--set", "--update", "--rcheck", "--remove"})
-_PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "132": "sctp", "1": "icmp", "58": "ipv6-icmp",
-                     "icmpv6": "ipv6-icmp", "136": "udplite", "33": "dccp", "0": "all"}
+_FLAGS = frozenset(
+    {
+        "--random",
+        "--random-fully",
+        "--persistent",
+        "--syn",
+        "--rsource",
+        "--rdest",
+        "--set",
+        "--update",
+        "--rcheck",
+        "--remove",
+    }
+)
+_PROTOCOL_NUMBERS = {
+    "6": "tcp",
+    "17": "udp",
+    "132": "sctp",
+    "1": "icmp",
+    "58": "ipv6-icmp",
+    "icmpv6": "ipv6-icmp",
+    "136": "udplite",
+    "33": "dccp",
+    "0": "all",
+}
 COMMENT_LIMIT = 255
 
 
-_IPV4_NETWORK = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
-                           r"\.(0|[1-9][0-9]{0,2})/([1-9]?[0-9])")
+_IPV4_NETWORK = re.compile(
+    r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
+    r"\.(0|[1-9][0-9]{0,2})/([1-9]?[0-9])"
+)
 
 
 _ipv4_network = _IPV4_NETWORK.fullmatch
@@ -434,8 +477,14 @@ def _canonical_address(text: str) -> str:
     match = _ipv4_network(text)
     if match:  # the common case, already canonical: no ipaddress objects
         a, b, c, d, prefix = map(int, match.groups())
-        if (a <= 255 and b <= 255 and c <= 255 and d <= 255 and prefix <= 32
-                and (a << 24 | b << 16 | c << 8 | d) & ((1 << (32 - prefix)) - 1) == 0):
+        if (
+            a <= 255
+            and b <= 255
+            and c <= 255
+            and d <= 255
+            and prefix <= 32
+            and (a << 24 | b << 16 | c << 8 | d) & ((1 << (32 - prefix)) - 1) == 0
+        ):
             return text
     return _canonical_address_slow(text)
 
@@ -471,6 +520,7 @@ _WHOLE_RANGES = frozenset({"0.0.0.0/0", "::/0"})
 def matches_every_address(address: str) -> bool:
     """Whether ``address`` is ``0.0.0.0/0`` or ``::/0`` in any spelling."""
     return "/0" in address and canonical_address(address) in _WHOLE_RANGES
+
 
 _SLOTS = ("\0address0", "\0address1")
 #: Stands for an address in a rule's form (masqctl.diff).
@@ -539,8 +589,12 @@ def canonical_args(args: tuple[str, ...] | list[str]) -> tuple[str, ...]:
         if word == "--comment" and index < count:  # a comment may start with "-"
             values.append(args[index])
             index += 1
-        while (word not in _FLAGS and index < count and not args[index].startswith("-")
-               and args[index] != "!"):
+        while (
+            word not in _FLAGS
+            and index < count
+            and not args[index].startswith("-")
+            and args[index] != "!"
+        ):
             values.append(args[index])
             index += 1
         if word == "--comment" and values:
