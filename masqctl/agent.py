@@ -69,10 +69,20 @@ def jump_comment(chain: str) -> str:
 
 @dataclass(frozen=True)
 class AgentFlags:
-    """The agent's command-line flags, with the agent's defaults."""
+    """The agent's command-line flags (every flavour's), with upstream's defaults.
+
+    Each flavour reads the ones its agent has (see masqctl.flavours) and fills in its
+    own defaults.
+    """
 
     masq_chain: str = DEFAULT_CHAIN
     nomasq_all_reserved_ranges: bool = False
     enable_ipv6: bool = False
     random_fully: bool = True
     to_ports: str = ""
+    #: Azure v2's --resync-interval, in seconds (upstream reads resyncInterval from its
+    #: config instead).
+    resync_interval: int = 60
+    #: Cilium's enable-ipv4-masquerade and enable-ipv6-masquerade.
+    enable_ipv4_masquerade: bool = True
+    enable_ipv6_masquerade: bool = False

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
@@ -36,7 +36,7 @@ PIECE_RULES = 2000
 class ApplyRequest:
     """What ``masqctl apply`` was asked."""
 
-    config_path: str | None
+    config_paths: Sequence[str] | None
     flags: AgentFlags
     iptables_mode: str = "auto"
     dry_run: bool = False
@@ -384,7 +384,7 @@ def _collection_paused() -> Iterator[None]:
 
 def run_apply(request: ApplyRequest) -> tuple[str, int]:
     """apply's whole job: what to print, and exit code 0 (errors raise MasqctlError)."""
-    from masqctl.commands import effective_ruleset
+    from masqctl.commands.common import effective_ruleset
 
     require_choice("output", request.output_format, TEXT_OR_JSON)
     outcomes: list[FamilyOutcome] = []
@@ -398,7 +398,7 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
             if request.remove:
                 check_chain_name(request.flags.masq_chain)
             else:
-                ruleset = effective_ruleset(request.config_path, request.flags)
+                ruleset = effective_ruleset(request.config_paths, request.flags)
             for family in families:
                 backend, reading = backends[family], reads.pop(family)
                 try:

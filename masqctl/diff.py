@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from masqctl.agent import OLD_MASQUERADE_COMMENT, OLD_RETURN_COMMENT, AgentFlags, jump_comment
@@ -548,7 +548,7 @@ def _family_json(result: FamilyDiff) -> dict[str, object]:
 class DiffRequest:
     """What ``masqctl diff`` was asked."""
 
-    config_path: str | None
+    config_paths: Sequence[str] | None
     flags: AgentFlags
     dump_path: str | None = None
     dump6_path: str | None = None
@@ -579,10 +579,10 @@ def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, st
 
 def run_diff(request: DiffRequest) -> tuple[str, int]:
     """diff's whole job: what to print and the exit code (0 in sync, 1 drift)."""
-    from masqctl.commands import effective_ruleset
+    from masqctl.commands.common import effective_ruleset
 
     require_choice("output", request.output_format, TEXT_OR_JSON)
-    ruleset = effective_ruleset(request.config_path, request.flags)
+    ruleset = effective_ruleset(request.config_paths, request.flags)
     results = []
     for family, source, text in family_sources(request, ruleset):
         save = parse_save(text, source, lazy=True)

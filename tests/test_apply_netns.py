@@ -337,7 +337,7 @@ def test_iptables_save_prints_the_rendered_rules_as_diff_expects_them(
 ) -> None:
     # the common case diff and apply compare as text, not canonical form
     from masqctl.agent import AgentFlags
-    from masqctl.commands import effective_ruleset
+    from masqctl.commands.common import effective_ruleset
     from masqctl.diff import Desired
     from masqctl.render.iptables import restore_payload
 
@@ -346,7 +346,7 @@ def test_iptables_save_prints_the_rendered_rules_as_diff_expects_them(
         "nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  - 198.51.100.7/32\n  - 0.0.0.0/0\n"
         "  - fd00::/8\n  - 2001:db8:1::/48\n  - ::/0\n"
     )
-    rules = effective_ruleset(str(config), AgentFlags(enable_ipv6=True)).family(family)
+    rules = effective_ruleset([str(config)], AgentFlags(enable_ipv6=True)).family(family)
     ns.run([tool(backend, "restore", family), "--noflush"], input=restore_payload(rules))
     saved = save_lines(ns, backend, family, "nat")
     assert Desired(rules).saved_lines_as_written() == [
@@ -659,9 +659,10 @@ FAST_PATH_ARGS = [
 
 @pytest.mark.parametrize("args", FAST_PATH_ARGS)
 def test_apply_fast_path_and_typer_app_give_the_same_result(ns: Namespace, args: list[str]) -> None:
-    from masqctl.entry import parse_fast_apply
+    from masqctl.entry import parse_plain
+    from masqctl.options import COMMANDS
 
-    assert parse_fast_apply(args) is not None
+    assert parse_plain(COMMANDS["apply"], args) is not None
     fast = masqctl(ns, "apply", *args)
     typer = ns.run([sys.executable, "-c", TYPER_APP, "apply", *args], check=False)
     assert (fast.returncode, fast.stdout, fast.stderr) == (

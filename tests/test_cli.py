@@ -10,8 +10,9 @@ import pytest
 
 from masqctl import __version__
 from masqctl.cli import run_app
-from masqctl.entry import main, parse_fast_apply, parse_fast_validate
+from masqctl.entry import main, parse_plain
 from masqctl.lint.catalogue import CHECKS
+from masqctl.options import COMMANDS
 
 DATA = Path(__file__).parent / "data"
 BAD = str(DATA / "configmaps/host-bits.yaml")
@@ -41,7 +42,7 @@ def test_version_through_both_paths(capsys: pytest.CaptureFixture[str]) -> None:
 def test_fast_path_and_typer_app_give_the_same_result(
     capsys: pytest.CaptureFixture[str], args: list[str]
 ) -> None:
-    assert parse_fast_validate(args) is not None
+    assert parse_plain(COMMANDS["validate"], args) is not None
     fast_code = main(["validate", *args])
     fast = capsys.readouterr()
     typer_code = run_app(["validate", *args])
@@ -49,13 +50,13 @@ def test_fast_path_and_typer_app_give_the_same_result(
     assert (fast_code, fast.out, fast.err) == (typer_code, slow.out, slow.err)
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--list-checks"], ["--bogus"], ["--format"]])
+@pytest.mark.parametrize("args", [["--help"], ["--bogus"], ["--format"], ["--strict=yes"]])
 def test_anything_unusual_goes_to_typer(args: list[str]) -> None:
-    assert parse_fast_validate(args) is None
+    assert parse_plain(COMMANDS["validate"], args) is None
 
 
 def test_list_checks_prints_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_app(["validate", "--list-checks"]) == 0
+    assert main(["validate", "--list-checks"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["MASQ001", "syntax-error", "error"]
     assert len(lines) == len(CHECKS)
@@ -140,7 +141,7 @@ def test_validate_fast_path_imports_neither_typer_nor_rich_nor_netaddr() -> None
     ],
 )
 def test_anything_unusual_in_apply_goes_to_typer(args: list[str]) -> None:
-    assert parse_fast_apply(args) is None
+    assert parse_plain(COMMANDS["apply"], args) is None
 
 
 def test_apply_fast_path_imports_neither_typer_nor_rich() -> None:

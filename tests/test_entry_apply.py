@@ -1,29 +1,36 @@
-"""apply's fast path reads its options exactly as the Typer app does (no root needed)."""
+"""Both parsers read every command's options from the one declaration, identically."""
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 
-from masqctl import cli, entry
+from masqctl import entry
 from masqctl.cli import run_app
-from masqctl.entry import main, parse_fast_apply, run_apply_command
+from masqctl.entry import main, parse_plain
+from masqctl.options import COMMANDS
 
-
-def bound(kwargs: dict[str, object]) -> dict[str, object]:
-    """The call's arguments with run_apply_command's defaults filled in."""
-    call = inspect.signature(run_apply_command).bind(**kwargs)
-    call.apply_defaults()
-    arguments = dict(call.arguments)
-    if arguments["masq_chain"] is None:
-        arguments["masq_chain"] = "IP-MASQ-AGENT"
-    return arguments
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
+#: Calls per command, each read the same by the fast parser and by Typer.
+CALLS = {
+    "validate": [
+        [],
+        ["a.yaml", "-", "--strict", "-o", "json"],
+        ["--select", "MASQ001", "--ignore=MASQ002", "--skip-unrelated", "--", "-x.yaml"],
+        ["--flavour", "gke", "--no-nomasq-all-reserved-ranges", "--enable-ipv6", "d/"],
+    ],
+    "render": [
+        [],
+        ["-c", "cfg.yaml", "--config=other.yaml", "--family", "ipv6", "--format", "save"],
+        ["--format", "list", "-n", "-v", "--masq-chain", "X", "--no-random-fully"],
+        ["--to-ports", "1024-29999", "--random-fully", "--flavor", "azure-v2"],
+        ["-o", "windows-v1", "--cni-conf", "x.conf", "--write"],
+    ],
+    "diff": [
+        [],
+        ["--from", "-", "--from6", "six.txt", "--output", "prometheus", "--metrics-file", "m"],
+        ["--watch", "30", "--iptables-mode", "legacy", "--enable-ipv6", "--flavour=cilium"],
+        ["--resync-interval", "30", "--no-enable-ipv4-masquerade", "--enable-ipv6-masquerade"],
+    ],
+    "apply": [
         [],
         ["--dry-run"],
         ["-c", "cfg.yaml", "--backup", "/tmp/b", "--remove", "-o", "json"],
@@ -32,21 +39,42 @@ def bound(kwargs: dict[str, object]) -> dict[str, object]:
         ["--no-random-fully", "--to-ports", "1024-29999,32768-65535", "--random-fully"],
         ["--format", "text", "--format", "json", "-c", "-"],
     ],
+    "explain": [
+        ["8.8.8.8"],
+        ["-", "--live", "--source", "10.0.0.5", "--protocol", "tcp", "--mark", "0x4000"],
+        ["--from", "d.txt", "--local-address", "192.0.2.1", "--local-address=192.0.2.2", "a"],
+        ["--cni-conf", "c.conf", "10.1.2.3", "-o", "json"],
+    ],
+    "show": [[], ["-c", "cm.yaml", "-o", "yaml"], ["--from-log", "-", "--output=json"]],
+    "generate": [
+        ["--masquerade-only", "192.0.2.0/24", "--masquerade-only=198.51.100.0/24"],
+        ["--non-masquerade", "10.0.0.0/8", "--except", "10.100.10.0/24", "-o", "configmap"],
+        ["--from", "cfg.yaml", "--flavour", "azure-v2", "--enable-ipv6"],
+    ],
+    "fleet": [[], ["results/", "-o", "json"], ["-"]],
+}
+
+
+def test_every_command_has_calls_here() -> None:
+    assert set(CALLS) == set(COMMANDS)
+
+
+@pytest.mark.parametrize(
+    ("name", "args"), [(name, args) for name, calls in CALLS.items() for args in calls]
 )
-def test_both_paths_call_apply_with_the_same_arguments(
-    monkeypatch: pytest.MonkeyPatch, args: list[str]
+def test_both_paths_call_the_runner_with_the_same_keywords(
+    monkeypatch: pytest.MonkeyPatch, name: str, args: list[str]
 ) -> None:
     calls: list[dict[str, object]] = []
 
     def record(**kwargs: object) -> int:
-        calls.append(bound(kwargs))
+        calls.append(kwargs)
         return 0
 
-    monkeypatch.setattr(entry, "run_apply_command", record)
-    monkeypatch.setattr(cli, "run_apply_command", record)
-    assert parse_fast_apply(args) is not None
-    assert main(["apply", *args]) == 0
-    assert run_app(["apply", *args]) == 0
+    monkeypatch.setattr(entry, "runner", lambda command: record)
+    assert parse_plain(COMMANDS[name], args) is not None
+    assert main([name, *args]) == 0
+    assert run_app([name, *args]) == 0
     fast, typer_path = calls
     assert fast == typer_path
 
@@ -55,4 +83,4 @@ def test_both_paths_call_apply_with_the_same_arguments(
     "args", [["--help"], ["--config"], ["-c", "--dry-run"], ["-cfile"], ["--bogus"], ["x"]]
 )
 def test_anything_unusual_goes_to_typer(args: list[str]) -> None:
-    assert parse_fast_apply(args) is None
+    assert parse_plain(COMMANDS["apply"], args) is None

@@ -8,7 +8,7 @@ import pytest
 
 from masqctl.agent import AgentFlags
 from masqctl.apply import plan_sync, remove_plan, rollback_payload
-from masqctl.commands import effective_ruleset
+from masqctl.commands.common import effective_ruleset
 from masqctl.diff import FamilyDiff, diff_family, rendered_jump
 from masqctl.errors import MasqctlError
 from masqctl.netfilter.save_parser import parse_save
@@ -114,7 +114,7 @@ def test_the_chain_is_written_exactly_as_render_writes_it(
         + (ipv6 if flags.enable_ipv6 else "")
     )
     empty = parse_save("*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n")
-    for rules in effective_ruleset(str(config), flags).families.values():
+    for rules in effective_ruleset([str(config)], flags).families.values():
         _, payload = sync_plan(diff_family(rules, empty, "x"), rules)
         assert payload == (
             restore_payload(rules).removesuffix("COMMIT\n")

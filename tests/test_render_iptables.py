@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from masqctl.agent import AgentFlags
-from masqctl.commands import render_output
 from masqctl.errors import UsageError
+from tests.rendering import render_output
 
 RETURN = '-m comment --comment "ip-masq-agent: local traffic is not subject to MASQUERADE"'
 MASQ = (

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from masqctl.agent import AgentFlags
-from masqctl.commands import render_output
 from masqctl.errors import MasqctlError, UsageError
+from tests.rendering import render_output
 
 
 def test_ruleset_json_names_the_config_line_of_each_rule(tmp_path: Path) -> None:
@@ -54,9 +54,10 @@ def test_json_holds_both_families_with_enable_ipv6() -> None:
     ],
 )
 def test_render_usage_errors(kwargs: dict[str, str], message: str) -> None:
-    arguments = {"family": "ipv4", "output_format": "iptables"} | kwargs
+    from masqctl.commands.render import run
+
     with pytest.raises(UsageError, match=message):
-        render_output(None, AgentFlags(), **arguments)  # type: ignore[arg-type]
+        run(**kwargs)  # type: ignore[arg-type]
 
 
 def test_config_with_two_agent_keys_is_ambiguous(tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ import pytest
 
 from masqctl.agent import AgentFlags
 from masqctl.cli import run_app
-from masqctl.commands import render_output
 from masqctl.config.json_reader import read_json_document
 from masqctl.errors import MasqctlError
 from masqctl.render import json_source
+from tests.rendering import render_output
 
 CNI = Path(__file__).parent / "data" / "cni"
 CORPUS = {

@@ -247,7 +247,7 @@ def test_a_directory_given_as_config_is_an_input_error(tmp_path: Path) -> None:
     from masqctl.config.load import load_config
 
     with pytest.raises(InputError, match="is a directory"):
-        load_config(str(tmp_path), AgentFlags())
+        load_config([str(tmp_path)], AgentFlags())
 
 
 def test_configmap_config_written_as_a_mapping_is_an_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from masqctl.agent import AgentFlags
 from masqctl.config.agent_parser import decode_config
@@ -35,15 +36,17 @@ def _pick(configs: list[FoundConfig], path: str) -> FoundConfig:
     raise MasqctlError(f"{path}: holds {len(configs)} agent configs; give a file with exactly one")
 
 
-def load_config(path: str | None, flags: AgentFlags) -> MasqConfig:
+def load_config(paths: Sequence[str] | None, flags: AgentFlags) -> MasqConfig:
     """The config the agent would run with; ConfigRejected where it would refuse it.
 
     Errors the agent lives with (an unknown key it ignores, a duplicate key where the last
     wins) do not stop the command: each is printed on stderr as a warning.
     """
-    if path is None:
+    if not paths:
         return default_config(flags)
-    read = read_input(path)
+    if len(paths) > 1:
+        raise MasqctlError("give one --config for this flavour")
+    read = read_input(paths[0])
     if read.syntax_error is not None:
         message, line, column = read.syntax_error
         raise MasqctlError(f"{read.path}:{line}:{column}: {message}")

@@ -19,7 +19,7 @@ class ExplainRequest:
 
     addresses: Sequence[str]
     flags: AgentFlags = field(default_factory=AgentFlags)
-    config_path: str | None = None
+    config_paths: Sequence[str] | None = None
     output_format: str = "text"
     live: bool = False
     dump_path: str | None = None
@@ -37,11 +37,11 @@ def build_explainer(request: ExplainRequest) -> Explainer:
         from masqctl.explain.live import live_explainer
 
         return live_explainer(request)
-    from masqctl.commands import effective_ruleset
+    from masqctl.commands.common import effective_ruleset
     from masqctl.explain.config_mode import ConfigExplainer
 
     return ConfigExplainer(
-        effective_ruleset(request.config_path, request.flags), request.local_addresses
+        effective_ruleset(request.config_paths, request.flags), request.local_addresses
     )
 
 
@@ -53,7 +53,7 @@ def check_request(request: ExplainRequest) -> None:
         raise UsageError("'-' (stdin) may be given once")
     if request.live and request.dump_path is not None:
         raise UsageError("--live and --from exclude each other")
-    if request.config_path is not None and (request.live or request.dump_path is not None):
+    if request.config_paths is not None and (request.live or request.dump_path is not None):
         raise UsageError("--config explains the config; --live and --from explain a nat table")
 
 

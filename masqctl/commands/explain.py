@@ -1,0 +1,40 @@
+"""masqctl explain: masqueraded or not, and which rule decides."""
+
+from __future__ import annotations
+
+
+def run(
+    *,
+    addresses: list[str],
+    config: list[str] | None = None,
+    output_format: str = "text",
+    live: bool = False,
+    dump: str | None = None,
+    local_addresses: list[str] | None = None,
+    source: str | None = None,
+    protocol: str | None = None,
+    mark: str | None = None,
+    cni_conf: str | None = None,
+    iptables_mode: str = "auto",
+    **agent: object,
+) -> int:
+    """Explain every address; exit 0 (malformed input exits 2)."""
+    from masqctl.commands.common import agent_setup
+    from masqctl.explain.command import ExplainRequest, parse_mark, run_explain
+
+    _, flags = agent_setup(agent)
+    return run_explain(
+        ExplainRequest(
+            addresses=addresses,
+            flags=flags,
+            config_paths=config,
+            output_format=output_format,
+            live=live,
+            dump_path=dump,
+            local_addresses=local_addresses or [],
+            source=source,
+            protocol=protocol,
+            mark=parse_mark(mark),
+            iptables_mode=iptables_mode,
+        )
+    )

@@ -1,0 +1,10 @@
+"""masqctl fleet."""
+
+from __future__ import annotations
+
+from masqctl.errors import MasqctlError
+
+
+def run(**options: object) -> int:
+    """Not built yet."""
+    raise MasqctlError("fleet: not built yet")

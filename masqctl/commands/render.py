@@ -1,0 +1,57 @@
+"""masqctl render: exactly what the agent writes, in the chosen form."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from masqctl.errors import UsageError, require_choice
+from masqctl.ruleset import FAMILIES, Ruleset
+
+FORMATS = ("iptables", "json", "windows-v1", "windows-v2")
+
+
+def render_text(
+    ruleset: Ruleset,
+    family: str = "ipv4",
+    output_format: str = "iptables",
+    cni_conf: str | None = None,
+    write: bool = False,
+) -> str:
+    """render's output: a restore payload, the Ruleset as JSON, or a Windows CNI policy."""
+    if output_format == "iptables":
+        from masqctl.render.iptables import restore_payload
+
+        return restore_payload(ruleset.family(family))
+    if output_format == "json":
+        from masqctl.render.json_view import ruleset_json
+
+        return json.dumps(ruleset_json(ruleset), indent=2) + "\n"
+    from masqctl.render.windows import render_windows
+
+    return render_windows(ruleset, output_format, cni_conf, write, family)
+
+
+def run(
+    *,
+    config: list[str] | None = None,
+    family: str = "ipv4",
+    output_format: str | None = None,
+    numeric: bool = False,
+    verbose: bool = False,
+    cni_conf: str | None = None,
+    write: bool = False,
+    **agent: object,
+) -> int:
+    """Print what render renders; exit 0."""
+    from masqctl.commands.common import agent_setup, effective_ruleset
+
+    output_format = output_format or "iptables"
+    require_choice("format", output_format, FORMATS)
+    require_choice("family", family, FAMILIES)
+    if (cni_conf or write) and not output_format.startswith("windows"):
+        raise UsageError("--cni-conf and --write go with --format windows-v1 or windows-v2")
+    _, flags = agent_setup(agent)
+    ruleset = effective_ruleset(config, flags)
+    sys.stdout.write(render_text(ruleset, family, output_format, cni_conf, write))
+    return 0

@@ -1,0 +1,77 @@
+"""Flavour: everything that differs between the agents operators run, as one object.
+
+Commands ask the flavour (which flags exist and their defaults, which files the agent
+reads and how, what it writes, how it fails, which checks apply); they never branch on
+its name.  A new flavour is one module of this package and its tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from masqctl.agent import AgentFlags
+from masqctl.config.goparse import parse_int
+from masqctl.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class FlagDef:
+    """One flag of an agent: masqctl's keyword, the agent's own name, kind and default."""
+
+    dest: str
+    go_name: str
+    #: bool, string or int: how Go's flag package parses it.
+    kind: str
+    default: object
+    #: The first release of the agent that has the flag (None: every release).
+    since: str | None = None
+
+
+class Flavour:
+    """The reading, defaults, flags and output of one agent (upstream's by default)."""
+
+    #: The name given to --flavour.
+    name: str = ""
+    #: The agent, as people know it.
+    title: str = ""
+    #: The flags the agent defines; any other agent flag is refused.
+    flags: tuple[FlagDef, ...] = ()
+
+    def flag(self, dest: str) -> FlagDef | None:
+        """The flag kept under ``dest``, or None when this agent has none."""
+        return next((flag for flag in self.flags if flag.dest == dest), None)
+
+    def missing_flag_message(self, flag_name: str) -> str:
+        """Why passing a flag this agent does not define is an error."""
+        return (
+            f"--{flag_name}: {self.title} has no such flag (the agent would exit with "
+            f'"flag provided but not defined: -{flag_name}" and its pod crash-loop)'
+        )
+
+    def agent_flags(self, given: Mapping[str, object]) -> AgentFlags:
+        """The flags the agent runs with: its defaults, then ``given`` (keywords of
+        AgentFlags, None for not given); UsageError for a flag the agent lacks."""
+        values: dict[str, object] = {flag.dest: flag.default for flag in self.flags}
+        for dest, value in given.items():
+            if value is None:
+                continue
+            flag = self.flag(dest)
+            if flag is None:
+                raise UsageError(self.missing_flag_message(dest.replace("_", "-")))
+            values[dest] = flag_value(flag, value)
+        known = {field.name for field in fields(AgentFlags)}
+        return AgentFlags(**{dest: value for dest, value in values.items() if dest in known})
+
+
+def flag_value(flag: FlagDef, value: object) -> object:
+    """A flag's value as the agent's Go flag package reads it (text from a command line)."""
+    if not isinstance(value, str) or flag.kind == "string":
+        return value
+    if flag.kind == "int":
+        number = parse_int(value)
+        if number is None or not -(2**63) <= number < 2**63:
+            reason = "parse error" if number is None else "value out of range"
+            raise UsageError(f'invalid value "{value}" for flag -{flag.go_name}: {reason}')
+        return number
+    raise UsageError(f"-{flag.go_name}: cannot read {value!r} as {flag.kind}")
