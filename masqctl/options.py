@@ -110,8 +110,7 @@ RANDOM_FULLY = Option(
 TO_PORTS = Option(
     "to_ports",
     ("--to-ports",),
-    "Agent flag: source port ranges for MASQUERADE, e.g. 1024-29999,32768-65535 "
-    "(upstream, gke).",
+    "Agent flag: source port ranges for MASQUERADE, e.g. 1024-29999,32768-65535 (upstream, gke).",
     metavar="PORTS",
 )
 RESYNC_INTERVAL = Option(
@@ -172,14 +171,11 @@ VALIDATE = Command(
     "masqctl.commands.validate:run",
     (
         _output(
-            "One of text, json, github, sarif, gitlab, junit (github when "
-            "GITHUB_ACTIONS=true).",
+            "One of text, json, github, sarif, gitlab, junit (github when GITHUB_ACTIONS=true).",
             default=None,
         ),
         Option("strict", ("--strict",), "Warnings fail too.", SWITCH, False),
-        Option(
-            "select", ("--select",), "Only these checks, e.g. MASQ003,MASQ012.", default=""
-        ),
+        Option("select", ("--select",), "Only these checks, e.g. MASQ003,MASQ012.", default=""),
         Option("ignore", ("--ignore",), "Skip these checks.", default=""),
         Option(
             "output_file",
@@ -242,8 +238,7 @@ RENDER = Command(
         Option(
             "cni_conf",
             ("--cni-conf",),
-            "With windows formats: print this CNI config with its OutBoundNAT exceptions "
-            "replaced.",
+            "With windows formats: print this CNI config with its OutBoundNAT exceptions replaced.",
             metavar="FILE",
         ),
         Option(

@@ -365,8 +365,15 @@ def test_rules_iptables_prints_otherwise_than_written_read_back_in_sync(
         "nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  - 198.51.100.7/32\n  - FD00:0:0::/8\n"
         "  - 2001:DB8::/32\n  - 0.0.0.0/0\n  - ::/0\n"
     )
-    args = ["-c", str(config), "--enable-ipv6", "--iptables-mode", backend,
-            "--to-ports", "1024-29999,32768-65535"]
+    args = [
+        "-c",
+        str(config),
+        "--enable-ipv6",
+        "--iptables-mode",
+        backend,
+        "--to-ports",
+        "1024-29999,32768-65535",
+    ]
     first = masqctl(ns, "apply", *args)
     assert first.returncode == 0, first.stderr
     assert "written in one" in first.stdout
@@ -377,7 +384,13 @@ def test_rules_iptables_prints_otherwise_than_written_read_back_in_sync(
         f"ipv6 (ip6tables-{backend}): {CHAIN} in sync; nothing written\n",
     )
     assert agent_lines(save_lines(ns, backend, "ipv6", "nat")) == what_the_agent_writes(
-        backend, *args[:2], "--enable-ipv6", "--to-ports", args[-1], "--family", "ipv6",
+        backend,
+        *args[:2],
+        "--enable-ipv6",
+        "--to-ports",
+        args[-1],
+        "--family",
+        "ipv6",
         family="ipv6",
     )
 
@@ -576,8 +589,18 @@ def test_two_applies_at_once_end_in_one_correct_chain(ns: Namespace) -> None:
 def test_not_root_is_one_line_exit_2(ns: Namespace, command: list[str]) -> None:
     as_root = masqctl(ns, *command, "--iptables-mode", "nft", env=dict(ns.env))
     unprivileged = ns.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-         sys.executable, "-m", "masqctl", *command, "--iptables-mode", "nft"],
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "masqctl",
+            *command,
+            "--iptables-mode",
+            "nft",
+        ],
         check=False,
         # nobody cannot write coverage data files: measure this run not at all
         env={k: v for k, v in ns.env.items() if not k.startswith("COVERAGE")},
@@ -585,8 +608,11 @@ def test_not_root_is_one_line_exit_2(ns: Namespace, command: list[str]) -> None:
     assert as_root.returncode == (1 if command == ["diff"] else 0), as_root.stderr
     assert unprivileged.returncode == 2
     # apply takes its lock first (beside the xtables lock); a dry run takes none
-    program = "iptables-nft-save" if command != ["apply"] else str(
-        Path(ns.lockfile).parent / "masqctl.lock")
+    program = (
+        "iptables-nft-save"
+        if command != ["apply"]
+        else str(Path(ns.lockfile).parent / "masqctl.lock")
+    )
     assert unprivileged.stderr.startswith(
         f"masqctl: {program}: permission denied: masqctl needs root (CAP_NET_ADMIN)"
     ), unprivileged.stderr

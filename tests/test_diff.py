@@ -49,7 +49,8 @@ def test_a_dump_with_a_comment_that_is_not_utf8_is_still_read(tmp_path, capsys) 
     path.write_bytes(IN_SYNC.encode().replace(b"-A POSTROUTING", foreign + b"-A POSTROUTING", 1))
     code = main(["diff", "--from", str(path), "-c", CONFIG, *TO_PORTS])
     assert (code, capsys.readouterr()) == (
-        0, ("ipv4: IP-MASQ-AGENT in sync (11 rules, jump present)\n", "")
+        0,
+        ("ipv4: IP-MASQ-AGENT in sync (11 rules, jump present)\n", ""),
     )
 
 

@@ -15,10 +15,14 @@ from masqctl.explain.index import IntervalIndex
 from masqctl.explain.stream import MAX_REPORTED
 
 CONFIG = str(Path(__file__).parent / "data" / "explain" / "config.yaml")
-RETURN_TEXT = ('-A IP-MASQ-AGENT -m comment --comment "ip-masq-agent: local traffic is not '
-               'subject to MASQUERADE" -d {} -j RETURN')
-MASQUERADE_TEXT = ('-A IP-MASQ-AGENT -m comment --comment "ip-masq-agent: outbound traffic is '
-                   'subject to MASQUERADE (must be last in chain)" -j MASQUERADE --random-fully')
+RETURN_TEXT = (
+    '-A IP-MASQ-AGENT -m comment --comment "ip-masq-agent: local traffic is not '
+    'subject to MASQUERADE" -d {} -j RETURN'
+)
+MASQUERADE_TEXT = (
+    '-A IP-MASQ-AGENT -m comment --comment "ip-masq-agent: outbound traffic is '
+    'subject to MASQUERADE (must be last in chain)" -j MASQUERADE --random-fully'
+)
 
 
 def explain(capsys, monkeypatch, *args: str, stdin: str = "") -> tuple[int, str, str]:
@@ -53,19 +57,30 @@ def test_default_config_keeps_10_1_2_3_by_the_10_0_0_0_8_default(capsys, monkeyp
 def test_json_names_rule_config_line_and_shadowed_entries(capsys, monkeypatch):
     code, out, _ = explain(capsys, monkeypatch, "192.0.2.7", "-c", CONFIG, "-o", "json")
     assert code == 0
-    assert json_lines(out) == [{
-        "address": "192.0.2.7",
-        "family": "ipv4",
-        "verdict": "no-masquerade",
-        "reason": f"rule 3 of IP-MASQ-AGENT returns for 192.0.2.0/24, from "
-                  f"nonMasqueradeCIDRs[1] ({CONFIG}:4)",
-        "rule": {"chain": "IP-MASQ-AGENT", "index": 3,
-                 "text": RETURN_TEXT.format("192.0.2.0/24")},
-        "source": {"file": CONFIG, "line": 4, "entry": "nonMasqueradeCIDRs[1]"},
-        "shadowed": [{"chain": "IP-MASQ-AGENT", "index": 4, "cidr": "192.0.2.0/26",
-                      "source": {"file": CONFIG, "line": 5, "entry": "nonMasqueradeCIDRs[2]"}}],
-        "notes": [],
-    }]
+    assert json_lines(out) == [
+        {
+            "address": "192.0.2.7",
+            "family": "ipv4",
+            "verdict": "no-masquerade",
+            "reason": f"rule 3 of IP-MASQ-AGENT returns for 192.0.2.0/24, from "
+            f"nonMasqueradeCIDRs[1] ({CONFIG}:4)",
+            "rule": {
+                "chain": "IP-MASQ-AGENT",
+                "index": 3,
+                "text": RETURN_TEXT.format("192.0.2.0/24"),
+            },
+            "source": {"file": CONFIG, "line": 4, "entry": "nonMasqueradeCIDRs[1]"},
+            "shadowed": [
+                {
+                    "chain": "IP-MASQ-AGENT",
+                    "index": 4,
+                    "cidr": "192.0.2.0/26",
+                    "source": {"file": CONFIG, "line": 5, "entry": "nonMasqueradeCIDRs[2]"},
+                }
+            ],
+            "notes": [],
+        }
+    ]
 
 
 def test_text_lists_shadowed_entries(capsys, monkeypatch):
@@ -76,12 +91,15 @@ def test_text_lists_shadowed_entries(capsys, monkeypatch):
     )
 
 
-@pytest.mark.parametrize(("address", "verdict", "index"), [
-    ("203.0.113.127", "no-masquerade", 2),
-    ("203.0.113.128", "masquerade", 6),
-    ("169.254.169.254", "no-masquerade", 1),
-    ("198.51.100.77", "masquerade", 6),
-])
+@pytest.mark.parametrize(
+    ("address", "verdict", "index"),
+    [
+        ("203.0.113.127", "no-masquerade", 2),
+        ("203.0.113.128", "masquerade", 6),
+        ("169.254.169.254", "no-masquerade", 1),
+        ("198.51.100.77", "masquerade", 6),
+    ],
+)
 def test_verdicts_at_boundaries_and_link_local(capsys, monkeypatch, address, verdict, index):
     _, out, _ = explain(capsys, monkeypatch, address, "-c", CONFIG, "-o", "json")
     [line] = json_lines(out)
@@ -91,8 +109,10 @@ def test_verdicts_at_boundaries_and_link_local(capsys, monkeypatch, address, ver
 def test_link_local_default_is_named_as_such(capsys, monkeypatch):
     _, out, _ = explain(capsys, monkeypatch, "169.254.1.1", "-o", "json")
     [line] = json_lines(out)
-    assert line["reason"] == ("rule 1 of IP-MASQ-AGENT returns for 169.254.0.0/16, the "
-                              "link-local default (masqLinkLocal is false)")
+    assert line["reason"] == (
+        "rule 1 of IP-MASQ-AGENT returns for 169.254.0.0/16, the "
+        "link-local default (masqLinkLocal is false)"
+    )
     assert line["source"] is None
 
 
@@ -109,26 +129,34 @@ def test_cidr_is_split_into_masqueraded_and_kept_parts(capsys, monkeypatch):
 
 def test_cidr_inside_one_entry_reads_like_an_address(capsys, monkeypatch):
     _, out, _ = explain(capsys, monkeypatch, "10.9.0.0/16", "-c", CONFIG)
-    assert out.startswith("10.9.0.0/16: no-masquerade: rule 5 of IP-MASQ-AGENT returns for "
-                          "10.0.0.0/8")
+    assert out.startswith(
+        "10.9.0.0/16: no-masquerade: rule 5 of IP-MASQ-AGENT returns for 10.0.0.0/8"
+    )
 
 
 def test_cidr_text_lists_each_part(capsys, monkeypatch):
     _, out, _ = explain(capsys, monkeypatch, "192.0.2.0/23", "-c", CONFIG)
     assert out.splitlines()[0] == (
-        "192.0.2.0/23: mixed: its parts get different verdicts (1 masquerade, 1 no-masquerade)")
+        "192.0.2.0/23: mixed: its parts get different verdicts (1 masquerade, 1 no-masquerade)"
+    )
     assert out.splitlines()[1].startswith("  192.0.2.0/24: no-masquerade: rule 3 of")
     assert out.splitlines()[3].startswith("  192.0.3.0/24: masquerade: no earlier rule")
 
 
 def test_cidr_with_a_local_address_has_three_kinds_of_parts(capsys, monkeypatch):
-    _, out, _ = explain(capsys, monkeypatch, "10.0.0.0/7", "-o", "json",
-                        "--local-address", "10.0.0.1")
+    _, out, _ = explain(
+        capsys, monkeypatch, "10.0.0.0/7", "-o", "json", "--local-address", "10.0.0.1"
+    )
     [line] = json_lines(out)
-    assert line["reason"] == ("its parts get different verdicts (1 masquerade, 2 no-masquerade, "
-                              "1 not-handled)")
+    assert line["reason"] == (
+        "its parts get different verdicts (1 masquerade, 2 no-masquerade, 1 not-handled)"
+    )
     assert [part["cidrs"][0] for part in line["parts"]] == [
-        "10.0.0.0/32", "10.0.0.1/32", "10.0.0.2/31", "11.0.0.0/8"]
+        "10.0.0.0/32",
+        "10.0.0.1/32",
+        "10.0.0.2/31",
+        "11.0.0.0/8",
+    ]
 
 
 def test_cidr_kept_by_different_rules_has_one_verdict(capsys, monkeypatch, tmp_path):
@@ -137,7 +165,10 @@ def test_cidr_kept_by_different_rules_has_one_verdict(capsys, monkeypatch, tmp_p
     _, out, _ = explain(capsys, monkeypatch, "10.0.0.0/8", "-c", str(config), "-o", "json")
     [line] = json_lines(out)
     assert (line["verdict"], line["reason"], line["rule"]) == (
-        "no-masquerade", "every part has this verdict, from different rules", None)
+        "no-masquerade",
+        "every part has this verdict, from different rules",
+        None,
+    )
     assert [part["rule"]["index"] for part in line["parts"]] == [2, 3]
 
 
@@ -145,26 +176,40 @@ def test_ipv6_is_not_handled_without_enable_ipv6(capsys, monkeypatch):
     _, out, _ = explain(capsys, monkeypatch, "2001:db8::1", "-o", "json")
     [line] = json_lines(out)
     assert (line["verdict"], line["family"], line["rule"]) == ("not-handled", "ipv6", None)
-    assert line["reason"] == ("an IPv6 destination, and without --enable-ipv6 the agent writes "
-                              "no ip6tables rules")
+    assert line["reason"] == (
+        "an IPv6 destination, and without --enable-ipv6 the agent writes no ip6tables rules"
+    )
 
 
 def test_ipv6_with_enable_ipv6(capsys, monkeypatch):
-    _, out, _ = explain(capsys, monkeypatch, "fe80::1", "2001:db8::1", "--enable-ipv6",
-                        "-o", "json")
+    _, out, _ = explain(
+        capsys, monkeypatch, "fe80::1", "2001:db8::1", "--enable-ipv6", "-o", "json"
+    )
     first, second = json_lines(out)
-    assert first["reason"] == ("rule 1 of IP-MASQ-AGENT returns for fe80::/10, the link-local "
-                               "default (masqLinkLocalIPv6 is false)")
+    assert first["reason"] == (
+        "rule 1 of IP-MASQ-AGENT returns for fe80::/10, the link-local "
+        "default (masqLinkLocalIPv6 is false)"
+    )
     assert (second["verdict"], second["rule"]["index"]) == ("masquerade", 2)
 
 
 def test_local_destination_is_not_handled(capsys, monkeypatch):
-    _, out, _ = explain(capsys, monkeypatch, "198.51.100.1", "198.51.100.2",
-                        "--local-address", "198.51.100.1", "-o", "json")
+    _, out, _ = explain(
+        capsys,
+        monkeypatch,
+        "198.51.100.1",
+        "198.51.100.2",
+        "--local-address",
+        "198.51.100.1",
+        "-o",
+        "json",
+    )
     local, remote = json_lines(out)
     assert local["verdict"] == "not-handled"
-    assert local["reason"] == ("a local address of the node: the agent's POSTROUTING jump to "
-                               "IP-MASQ-AGENT matches only addrtype ! --dst-type LOCAL")
+    assert local["reason"] == (
+        "a local address of the node: the agent's POSTROUTING jump to "
+        "IP-MASQ-AGENT matches only addrtype ! --dst-type LOCAL"
+    )
     assert remote["verdict"] == "masquerade"
 
 
@@ -175,12 +220,15 @@ def test_local_address_must_be_an_address(capsys, monkeypatch):
 
 
 def test_to_ports_notes_the_per_protocol_rules(capsys, monkeypatch):
-    _, out, _ = explain(capsys, monkeypatch, "9.9.9.9", "--to-ports", "1024-2047,4096-8191",
-                        "-o", "json")
+    _, out, _ = explain(
+        capsys, monkeypatch, "9.9.9.9", "--to-ports", "1024-2047,4096-8191", "-o", "json"
+    )
     [line] = json_lines(out)
     assert line["rule"]["index"] == 11
-    assert line["notes"] == ["tcp, udp and sctp packets are masqueraded first by rules 5-10 of "
-                             "IP-MASQ-AGENT, with --to-ports"]
+    assert line["notes"] == [
+        "tcp, udp and sctp packets are masqueraded first by rules 5-10 of "
+        "IP-MASQ-AGENT, with --to-ports"
+    ]
 
 
 def test_malformed_argument_fails_before_any_output(capsys, monkeypatch):
@@ -196,14 +244,24 @@ def test_host_bits_in_a_cidr_are_refused(capsys, monkeypatch):
 
 
 def test_stdin_answers_good_lines_and_reports_bad_ones_by_line(capsys, monkeypatch):
-    code, out, err = explain(capsys, monkeypatch, "-", "-o", "json",
-                             stdin="8.8.8.8\n\n010.1.2.3\n 10.1.2.3 \r\n2001:db8::/32\n")
+    code, out, err = explain(
+        capsys,
+        monkeypatch,
+        "-",
+        "-o",
+        "json",
+        stdin="8.8.8.8\n\n010.1.2.3\n 10.1.2.3 \r\n2001:db8::/32\n",
+    )
     assert code == 2
     assert [(line["address"], line["verdict"]) for line in json_lines(out)] == [
-        ("8.8.8.8", "masquerade"), ("10.1.2.3", "no-masquerade"),
-        ("2001:db8::/32", "not-handled")]
-    assert err == ("masqctl: stdin line 3: '010.1.2.3' is not an IP address or CIDR\n"
-                   "masqctl: stdin: 1 malformed line(s); the others were answered\n")
+        ("8.8.8.8", "masquerade"),
+        ("10.1.2.3", "no-masquerade"),
+        ("2001:db8::/32", "not-handled"),
+    ]
+    assert err == (
+        "masqctl: stdin line 3: '010.1.2.3' is not an IP address or CIDR\n"
+        "masqctl: stdin: 1 malformed line(s); the others were answered\n"
+    )
 
 
 def test_stdin_error_report_is_bounded(capsys, monkeypatch):
@@ -216,33 +274,49 @@ def test_stdin_error_report_is_bounded(capsys, monkeypatch):
 
 @pytest.mark.parametrize("output", ["json", "text"])
 def test_stdin_fast_path_prints_what_arguments_print(capsys, monkeypatch, output):
-    addresses = ["0.0.0.0", "255.255.255.255", "203.0.113.127", "203.0.113.128", "192.0.2.63",
-                 "192.0.2.64", "169.254.0.0", "10.255.255.255", "11.0.0.0", "198.51.100.1"]
+    addresses = [
+        "0.0.0.0",
+        "255.255.255.255",
+        "203.0.113.127",
+        "203.0.113.128",
+        "192.0.2.63",
+        "192.0.2.64",
+        "169.254.0.0",
+        "10.255.255.255",
+        "11.0.0.0",
+        "198.51.100.1",
+    ]
     local = ["--local-address", "198.51.100.1"]
-    _, by_argument, _ = explain(capsys, monkeypatch, *addresses, "-c", CONFIG, "-o", output,
-                                *local)
-    code, by_stdin, _ = explain(capsys, monkeypatch, "-", "-c", CONFIG, "-o", output, *local,
-                                stdin="\n".join(addresses))
+    _, by_argument, _ = explain(capsys, monkeypatch, *addresses, "-c", CONFIG, "-o", output, *local)
+    code, by_stdin, _ = explain(
+        capsys, monkeypatch, "-", "-c", CONFIG, "-o", output, *local, stdin="\n".join(addresses)
+    )
     assert code == 0
     assert by_stdin == by_argument
 
 
 def test_arguments_and_stdin_are_answered_in_order(capsys, monkeypatch):
-    _, out, _ = explain(capsys, monkeypatch, "1.1.1.1", "-", "10.0.0.1", "-o", "json",
-                        stdin="2.2.2.2\n")
+    _, out, _ = explain(
+        capsys, monkeypatch, "1.1.1.1", "-", "10.0.0.1", "-o", "json", stdin="2.2.2.2\n"
+    )
     assert [line["address"] for line in json_lines(out)] == ["1.1.1.1", "2.2.2.2", "10.0.0.1"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["1.1.1.1", "-o", "yaml"], "unknown output 'yaml' (choose from text, json)"),
-    ([], "give at least one ADDRESS, or '-' to read addresses from stdin"),
-    (["-", "-"], "'-' (stdin) may be given once"),
-    (["1.1.1.1", "--live", "--from", "x"], "--live and --from exclude each other"),
-    (["1.1.1.1", "--from", "x", "-c", "y"],
-     "--config explains the config; --live and --from explain a nat table"),
-    (["1.1.1.1", "--mark", "zz"], "--mark: 'zz' is not a number"),
-    (["1.1.1.1", "--mark", "0x100000000"], "--mark: '0x100000000' is not a 32-bit mark"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["1.1.1.1", "-o", "yaml"], "unknown output 'yaml' (choose from text, json)"),
+        ([], "give at least one ADDRESS, or '-' to read addresses from stdin"),
+        (["-", "-"], "'-' (stdin) may be given once"),
+        (["1.1.1.1", "--live", "--from", "x"], "--live and --from exclude each other"),
+        (
+            ["1.1.1.1", "--from", "x", "-c", "y"],
+            "--config explains the config; --live and --from explain a nat table",
+        ),
+        (["1.1.1.1", "--mark", "zz"], "--mark: 'zz' is not a number"),
+        (["1.1.1.1", "--mark", "0x100000000"], "--mark: '0x100000000' is not a 32-bit mark"),
+    ],
+)
 def test_usage_errors(capsys, monkeypatch, args, message):
     code, out, err = explain(capsys, monkeypatch, *args)
     assert (code, out, err) == (2, "", f"masqctl: {message}\n")
@@ -261,6 +335,7 @@ def test_interval_index_keeps_every_containing_rule_lowest_first():
 
 
 def test_range_to_cidrs_is_minimal_and_ordered():
-    assert range_to_cidrs(parse_target("10.0.0.1").first, parse_target("10.0.0.6").first,
-                          "ipv4") == ("10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32")
+    assert range_to_cidrs(
+        parse_target("10.0.0.1").first, parse_target("10.0.0.6").first, "ipv4"
+    ) == ("10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32")
     assert range_to_cidrs(0, 2**32 - 1, "ipv4") == ("0.0.0.0/0",)

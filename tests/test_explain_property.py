@@ -39,8 +39,11 @@ def ipv4_cidrs(draw) -> str:
 def reference(cidrs: list[str], masq_link_local: bool, address: int) -> tuple[str, int, list]:
     """(verdict, 1-based rule index, later RETURN indexes that contain the address)."""
     chain = ([] if masq_link_local else ["169.254.0.0/16"]) + cidrs
-    hits = [number for number, cidr in enumerate(chain, 1)
-            if ipaddress.ip_address(address) in ipaddress.ip_network(cidr)]
+    hits = [
+        number
+        for number, cidr in enumerate(chain, 1)
+        if ipaddress.ip_address(address) in ipaddress.ip_network(cidr)
+    ]
     if hits:
         return "no-masquerade", hits[0], hits[1:]
     return "masquerade", len(chain) + 1, []
@@ -69,8 +72,13 @@ def test_address_verdicts_match_the_reference(cidrs, masq_link_local, addresses)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(ipv4_cidrs(), max_size=8), st.booleans(), ipv4_values(),
-       st.integers(26, 32), st.lists(ipv4_values(), max_size=3))
+@given(
+    st.lists(ipv4_cidrs(), max_size=8),
+    st.booleans(),
+    ipv4_values(),
+    st.integers(26, 32),
+    st.lists(ipv4_values(), max_size=3),
+)
 def test_every_address_of_a_cidr_is_in_a_part_with_its_own_verdict(
     cidrs, masq_link_local, value, prefix, local
 ):
@@ -84,8 +92,11 @@ def test_every_address_of_a_cidr_is_in_a_part_with_its_own_verdict(
             verdict, index, _ = reference(cidrs, masq_link_local, int(address))
             expected = (verdict, index)
         if parts:
-            [outcome] = [part.outcome for part in parts
-                         if any(address in ipaddress.ip_network(cidr) for cidr in part.cidrs)]
+            [outcome] = [
+                part.outcome
+                for part in parts
+                if any(address in ipaddress.ip_network(cidr) for cidr in part.cidrs)
+            ]
         else:
             outcome = explanation.outcome
         assert (outcome.verdict, outcome.rule and outcome.rule.index) == expected, str(address)

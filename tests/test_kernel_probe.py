@@ -80,11 +80,30 @@ def lab() -> Iterator[Lab]:
         yield Lab(pod, node, ext)
 
 
-def link(left: Namespace, left_name: str, left_address: str,
-         right: Namespace, right_name: str, right_address: str) -> None:
+def link(
+    left: Namespace,
+    left_name: str,
+    left_address: str,
+    right: Namespace,
+    right_name: str,
+    right_address: str,
+) -> None:
     """A veth pair between two namespaces, with a /24 address on each end."""
-    left.run(["ip", "link", "add", left_name, "type", "veth", "peer", "name", right_name,
-              "netns", right.name])
+    left.run(
+        [
+            "ip",
+            "link",
+            "add",
+            left_name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            right_name,
+            "netns",
+            right.name,
+        ]
+    )
     left.run(["ip", "addr", "add", f"{left_address}/24", "dev", left_name])
     right.run(["ip", "addr", "add", f"{right_address}/24", "dev", right_name])
     left.run(["ip", "link", "set", left_name, "up"])
@@ -95,7 +114,10 @@ def observed_sources(lab: Lab) -> dict[str, str]:
     """Send one UDP probe from the pod to each destination; the source each arrived with."""
     listener = subprocess.Popen(
         lab.ext.exec_args([sys.executable, "-c", LISTENER, str(len(DESTINATIONS)), "5", str(PORT)]),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=lab.ext.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=lab.ext.env,
     )
     try:
         assert listener.stdout is not None
@@ -111,8 +133,9 @@ def observed_sources(lab: Lab) -> dict[str, str]:
 
 def explain_in_node(lab: Lab, *args: str) -> dict[str, dict]:
     """masqctl explain inside the node namespace: address → JSON object."""
-    result = lab.node.run([sys.executable, "-m", "masqctl", "explain", *DESTINATIONS,
-                           "-o", "json", *args])
+    result = lab.node.run(
+        [sys.executable, "-m", "masqctl", "explain", *DESTINATIONS, "-o", "json", *args]
+    )
     return {line["address"]: line for line in map(json.loads, result.stdout.splitlines())}
 
 
@@ -128,8 +151,20 @@ def test_explain_predicts_the_source_address_the_kernel_gives_each_probe(
 ) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG)
-    lab.node.run([sys.executable, "-m", "masqctl", "apply", "--config", str(config),
-                  "--iptables-mode", backend, "--backup", str(tmp_path / "backup")])
+    lab.node.run(
+        [
+            sys.executable,
+            "-m",
+            "masqctl",
+            "apply",
+            "--config",
+            str(config),
+            "--iptables-mode",
+            backend,
+            "--backup",
+            str(tmp_path / "backup"),
+        ]
+    )
 
     seen = {address: masqueraded(source) for address, source in observed_sources(lab).items()}
     assert seen == DESTINATIONS
@@ -141,8 +176,20 @@ def test_explain_predicts_the_source_address_the_kernel_gives_each_probe(
     assert by_live["192.0.2.7"]["rule"]["text"].startswith("-A IP-MASQ-AGENT -d 192.0.2.0/24 ")
 
     # Another rule masquerades before the agent's jump: only --live can know.
-    lab.node.run([f"iptables-{backend}", "-t", "nat", "-I", "POSTROUTING", "1",
-                  "-d", "192.0.2.0/24", "-j", "MASQUERADE"])
+    lab.node.run(
+        [
+            f"iptables-{backend}",
+            "-t",
+            "nat",
+            "-I",
+            "POSTROUTING",
+            "1",
+            "-d",
+            "192.0.2.0/24",
+            "-j",
+            "MASQUERADE",
+        ]
+    )
     lab.node.run(["conntrack", "-F"])
     seen = {address: masqueraded(source) for address, source in observed_sources(lab).items()}
     assert seen == DESTINATIONS | {"192.0.2.7": "masquerade"}

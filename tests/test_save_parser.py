@@ -283,7 +283,7 @@ def test_jumps_to_reads_the_target_however_quoted(text: str, target: bool) -> No
 
 
 def test_save_quote_quotes_as_iptables_save_does() -> None:
-    assert [save_quote(word) for word in ["plain-1_x", "two words", "", 'a"b\\c\'d']] == [
+    assert [save_quote(word) for word in ["plain-1_x", "two words", "", "a\"b\\c'd"]] == [
         "plain-1_x",
         '"two words"',
         '""',

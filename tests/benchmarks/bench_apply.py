@@ -47,17 +47,21 @@ def timed_apply(config: str, mode: str, backup: str) -> None:
 
 
 #: Interpreter start and config loading: what every masqctl command on this config pays.
-FLOOR = ("import sys; from masqctl.agent import AgentFlags; "
-         "from masqctl.commands.common import effective_ruleset; "
-         "effective_ruleset(sys.argv[1:], AgentFlags())")
+FLOOR = (
+    "import sys; from masqctl.agent import AgentFlags; "
+    "from masqctl.commands.common import effective_ruleset; "
+    "effective_ruleset(sys.argv[1:], AgentFlags())"
+)
 
 
 def _config(directory: Path) -> Path:
-    cidrs = [f"{10 + index // 65536}.{index // 256 % 256}.{index % 256}.0/24"
-             for index in range(CIDRS)]
+    cidrs = [
+        f"{10 + index // 65536}.{index // 256 % 256}.{index % 256}.0/24" for index in range(CIDRS)
+    ]
     path = directory / "config.yaml"
-    path.write_text("cidrLimit: 20000\nnonMasqueradeCIDRs:\n"
-                    + "".join(f"  - {cidr}\n" for cidr in cidrs))
+    path.write_text(
+        "cidrLimit: 20000\nnonMasqueradeCIDRs:\n" + "".join(f"  - {cidr}\n" for cidr in cidrs)
+    )
     return path
 
 
@@ -88,23 +92,25 @@ def main() -> None:
     masqctl = [python, "-m", "masqctl"]
     with tempfile.TemporaryDirectory() as tmp, namespace("mqbench") as ns:
         # Python's bytecode cached (in tmp), as an installed package has it
-        ns.env = {key: value for key, value in ns.env.items()
-                  if key != "PYTHONDONTWRITEBYTECODE"}
+        ns.env = {key: value for key, value in ns.env.items() if key != "PYTHONDONTWRITEBYTECODE"}
         ns.env["PYTHONPYCACHEPREFIX"] = str(Path(tmp, "pycache"))
         config = str(_config(Path(tmp)))
         backup = str(Path(tmp, "backup.rules"))
         payload = ns.run([*masqctl, "render", "-c", config]).stdout
-        child = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-                 "import bench_apply; bench_apply.timed_apply(*sys.argv[1:])")
-        print(f"{CIDRS} CIDRs, {payload.count(chr(10)) - 3} rules, best of {RUNS} "
-              "(Python bytecode cached)")
+        child = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            "import bench_apply; bench_apply.timed_apply(*sys.argv[1:])"
+        )
+        print(
+            f"{CIDRS} CIDRs, {payload.count(chr(10)) - 3} rules, best of {RUNS} "
+            "(Python bytecode cached)"
+        )
         for mode in ("nft", "legacy"):
             restore = f"iptables-{mode}-restore"
 
             def prepare(drifted: bool, mode: str = mode, restore: str = restore) -> None:
                 """No chain; or the chain, all but its second rule (no jump either way)."""
-                ns.run([*masqctl, "apply", "--remove", "--iptables-mode", mode,
-                        "--backup", backup])
+                ns.run([*masqctl, "apply", "--remove", "--iptables-mode", mode, "--backup", backup])
                 if drifted:
                     ns.run([restore, "--noflush"], input=payload)
                     ns.run([f"iptables-{mode}", "-t", "nat", "-D", "IP-MASQ-AGENT", "2"])
@@ -120,8 +126,10 @@ def main() -> None:
 
             def command(drifted: bool = False, mode: str = mode) -> float:
                 prepare(drifted)
-                return _wall(ns, [*masqctl, "apply", "-c", config, "--iptables-mode", mode,
-                                  "--backup", backup])
+                return _wall(
+                    ns,
+                    [*masqctl, "apply", "-c", config, "--iptables-mode", mode, "--backup", backup],
+                )
 
             baseline = _best(bare)
             replacing = _best(lambda: bare(drifted=True))
@@ -134,21 +142,28 @@ def main() -> None:
             _row(f"bare {restore} --noflush, chain absent", baseline, baseline)
             _row("masqctl apply, whole command, chain absent", absent, baseline, "<= 2.2x")
             _row(f"bare {restore} --noflush, replacing the chain", replacing, replacing)
-            _row("masqctl apply, whole command, chain drifted by 1", drifted, replacing,
-                 "<= 2.2x")
+            _row("masqctl apply, whole command, chain drifted by 1", drifted, replacing, "<= 2.2x")
             _row("  the same, beside the chain-absent restore", drifted, baseline)
             _row("apply's work in-process, chain absent", _best(work), baseline)
-            _row("apply's work in-process, chain drifted by 1",
-                 _best(lambda: work(drifted=True)), replacing)
+            _row(
+                "apply's work in-process, chain drifted by 1",
+                _best(lambda: work(drifted=True)),
+                replacing,
+            )
             _row(f"{mode}-save -t nat of the 20,000-rule table", save, baseline)
             _row("floor: interpreter start + config loading", floor, baseline)
-            _row("masqctl render, whole command (for scale)",
-                 _best(lambda: _wall(ns, [*masqctl, "render", "-c", config])), baseline)
+            _row(
+                "masqctl render, whole command (for scale)",
+                _best(lambda: _wall(ns, [*masqctl, "render", "-c", config])),
+                baseline,
+            )
             reachable = floor + baseline + save
             if reachable > 2.2 * baseline:
-                print(f"  2.2x is out of reach on {mode}: the floor, one restore and one "
-                      f"save alone take {reachable * 1000:.0f} ms = "
-                      f"{reachable / baseline:.2f}x the bare restore")
+                print(
+                    f"  2.2x is out of reach on {mode}: the floor, one restore and one "
+                    f"save alone take {reachable * 1000:.0f} ms = "
+                    f"{reachable / baseline:.2f}x the bare restore"
+                )
 
 
 if __name__ == "__main__":

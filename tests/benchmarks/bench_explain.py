@@ -28,8 +28,9 @@ def make_cidrs(count: int, rng: random.Random) -> list[str]:
     cidrs: set[str] = set()
     while len(cidrs) < count:
         prefix = rng.randint(12, 28)
-        network = ipaddress.IPv4Network((rng.getrandbits(32) >> (32 - prefix) << (32 - prefix),
-                                         prefix))
+        network = ipaddress.IPv4Network(
+            (rng.getrandbits(32) >> (32 - prefix) << (32 - prefix), prefix)
+        )
         cidrs.add(str(network))
     return sorted(cidrs, key=lambda _: rng.random())
 
@@ -80,15 +81,25 @@ def main() -> int:
         )
         stdin_path = Path(work, "addresses.txt")
         stdin_path.write_text("".join(f"{address}\n" for address in addresses))
-        command = [sys.executable, "-m", "masqctl", "explain", "-", "--config", str(config),
-                   "--output", "json"]
+        command = [
+            sys.executable,
+            "-m",
+            "masqctl",
+            "explain",
+            "-",
+            "--config",
+            str(config),
+            "--output",
+            "json",
+        ]
         with stdin_path.open() as stdin:
             started = time.perf_counter()
             process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE)
             head = process.stdout.readline  # the first lines, for the naive comparison
             fast = [json.loads(head())["verdict"] for _ in range(options.naive_sample)]
-            output_bytes = sum(len(block) for block in iter(
-                lambda: process.stdout.read(1 << 20), b""))
+            output_bytes = sum(
+                len(block) for block in iter(lambda: process.stdout.read(1 << 20), b"")
+            )
             if process.wait(timeout=600) != 0:
                 print(f"masqctl exited {process.returncode}", file=sys.stderr)
                 return 2
@@ -101,11 +112,15 @@ def main() -> int:
     if naive != fast:
         print("MISMATCH between masqctl and the naive loop on the sample", file=sys.stderr)
         return 1
-    print(f"masqctl explain: {len(addresses):,} addresses, {len(cidrs):,} CIDRs, JSON Lines "
-          f"({output_bytes / 1e6:,.0f} MB through a pipe): {wall:.2f} s wall "
-          f"({len(addresses) / wall:,.0f} addresses/s)")
-    print(f"naive ipaddress loop: {naive_per_address * 1e6:.1f} µs/address on "
-          f"{len(sample):,} addresses, {naive_total:,.0f} s extrapolated")
+    print(
+        f"masqctl explain: {len(addresses):,} addresses, {len(cidrs):,} CIDRs, JSON Lines "
+        f"({output_bytes / 1e6:,.0f} MB through a pipe): {wall:.2f} s wall "
+        f"({len(addresses) / wall:,.0f} addresses/s)"
+    )
+    print(
+        f"naive ipaddress loop: {naive_per_address * 1e6:.1f} µs/address on "
+        f"{len(sample):,} addresses, {naive_total:,.0f} s extrapolated"
+    )
     print(f"speedup: {naive_total / wall:,.0f}x; target < 3 s: {'met' if wall < 3 else 'MISSED'}")
     return 0 if wall < 3 else 1
 
