@@ -1,8 +1,10 @@
 """apply: bring the live chain and jump in line with the config, once, safely.
 
-Per family: read the nat table; if in sync write nothing; otherwise back the table up,
-write the chain and jump in ONE ``iptables-restore --noflush --wait`` transaction, read
-back and verify, and put the previous chain back if verification fails.  ``remove``
+Per family: read POSTROUTING and the agent's chain (never the whole nat table, which
+kube-proxy can fill with 100,000 rules); if in sync write nothing; otherwise back up
+what will change, write the chain and jump in ONE ``iptables-restore --noflush --wait``
+transaction, read the same chains back and verify, and put the previous chain back if
+verification fails.  ``remove``
 deletes the chain and every POSTROUTING jump to it the same way.  Only the agent's chain
 and the POSTROUTING rules that jump to it are ever written.
 """
@@ -19,7 +21,8 @@ from dataclasses import dataclass, field
 from masqctl.agent import AgentFlags
 from masqctl.diff import Desired, FamilyDiff, diff_family, findings
 from masqctl.errors import TEXT_OR_JSON, MasqctlError, require_choice
-from masqctl.netfilter.backend import Backend, Running, select_backend
+from masqctl.netfilter.backend import Backend, select_backend
+from masqctl.netfilter.chains import PendingChains, read_chains, start_chain_read
 from masqctl.netfilter.save_parser import SavedRule, SaveFile, rule_line
 from masqctl.render.iptables import chain_line
 from masqctl.ruleset import FAMILIES, IPV4, FamilyRules, check_chain_name
@@ -76,9 +79,9 @@ def plan_sync(result: FamilyDiff, rules: FamilyRules) -> tuple[list[str], Iterat
         verb = "create" if result.chain_missing else "flush and refill"
         steps.append(f"{verb} chain {rules.chain} ({len(rules.rules)} rules)")
     for rule in result.old_jumps:
-        steps.append(f"delete the old-format POSTROUTING jump (line {rule.line})")
+        steps.append(f"delete the old-format POSTROUTING jump ({result.place(rule)})")
     for rule in result.current_jumps[1:]:
-        steps.append(f"delete a duplicate POSTROUTING jump (line {rule.line})")
+        steps.append(f"delete a duplicate POSTROUTING jump ({result.place(rule)})")
     if not result.current_jumps:
         steps.append(f"append the POSTROUTING jump to {rules.chain}")
     return steps, _sync_pieces(result, rules)
@@ -123,19 +126,17 @@ def deleted_by_remove(save: SaveFile, chain: str) -> list[SavedRule]:
 
 
 def remove_plan(save: SaveFile, chain: str) -> tuple[list[str], str]:
-    """The steps and payload that delete ``chain`` and every POSTROUTING jump to it."""
+    """The steps and payload that delete ``chain`` and every POSTROUTING jump to it.
+
+    A jump to ``chain`` from another chain makes iptables refuse the whole transaction
+    (nothing changes); only POSTROUTING and the chain are read, so the refusal says so.
+    """
     chains = save.chains("nat")
-    for other in chains.values():
-        for rule in other.rules:
-            if other.name != "POSTROUTING" and rule.jumps_to(chain):
-                raise MasqctlError(
-                    f"chain {other.name} (line {rule.line}) also jumps to {chain}; "
-                    "remove that rule first"
-                )
     steps: list[str] = []
     lines: list[str] = []
     for rule in deleted_by_remove(save, chain):
-        steps.append(f"delete the POSTROUTING jump to {chain} (line {rule.line})")
+        where = f"POSTROUTING rule {rule.position}" if save.listed else f"line {rule.line}"
+        steps.append(f"delete the POSTROUTING jump to {chain} ({where})")
         lines.append(rule_line("-D", rule.chain, rule.args) + "\n")
     if chain in chains:
         steps.append(f"flush and delete chain {chain} ({len(chains[chain].rules)} rules)")
@@ -148,37 +149,72 @@ def remove_plan(save: SaveFile, chain: str) -> tuple[list[str], str]:
 def rollback_payload(
     before: SaveFile,
     chain: str,
-    after: SaveFile,
+    chain_after: bool,
+    postrouting_after: list[SavedRule],
     deleted: list[SavedRule],
     appended: tuple[str, ...] | None = None,
 ) -> str:
-    """Undo a plan: delete the jump it appended (``appended``, canonical), put each jump it
-    deleted (rules of ``before``) back at its old place in POSTROUTING, and give ``chain``
-    its rules of ``before`` again (or delete it when ``before`` had none).  Other
-    POSTROUTING rules are left where they are."""
-    old_chains, new_chains = before.chains("nat"), after.chains("nat")
+    """Undo a plan, given what it left (``chain_after``: the chain exists;
+    ``postrouting_after``: POSTROUTING's rules): delete the jump it appended (``appended``,
+    canonical), put each jump it deleted (rules of ``before``) back at its old place in
+    POSTROUTING, and give ``chain`` its rules of ``before`` again (or delete it when
+    ``before`` had none).  Other POSTROUTING rules are left where they are."""
+    old_chains = before.chains("nat")
     lines = ["*nat"]
-    if chain in old_chains or chain in new_chains:
+    if chain in old_chains or chain_after:
         lines.append(chain_line(chain))
-    now = list(_postrouting(after))
+    now = list(postrouting_after)
     if appended is not None:
         added = [rule for rule in now if rule.jumps_to(chain) and rule.canonical == appended]
         if added:
             lines.append(rule_line("-D", added[-1].chain, added[-1].args))
             now.remove(added[-1])
-    position_of = {rule.line: index for index, rule in enumerate(_postrouting(before), 1)}
     length = len(now)
     # in order of their old places: each goes back behind the ones put back before it
-    for rule in sorted(deleted, key=lambda rule: position_of[rule.line]):
-        place = min(position_of[rule.line], length + 1)
+    for rule in sorted(deleted, key=lambda rule: rule.position):
+        place = min(rule.position, length + 1)
         lines.append(rule_line("-I", "POSTROUTING", [str(place), *rule.args]))
         length += 1
     if chain in old_chains:
         lines.extend(rule_line("-A", rule.chain, rule.args) for rule in old_chains[chain].rules)
-    elif chain in new_chains:
+    elif chain_after:
         lines.append(f"-X {chain}")
     lines.append("COMMIT")
     return "".join(f"{line}\n" for line in lines)
+
+
+def undo_after(
+    before: SaveFile,
+    chain: str,
+    after: SaveFile,
+    deleted: list[SavedRule],
+    appended: tuple[str, ...] | None = None,
+) -> str:
+    """:func:`rollback_payload` for the table as read back after writing."""
+    return rollback_payload(
+        before, chain, chain in after.chains("nat"), _postrouting(after), deleted, appended
+    )
+
+
+def backup_text(before: SaveFile, backend: Backend, chain: str, undo: str) -> str:
+    """The backup: what apply is about to change, as it was, and the transaction that puts
+    it back once apply has written (``iptables-restore --noflush`` of this file)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    chains = before.chains("nat")
+    was = [
+        f"#   POSTROUTING rule {rule.position}: {rule.text}"
+        for rule in deleted_by_remove(before, chain)
+    ]
+    if chain in chains:
+        was.append(f"#   {chain_line(chain)}")
+        was.extend(f"#   {rule.text}" for rule in chains[chain].rules)
+    header = [
+        f"# masqctl apply backup ({backend.command}, {stamp}): the nat chain {chain} and the",
+        "# POSTROUTING rules that jump to it, as they were before apply wrote:",
+        *(was or ["#   (neither existed)"]),
+        f"# This file undoes apply's change: {backend.prefix}-restore --noflush < FILE",
+    ]
+    return "\n".join(header) + "\n" + undo
 
 
 # ---- side effects ---------------------------------------------------------------------
@@ -249,17 +285,21 @@ def write_backup(path: str, text: str) -> None:
 
 
 def apply_family(
-    request: ApplyRequest, rules: FamilyRules, backend: Backend, reading: Running | None = None
+    request: ApplyRequest,
+    rules: FamilyRules,
+    backend: Backend,
+    reading: PendingChains | None = None,
 ) -> FamilyOutcome:
     """Plan, back up, write, verify (and roll back) one family's chain and jump.
 
-    ``reading``: the save of the nat table, if already started.  A plan needs only to
-    know whether the chain differs; how it differs (the findings) is worked out while
-    iptables-restore runs, and so are the lines the verifying read should show.
+    Only POSTROUTING and the agent's chain are read (``reading``, if already started).
+    A plan needs only to know whether the chain differs; how it differs (the findings)
+    is worked out while iptables-restore runs, and so are the lines the verifying read
+    should show.
     """
     desired = Desired(rules)
-    before_text, before = backend.finish_read(reading or backend.start_read("nat"))
-    result = diff_family(rules, before, backend.prefix, desired, settled=False)
+    before, _ = (reading or _start(backend, rules.chain)).result()
+    result = diff_family(rules, before, backend.command, desired, settled=False)
     steps, pieces = plan_sync(result, rules)
     outcome = FamilyOutcome(rules.family, backend.prefix, rules.chain, [], steps)
     if not steps or request.dry_run:
@@ -277,25 +317,33 @@ def apply_family(
 
     deleted = deleted_by_sync(result, before)
     appended = None if result.current_jumps else desired.jump
+    kept = [rule for rule in _postrouting(before) if rule not in deleted]
+    if appended is not None:
+        kept.append(SavedRule("POSTROUTING", 0, rules.jump.restore_line()))
+    expected_undo = rollback_payload(before, rules.chain, True, kept, deleted, appended)
     _write(
         request,
         outcome,
         backend,
-        (before_text, before),
+        backup_text(before, backend, rules.chain, expected_undo),
         pieces,
         work_meanwhile,
         verify,
-        lambda after: rollback_payload(before, rules.chain, after, deleted, appended),
+        lambda after: undo_after(before, rules.chain, after, deleted, appended),
     )
     return outcome
 
 
 def remove_family(
-    request: ApplyRequest, family: str, chain: str, backend: Backend, reading: Running | None = None
+    request: ApplyRequest,
+    family: str,
+    chain: str,
+    backend: Backend,
+    reading: PendingChains | None = None,
 ) -> FamilyOutcome:
     """Delete ``chain`` and every POSTROUTING jump to it (backed up, verified, undone if
     the table does not read back without them)."""
-    before_text, before = backend.finish_read(reading or backend.start_read("nat"))
+    before, _ = (reading or _start(backend, chain)).result()
     steps, payload = remove_plan(before, chain)
     outcome = FamilyOutcome(family, backend.prefix, chain, [], steps)
     if not steps or request.dry_run:
@@ -307,42 +355,59 @@ def remove_family(
             return f"still present: POSTROUTING jump to {chain}"
         return f"still present: chain {chain}" if chain in after.chains("nat") else ""
 
+    deleted = deleted_by_remove(before, chain)
+    kept = [rule for rule in _postrouting(before) if rule not in deleted]
     _write(
         request,
         outcome,
         backend,
-        (before_text, before),
+        backup_text(before, backend, chain, rollback_payload(before, chain, False, kept, deleted)),
         (payload,),
         lambda: None,
         verify,
-        lambda after: rollback_payload(before, chain, after, deleted_by_remove(before, chain)),
+        lambda after: undo_after(before, chain, after, deleted),
+        refused_hint=(
+            f"is another chain still jumping to {chain}? find it with "
+            f"{backend.command} -t nat -S | grep -e '-j {chain}'"
+        ),
     )
     return outcome
+
+
+def _start(backend: Backend, chain: str) -> PendingChains:
+    """Start reading what apply works on: POSTROUTING and ``chain``."""
+    return start_chain_read(backend, ("POSTROUTING", chain))
 
 
 def _write(
     request: ApplyRequest,
     outcome: FamilyOutcome,
     backend: Backend,
-    before: tuple[str, SaveFile],
+    backup: str,
     pieces: Iterable[str],
     work_meanwhile: Callable[[], None],
     verify: Callable[[SaveFile], str],
     undo: Callable[[SaveFile], str],
+    refused_hint: str = "",
 ) -> None:
-    """Back ``before`` up, write ``pieces`` in one transaction (doing ``work_meanwhile``
+    """Save ``backup``, write ``pieces`` in one transaction (doing ``work_meanwhile``
     while iptables-restore runs), read back and ``verify``; ``undo`` if that fails."""
     outcome.backup = backup_file(outcome.family, request.backup_path)
-    write_backup(outcome.backup, before[0])
+    write_backup(outcome.backup, backup)
     written: list[str] = []
     running = backend.start_restore(_kept(pieces, written))
     try:
         outcome.payload = "".join(written)
         work_meanwhile()
     finally:
-        running.wait()
+        try:
+            running.wait()
+        except MasqctlError as error:
+            if not refused_hint:
+                raise
+            raise MasqctlError(f"{error} ({refused_hint}); nothing was changed") from None
     outcome.written = True
-    _, after = backend.read("nat")
+    after = read_chains(backend, ("POSTROUTING", outcome.chain))
     problem = verify(after)
     if problem:
         try:
@@ -350,7 +415,7 @@ def _write(
         except MasqctlError as error:
             raise MasqctlError(
                 f"{outcome.family}: verification failed ({problem}) and putting "
-                f"the previous chain back failed too ({error}); the table was "
+                f"the previous chain back failed too ({error}); what apply changed was "
                 f"backed up to {outcome.backup}"
             ) from None
         raise MasqctlError(
@@ -393,7 +458,10 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
         # each family's table is read while the config loads
         families = FAMILIES if request.flags.enable_ipv6 else (IPV4,)
         backends = {family: select_backend(request.iptables_mode, family) for family in families}
-        reads = {family: backend.start_read("nat") for family, backend in backends.items()}
+        reads = {
+            family: _start(backend, request.flags.masq_chain)
+            for family, backend in backends.items()
+        }
         try:
             if request.remove:
                 check_chain_name(request.flags.masq_chain)

@@ -234,6 +234,16 @@ class FamilyDiff:
     live_rules: list[SavedRule] = field(default_factory=list)
     #: The chain differs, and how is not worked out yet (see :func:`settle`).
     unsettled: bool = False
+    #: The live side was listed chain by chain (rules are named by their position).
+    listed: bool = False
+
+    def place(self, rule: SavedRule) -> str:
+        """Where a live rule stands, as the reader finds it (see SaveFile.place)."""
+        return f"{rule.chain} rule {rule.position}" if self.listed else f"line {rule.line}"
+
+    def line_of(self, rule: SavedRule) -> int | None:
+        """The rule's line in the dump (None for a live listing)."""
+        return None if self.listed else rule.line
 
     @property
     def chain_in_sync(self) -> bool:
@@ -396,7 +406,7 @@ def diff_family(
     a plan needs; :func:`settle` works out how (apply does it while iptables writes).
     """
     desired = desired or Desired(rules)
-    result = FamilyDiff(rules.family, rules.chain, source, desired)
+    result = FamilyDiff(rules.family, rules.chain, source, desired, listed=save.listed)
     chains = save.chains("nat")
     _classify_jumps(result, chains.get("POSTROUTING"), desired)
     live_chain = chains.get(rules.chain)
@@ -433,33 +443,34 @@ def findings(result: FamilyDiff) -> list[str]:
     if result.jump_state == JUMP_MISSING:
         lines.append(f"POSTROUTING jump to {chain} is missing")
     elif result.jump_state == JUMP_OLD_FORMAT:
-        where = ", ".join(f"line {rule.line}" for rule in result.old_jumps)
+        where = ", ".join(result.place(rule) for rule in result.old_jumps)
         lines.append(f"POSTROUTING jump to {chain} is present only in an old format ({where})")
     elif result.jump_state == JUMP_DUPLICATED:
         count = len(result.current_jumps) + len(result.old_jumps)
         lines.append(f"POSTROUTING jump to {chain} is duplicated ({count} jumps)")
     for rule in result.foreign_jumps:
         lines.append(
-            f"POSTROUTING line {rule.line} also jumps to {chain} (not the agent's; left alone)"
+            f"a POSTROUTING rule ({result.place(rule)}) also jumps to {chain} (not the "
+            "agent's; left alone)"
         )
     for position, words in result.missing:
         lines.append(f"rule {position} missing: {rule_line('-A', chain, words)}")
     for rule in result.extra:
-        lines.append(f"extra rule (line {rule.line}): {rule_line('-A', chain, rule.canonical)}")
+        lines.append(f"extra rule ({result.place(rule)}): {rule_line('-A', chain, rule.canonical)}")
     for rule in result.out_of_order:
         lines.append(
-            f"rule out of order (line {rule.line}): {rule_line('-A', chain, rule.canonical)}"
+            f"rule out of order ({result.place(rule)}): {rule_line('-A', chain, rule.canonical)}"
         )
     for rule, words in result.comment_only:
         lines.append(
-            f"rule differs only in comment (line {rule.line}): "
+            f"rule differs only in comment ({result.place(rule)}): "
             f"{_comment(rule.canonical)!r}, want {_comment(words)!r}"
         )
     return lines
 
 
 def _live_lines(result: FamilyDiff) -> list[str]:
-    jumps = sorted(result.current_jumps + result.old_jumps, key=lambda rule: rule.line)
+    jumps = sorted(result.current_jumps + result.old_jumps, key=lambda rule: rule.position)
     lines = [rule_line("-A", "POSTROUTING", rule.canonical) for rule in jumps]
     if not result.chain_missing:
         lines.append(f":{result.chain} - [0:0]")
@@ -519,28 +530,38 @@ def _family_json(result: FamilyDiff) -> dict[str, object]:
         "old_format": result.old_format,
         "jump": {
             "state": result.jump_state,
-            "lines": [rule.line for rule in result.current_jumps],
-            "old_format_lines": [rule.line for rule in result.old_jumps],
-            "foreign_lines": [rule.line for rule in result.foreign_jumps],
+            "positions": [rule.position for rule in result.current_jumps],
+            "old_format_positions": [rule.position for rule in result.old_jumps],
+            "foreign_positions": [rule.position for rule in result.foreign_jumps],
+            "lines": [result.line_of(rule) for rule in result.current_jumps],
+            "old_format_lines": [result.line_of(rule) for rule in result.old_jumps],
+            "foreign_lines": [result.line_of(rule) for rule in result.foreign_jumps],
         },
         "missing": [
             {"position": position, "rule": rule_line("-A", chain, words)}
             for position, words in result.missing
         ],
-        "extra": [
-            {"line": rule.line, "rule": rule_line("-A", chain, rule.canonical)}
-            for rule in result.extra
-        ],
-        "out_of_order": [
-            {"line": rule.line, "rule": rule_line("-A", chain, rule.canonical)}
-            for rule in result.out_of_order
-        ],
+        "extra": [_live_rule_json(result, rule) for rule in result.extra],
+        "out_of_order": [_live_rule_json(result, rule) for rule in result.out_of_order],
         "comment_only": [
-            {"line": rule.line, "comment": _comment(rule.canonical), "want": _comment(words)}
+            {
+                "position": rule.position,
+                "line": result.line_of(rule),
+                "comment": _comment(rule.canonical),
+                "want": _comment(words),
+            }
             for rule, words in result.comment_only
         ],
         "findings": findings(result),
         "diff": unified(result),
+    }
+
+
+def _live_rule_json(result: FamilyDiff, rule: SavedRule) -> dict[str, object]:
+    return {
+        "position": rule.position,
+        "line": result.line_of(rule),
+        "rule": rule_line("-A", result.chain, rule.canonical),
     }
 
 
@@ -556,8 +577,9 @@ class DiffRequest:
     output_format: str = "text"
 
 
-def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, str, str]]:
-    """(family, source name, iptables-save text) for every family the ruleset has."""
+def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, str, SaveFile]]:
+    """(family, source name, nat table) for every family the ruleset has: the dump given,
+    or the live chain and POSTROUTING only (never the whole table)."""
     if request.dump6_path is not None and "ipv6" not in ruleset.families:
         raise UsageError("--from6 goes with --enable-ipv6")
     if request.dump_path is not None and "ipv6" in ruleset.families and request.dump6_path is None:
@@ -565,15 +587,17 @@ def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, st
     if request.dump6_path is not None and request.dump_path is None:
         raise UsageError("--from6 goes with --from (the iptables-save dump)")
     sources = []
-    for family in ruleset.families:
+    for family, rules in ruleset.families.items():
         path = request.dump_path if family == "ipv4" else request.dump6_path
         if path is not None:
-            sources.append((family, path, read_dump(path)))
+            sources.append((family, path, parse_save(read_dump(path), path, lazy=True)))
         else:
             from masqctl.netfilter.backend import select_backend
+            from masqctl.netfilter.chains import read_chains
 
             backend = select_backend(request.iptables_mode, family)
-            sources.append((family, f"{backend.prefix}-save -t nat", backend.save("nat")))
+            save = read_chains(backend, ("POSTROUTING", rules.chain))
+            sources.append((family, f"{backend.command} -t nat", save))
     return sources
 
 
@@ -583,10 +607,10 @@ def run_diff(request: DiffRequest) -> tuple[str, int]:
 
     require_choice("output", request.output_format, TEXT_OR_JSON)
     ruleset = effective_ruleset(request.config_paths, request.flags)
-    results = []
-    for family, source, text in family_sources(request, ruleset):
-        save = parse_save(text, source, lazy=True)
-        results.append(diff_family(ruleset.family(family), save, source))
+    results = [
+        diff_family(ruleset.family(family), save, source)
+        for family, source, save in family_sources(request, ruleset)
+    ]
     code = 0 if all(result.in_sync for result in results) else 1
     if request.output_format == "json":
         return json.dumps(diff_json(results), indent=2) + "\n", code

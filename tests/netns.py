@@ -55,11 +55,13 @@ def run(
     env: dict[str, str] | None = None,
     check: bool = True,
     timeout: float = TIMEOUT,
+    cwd: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a program; raise with its stderr when it fails and ``check`` is set."""
     result = subprocess.run(
         list(args),
         input=input,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,

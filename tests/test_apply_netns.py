@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -179,15 +180,42 @@ def test_apply_writes_the_agents_chain_and_jump_and_leaves_every_other_line(
     assert save_lines(ns, backend) == after
 
 
-def test_backup_is_the_table_before_apply(ns: Namespace, tmp_path: Path) -> None:
-    kube_node(ns, "nft")
-    before = ns.run(["iptables-nft-save", "-t", "nat"]).stdout
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_backup_holds_only_what_apply_changes_and_restores_it_exactly(
+    ns: Namespace, tmp_path: Path, backend: str
+) -> None:
+    kube_node(ns, backend)
+    ipt = tool(backend)
+    ns.run([ipt, "-t", "nat", "-N", CHAIN])
+    ns.run([ipt, "-t", "nat", "-A", CHAIN, "-d", "192.0.2.0/24", "-j", "RETURN"])
+    old_jump = ["-m", "comment", "--comment", "ip-masq-agent: an old jump", "-j", CHAIN]
+    ns.run([ipt, "-t", "nat", "-I", "POSTROUTING", "1", *old_jump])
+    before = save_lines(ns, backend, table="nat")
     result = masqctl(ns, "apply")
     assert result.returncode == 0, result.stderr
     backup = next(line.split(": ")[-1] for line in result.stdout.splitlines() if "backup" in line)
     assert backup.startswith(str(tmp_path / "state" / "backups" / "nat-ipv4-"))
-    strip = lambda text: [line for line in text.splitlines() if not line.startswith("#")]  # noqa: E731
-    assert strip(Path(backup).read_text()) == strip(before)
+    text = Path(backup).read_text()
+    assert "KUBE-" not in text  # none of kube-proxy's rules is copied
+    assert [line for line in text.splitlines() if not line.startswith("# masqctl")] == [
+        "# POSTROUTING rules that jump to it, as they were before apply wrote:",
+        f'#   POSTROUTING rule 1: -A POSTROUTING -m comment --comment "ip-masq-agent: an old '
+        f'jump" -j {CHAIN}',
+        f"#   :{CHAIN} - [0:0]",
+        f"#   -A {CHAIN} -d 192.0.2.0/24 -j RETURN",
+        f"# This file undoes apply's change: iptables-{backend}-restore --noflush < FILE",
+        "*nat",
+        f":{CHAIN} - [0:0]",
+        "-D POSTROUTING "
+        + " ".join(JUMP_ARGS[:3])
+        + f' "{JUMP_ARGS[3]}" '
+        + " ".join(JUMP_ARGS[4:]),
+        f'-I POSTROUTING 1 -m comment --comment "ip-masq-agent: an old jump" -j {CHAIN}',
+        f"-A {CHAIN} -d 192.0.2.0/24 -j RETURN",
+        "COMMIT",
+    ]
+    ns.run([f"{ipt}-restore", "--noflush"], input=text)
+    assert save_lines(ns, backend, table="nat") == before
 
 
 def test_dry_run_prints_plan_and_payload_and_writes_nothing(ns: Namespace) -> None:
@@ -259,9 +287,13 @@ DRIFTS = {
         lambda ns: ns.run(
             ["iptables-nft", "-t", "nat", "-I", CHAIN, "1", "-d", "198.51.100.0/24", "-j", "RETURN"]
         ),
-        "extra rule (line ",
+        f"extra rule ({CHAIN} rule 1): -A {CHAIN} -d 198.51.100.0/24 -j RETURN",
     ),
-    "rules out of order": (_swap_first_two, "rule out of order (line "),
+    "rules out of order": (
+        _swap_first_two,
+        f"rule out of order ({CHAIN} rule 2): -A {CHAIN} -d 169.254.0.0/16 -m comment "
+        '--comment "ip-masq-agent: local traffic is not subject to MASQUERADE" -j RETURN',
+    ),
     "comment differs": (
         lambda ns: ns.run(
             [
@@ -281,7 +313,8 @@ DRIFTS = {
                 "RETURN",
             ]
         ),
-        "rule differs only in comment (line ",
+        f"rule differs only in comment ({CHAIN} rule 2): 'edited', want 'ip-masq-agent: "
+        "local traffic is not subject to MASQUERADE'",
     ),
 }
 
@@ -472,7 +505,7 @@ def test_failed_verification_puts_the_previous_chain_back(
     result = masqctl(ns, "apply", env=env)
     assert result.returncode == 2
     assert result.stderr.startswith(
-        "masqctl: ipv4: verification failed after writing (extra rule (line "
+        f"masqctl: ipv4: verification failed after writing (extra rule ({CHAIN} rule "
     )
     assert "the previous chain is back (backup: " in result.stderr
     assert save_lines(ns, "nft") == before
@@ -585,8 +618,31 @@ def test_two_applies_at_once_end_in_one_correct_chain(ns: Namespace) -> None:
     )
 
 
+@pytest.fixture
+def readable_package() -> Iterator[str]:
+    """masqctl copied where any user can read it: the unprivileged run must work wherever
+    the checkout is (a clone under a 0700 home directory is unreadable to nobody)."""
+    import masqctl
+
+    directory = tempfile.mkdtemp(prefix="masqctl-readable-")
+    try:
+        os.chmod(directory, 0o755)
+        shutil.copytree(
+            Path(masqctl.__file__).parent,
+            Path(directory) / "masqctl",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        for path in Path(directory).rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.mark.parametrize("command", [["diff"], ["apply"], ["apply", "--dry-run"]])
-def test_not_root_is_one_line_exit_2(ns: Namespace, command: list[str]) -> None:
+def test_not_root_is_one_line_exit_2(
+    ns: Namespace, command: list[str], readable_package: str
+) -> None:
     as_root = masqctl(ns, *command, "--iptables-mode", "nft", env=dict(ns.env))
     unprivileged = ns.run(
         [
@@ -603,15 +659,17 @@ def test_not_root_is_one_line_exit_2(ns: Namespace, command: list[str]) -> None:
         ],
         check=False,
         # nobody cannot write coverage data files: measure this run not at all
-        env={k: v for k, v in ns.env.items() if not k.startswith("COVERAGE")},
+        env={
+            **{k: v for k, v in ns.env.items() if not k.startswith("COVERAGE")},
+            "PYTHONPATH": readable_package,
+        },
+        cwd="/",
     )
     assert as_root.returncode == (1 if command == ["diff"] else 0), as_root.stderr
     assert unprivileged.returncode == 2
     # apply takes its lock first (beside the xtables lock); a dry run takes none
     program = (
-        "iptables-nft-save"
-        if command != ["apply"]
-        else str(Path(ns.lockfile).parent / "masqctl.lock")
+        "iptables-nft" if command != ["apply"] else str(Path(ns.lockfile).parent / "masqctl.lock")
     )
     assert unprivileged.stderr.startswith(
         f"masqctl: {program}: permission denied: masqctl needs root (CAP_NET_ADMIN)"
@@ -626,19 +684,35 @@ def _detected(ns: Namespace) -> str:
 
 
 def test_auto_picks_nft_on_an_empty_node(ns: Namespace) -> None:
-    assert _detected(ns) == "iptables-nft-save -t nat"
+    assert _detected(ns) == "iptables-nft -t nat"
 
 
-def test_auto_picks_the_backend_holding_more_rules_without_kubelet_chains(ns: Namespace) -> None:
+def _legacy_postrouting_rules(ns: Namespace, count: int) -> None:
+    for number in range(count):
+        address = f"192.0.2.{number + 1}"
+        ns.run(["iptables-legacy", "-t", "nat", "-A", "POSTROUTING", "-s", address, "-j", "ACCEPT"])
+
+
+def test_auto_picks_the_backend_whose_nat_postrouting_holds_more_rules(ns: Namespace) -> None:
+    _legacy_postrouting_rules(ns, 1)
+    assert _detected(ns) == "iptables-legacy -t nat"
+
+
+def test_auto_ignores_rules_outside_nat_without_kubelet_chains(ns: Namespace) -> None:
     ns.run(["iptables-legacy", "-t", "filter", "-A", "INPUT", "-s", "192.0.2.1", "-j", "ACCEPT"])
-    assert _detected(ns) == "iptables-legacy-save -t nat"
+    assert _detected(ns) == "iptables-nft -t nat"
 
 
 def test_auto_prefers_kubelets_nft_hint_over_more_legacy_rules(ns: Namespace) -> None:
-    for address in ("192.0.2.1", "192.0.2.2"):
-        ns.run(["iptables-legacy", "-t", "filter", "-A", "INPUT", "-s", address, "-j", "ACCEPT"])
+    _legacy_postrouting_rules(ns, 2)
     ns.run(["ip6tables-nft", "-t", "mangle", "-N", "KUBE-KUBELET-CANARY"])
-    assert _detected(ns) == "iptables-nft-save -t nat"
+    assert _detected(ns) == "iptables-nft -t nat"
+
+
+def test_auto_follows_kubelets_legacy_hint(ns: Namespace) -> None:
+    ns.run(["iptables-nft", "-t", "nat", "-A", "POSTROUTING", "-s", "192.0.2.1", "-j", "ACCEPT"])
+    ns.run(["iptables-legacy", "-t", "mangle", "-N", "KUBE-IPTABLES-HINT"])
+    assert _detected(ns) == "iptables-legacy -t nat"
 
 
 def test_apply_json_reports_steps_payload_and_backup(ns: Namespace, tmp_path: Path) -> None:
@@ -709,3 +783,22 @@ def test_apply_writes_the_same_through_the_fast_path_and_the_typer_app(
     assert (fast.returncode, fast.stdout, fast.stderr) == (0, typer.stdout, typer.stderr)
     assert "written in one iptables-nft-restore transaction and verified" in fast.stdout
     assert save_lines(ns, "nft", table="nat") == written
+
+
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_remove_while_another_chain_jumps_to_it_changes_nothing_and_says_why(
+    ns: Namespace, backend: str
+) -> None:
+    ipt = tool(backend)
+    assert masqctl(ns, "apply", "--iptables-mode", backend).returncode == 0
+    ns.run([ipt, "-t", "nat", "-N", "KUBE-X"])
+    ns.run([ipt, "-t", "nat", "-A", "KUBE-X", "-j", CHAIN])
+    before = save_lines(ns, backend)
+    result = masqctl(ns, "apply", "--remove", "--iptables-mode", backend)
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        f"(is another chain still jumping to {CHAIN}? find it with {ipt} -t nat -S | grep "
+        f"-e '-j {CHAIN}'); nothing was changed\n"
+    ), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert save_lines(ns, backend) == before

@@ -136,7 +136,7 @@ def test_foreign_jump_to_the_chain_is_reported_but_is_not_drift(tmp_path, capsys
     code, out, _ = run_diff(tmp_path, capsys, IN_SYNC.replace(JUMP, f"{JUMP}\n{foreign}"))
     assert (code, findings_of(out)) == (
         0,
-        ["POSTROUTING line 9 also jumps to IP-MASQ-AGENT (not the agent's; left alone)"],
+        ["a POSTROUTING rule (line 9) also jumps to IP-MASQ-AGENT (not the agent's; left alone)"],
     )
 
 
@@ -155,6 +155,9 @@ def test_json_output_is_stable(tmp_path, capsys) -> None:
     }
     assert family["jump"] == {
         "state": "ok",
+        "positions": [1],
+        "old_format_positions": [],
+        "foreign_positions": [],
         "lines": [8],
         "old_format_lines": [],
         "foreign_lines": [],

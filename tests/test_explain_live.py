@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -312,60 +313,30 @@ def completed(stdout: str = "", returncode: int = 0, stderr: str = ""):
     return subprocess.CompletedProcess([], returncode, stdout, stderr)
 
 
-def test_live_mode_reads_the_backend_local_routes_and_other_nat_hooks(capsys, monkeypatch):
-    saves = {
-        "iptables-nft-save": Path(NODE_DUMP).read_text(),
-        "iptables-legacy-save": HEADER + "-A POSTROUTING -j MASQUERADE\nCOMMIT\n",
-    }
-    routes = {
-        "-4": json.dumps(
-            [{"type": "local", "dst": "10.1.2.3"}, {"type": "broadcast", "dst": "10.1.2.255"}]
+@pytest.mark.netfilter
+def test_live_mode_reads_the_backend_local_routes_and_other_nat_hooks() -> None:
+    """A real node in a namespace: the nat table of NODE_DUMP on nft, a legacy POSTROUTING
+    rule, a native nftables nat chain, and 10.1.2.3 as a local address."""
+    from tests.netns import namespace, require_netfilter
+
+    require_netfilter()
+    with namespace("mqexplain") as ns:
+        ns.run(["iptables-nft-restore"], input=Path(NODE_DUMP).read_text())
+        ns.run(["iptables-legacy", "-t", "nat", "-A", "POSTROUTING", "-j", "MASQUERADE"])
+        ns.run(["nft", "add table inet cilium"])
+        ns.run(["nft", "add chain inet cilium post { type nat hook postrouting priority 50 ; }"])
+        ns.run(["ip", "link", "add", "node0", "type", "veth", "peer", "name", "node1"])
+        ns.run(["ip", "address", "add", "10.1.2.3/24", "dev", "node0"])
+        ns.run(["ip", "link", "set", "node0", "up"])
+        result = ns.run(
+            [
+                *(sys.executable, "-m", "masqctl", "explain", "-o", "json", "10.1.2.3"),
+                *("--live", "--iptables-mode", "nft", "--source", "192.0.2.9"),
+            ]
         )
-    }
-    chains = {
-        "nftables": [
-            {
-                "chain": {
-                    "family": "ip",
-                    "table": "nat",
-                    "name": "POSTROUTING",
-                    "hook": "postrouting",
-                    "type": "nat",
-                    "prio": 100,
-                }
-            },
-            {
-                "chain": {
-                    "family": "inet",
-                    "table": "cilium",
-                    "name": "post",
-                    "hook": "postrouting",
-                    "type": "nat",
-                    "prio": 50,
-                }
-            },
-        ]
-    }
-
-    def fake_run(args):
-        if args[0] == "ip":
-            if args[1] in routes:
-                return completed(routes[args[1]])
-            return completed(returncode=2, stderr="Error: ipv6: FIB table does not exist.")
-        if args[0] == "nft":
-            return completed(json.dumps(chains))
-        return completed(saves[args[0]])
-
-    monkeypatch.setattr(node, "run", fake_run)
-    monkeypatch.setattr(node.shutil, "which", lambda name: f"/usr/sbin/{name}")
-    monkeypatch.setattr(
-        "masqctl.netfilter.backend.run_iptables", lambda args, stdin, timeout: saves[args[0]]
-    )
-    _, [line], _ = explain(
-        capsys, monkeypatch, "10.1.2.3", "--live", "--iptables-mode", "nft", "--source", "192.0.2.9"
-    )
-    assert line["rule"] is None
-    assert line["source"] is None
+    line = json.loads(result.stdout)
+    assert (line["verdict"], line["rule"], line["source"]) == ("no-masquerade", None, None)
+    assert line["reason"] == "no rule in nat POSTROUTING masquerades it"
     assert line["notes"][-3:] == [
         "the packet never reaches the agent's chain IP-MASQ-AGENT",
         "iptables-legacy also has 1 rule(s) in nat POSTROUTING: they see the packet on the "
@@ -373,8 +344,6 @@ def test_live_mode_reads_the_backend_local_routes_and_other_nat_hooks(capsys, mo
         "nftables chain inet cilium post (priority 50) is also a nat postrouting chain and may "
         "NAT the packet too",
     ]
-    _, [line], _ = explain(capsys, monkeypatch, "2001:db8::1", "--live", "--iptables-mode", "nft")
-    assert line["verdict"] == "not-handled"
 
 
 def test_live_mode_reports_a_failing_ip_command(capsys, monkeypatch):

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from masqctl.agent import AgentFlags
-from masqctl.apply import plan_sync, remove_plan, rollback_payload
+from masqctl.apply import plan_sync, remove_plan, undo_after
 from masqctl.commands.common import effective_ruleset
 from masqctl.diff import FamilyDiff, diff_family, rendered_jump
-from masqctl.errors import MasqctlError
 from masqctl.netfilter.save_parser import parse_save
 from masqctl.render.iptables import restore_payload
 from masqctl.ruleset import FamilyRules
@@ -76,12 +75,6 @@ def test_remove_deletes_jumps_then_the_chain() -> None:
     assert payload.splitlines()[1].startswith('-D POSTROUTING -m comment --comment "\\"ip-masq')
 
 
-def test_remove_refuses_when_another_chain_jumps_to_it() -> None:
-    text = "*nat\n:KUBE-X - [0:0]\n:IP-MASQ-AGENT - [0:0]\n-A KUBE-X -j IP-MASQ-AGENT\nCOMMIT\n"
-    with pytest.raises(MasqctlError, match=r"^chain KUBE-X \(line 4\) also jumps to IP-MASQ-AGENT"):
-        remove_plan(parse_save(text), "IP-MASQ-AGENT")
-
-
 def test_rollback_of_a_new_chain_deletes_it_and_its_jump() -> None:
     before = parse_save("*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n")
     after_text = (
@@ -90,7 +83,7 @@ def test_rollback_of_a_new_chain_deletes_it_and_its_jump() -> None:
         .replace("COMMIT", f"{JUMP}\nCOMMIT")
     )
     after = parse_save(after_text)
-    payload = rollback_payload(before, "IP-MASQ-AGENT", after, [], rendered_jump(DEFAULTS))
+    payload = undo_after(before, "IP-MASQ-AGENT", after, [], rendered_jump(DEFAULTS))
     assert payload == (
         f"*nat\n:IP-MASQ-AGENT - [0:0]\n{JUMP.replace('-A', '-D', 1)}\n-X IP-MASQ-AGENT\nCOMMIT\n"
     )

@@ -55,32 +55,31 @@ def dump_table(path: str, agent_chain: str, assume_not_local: bool) -> FamilyTab
 
 
 def live_table(mode: str, family: str, agent_chain: str) -> FamilyTable:
-    """--live: this node's nat table, and notes about other nat POSTROUTING chains."""
+    """--live: POSTROUTING and the chains reachable from it, and notes about other nat
+    POSTROUTING chains."""
     from masqctl.netfilter.backend import Backend, select_backend
-    from masqctl.netfilter.save_parser import parse_save
+    from masqctl.netfilter.chains import read_reachable
 
     backend = select_backend(mode, family)
-    text = backend.save("nat")
-    source = f"{backend.prefix}-save"
+    save, text = read_reachable(backend)
     other = Backend("legacy" if backend.name == "nft" else "nft", family)
     notes = [*other_backend_notes(other, text), *foreign_nft_notes(family)]
-    return FamilyTable(parse_save(text, source), source, agent_chain, notes)
+    return FamilyTable(save, f"{backend.command} -t nat", agent_chain, notes)
 
 
 def other_backend_notes(other, text: str) -> list[str]:  # type: ignore[no-untyped-def]
     """The other iptables backend's nat POSTROUTING rules, which share the hook."""
-    from masqctl.netfilter.save_parser import SaveParseError, parse_save
+    from masqctl.netfilter.backend import IptablesError
+    from masqctl.netfilter.chains import legacy_tables, read_chains
 
-    # no "-t nat" for legacy: naming a table makes the kernel create it
-    args = [f"{other.prefix}-save"] + (["-t", "nat"] if other.name == "nft" else [])
-    result = run(args) if shutil.which(args[0]) else None
-    if result is None or result.returncode != 0:
+    if shutil.which(other.command) is None:
         return dump_notes(text)
-    try:
-        table = parse_save(result.stdout, args[0]).tables.get("nat")
-    except SaveParseError:
+    if other.name == "legacy" and "nat" not in legacy_tables(other.family):
         return []
-    chain = None if table is None else table.chains.get("POSTROUTING")
+    try:
+        chain = read_chains(other, ("POSTROUTING",)).chains("nat").get("POSTROUTING")
+    except IptablesError:
+        return dump_notes(text)
     if chain is None or not chain.rules:
         return []
     return [

@@ -24,8 +24,7 @@ SAVE_TIMEOUT = 60.0
 RESTORE_TIMEOUT = 300.0
 #: Seconds iptables-restore waits for the xtables lock (legacy; nft takes no lock).
 LOCK_WAIT_SECONDS = 10
-_KUBELET_CHAINS = re.compile(r"^:(KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY)\b", re.MULTILINE)
-_RULE_LINE = re.compile(r"^-", re.MULTILINE)
+_RULE_LINE = re.compile(r"^-A ", re.MULTILINE)
 
 
 class IptablesError(MasqctlError):
@@ -208,6 +207,11 @@ class Backend:
     def prefix(self) -> str:
         return _command_prefix(self.name, self.family)
 
+    @property
+    def command(self) -> str:
+        """The listing program: ``iptables-nft``, ``ip6tables-legacy``, ..."""
+        return f"{'ip6tables' if self.family == 'ipv6' else 'iptables'}-{self.name}"
+
     def save(self, table: str = "nat") -> str:
         """``<prefix>-save -t table``."""
         return run_iptables([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
@@ -259,35 +263,59 @@ class Backend:
         return [*args, str(LOCK_WAIT_SECONDS)] if self.name == "legacy" else args
 
 
-def _quiet_save(args: list[str]) -> str:
-    """A save used only for detection: failures count as an empty output."""
+def _succeeds(args: list[str]) -> bool:
+    """Whether a program used only for detection runs and exits 0."""
     try:
-        return subprocess.run(
-            args, capture_output=True, text=True, timeout=SAVE_TIMEOUT, check=False
-        ).stdout
+        return (
+            subprocess.run(args, capture_output=True, timeout=SAVE_TIMEOUT, check=False).returncode
+            == 0
+        )
     except (OSError, subprocess.SubprocessError):
-        return ""
+        return False
+
+
+def _listed_rules(args: list[str]) -> int:
+    """How many rules a ``-S CHAIN`` listing used only for detection shows (0 on failure)."""
+    try:
+        result = subprocess.run(
+            args, capture_output=True, text=True, timeout=SAVE_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return len(_RULE_LINE.findall(result.stdout)) if result.returncode == 0 else 0
 
 
 @cache
 def detect_mode() -> str:
-    """nft or legacy, as Kubernetes' iptables-wrapper decides it (both families count)."""
-    nft_mangle = "".join(
-        _quiet_save([f"{_command_prefix('nft', family)}-save", "-t", "mangle"])
+    """nft or legacy, decided as Kubernetes' iptables-wrapper decides, from cheap listings.
+
+    First kubelet's hint chains (KUBE-IPTABLES-HINT, KUBE-KUBELET-CANARY in mangle) in
+    nft, then in legacy (only in a legacy mangle table the kernel already has: naming a
+    legacy table creates it); failing both, the backend whose nat POSTROUTING holds more
+    rules (kube-proxy, the agent and CNI plugins all write there), nft when neither has any.
+    """
+    from masqctl.netfilter.chains import legacy_tables
+
+    for hint in ("KUBE-IPTABLES-HINT", "KUBE-KUBELET-CANARY"):
+        for family in ("ipv4", "ipv6"):
+            if _succeeds([Backend("nft", family).command, "-t", "mangle", "-S", hint]):
+                return "nft"
+    for family in ("ipv4", "ipv6"):
+        if "mangle" in legacy_tables(family):
+            command = Backend("legacy", family).command
+            for hint in ("KUBE-IPTABLES-HINT", "KUBE-KUBELET-CANARY"):
+                if _succeeds([command, "-t", "mangle", "-S", hint]):
+                    return "legacy"
+    legacy = sum(
+        _listed_rules([Backend("legacy", family).command, "-t", "nat", "-S", "POSTROUTING"])
+        for family in ("ipv4", "ipv6")
+        if "nat" in legacy_tables(family)
+    )
+    nft = sum(
+        _listed_rules([Backend("nft", family).command, "-t", "nat", "-S", "POSTROUTING"])
         for family in ("ipv4", "ipv6")
     )
-    if _KUBELET_CHAINS.search(nft_mangle):
-        return "nft"
-    # no "-t mangle" for legacy: naming a table makes the kernel create it
-    legacy = "".join(
-        _quiet_save([f"{_command_prefix('legacy', family)}-save"]) for family in ("ipv4", "ipv6")
-    )
-    if _KUBELET_CHAINS.search(legacy):
-        return "legacy"
-    nft = "".join(
-        _quiet_save([f"{_command_prefix('nft', family)}-save"]) for family in ("ipv4", "ipv6")
-    )
-    return "legacy" if len(_RULE_LINE.findall(legacy)) > len(_RULE_LINE.findall(nft)) else "nft"
+    return "legacy" if legacy > nft else "nft"
 
 
 def select_backend(mode: str, family: str) -> Backend:

@@ -27,14 +27,18 @@ class SavedRule:
     plain (``args``) and canonical (``canonical``), both read from the text on first use.
     """
 
-    __slots__ = ("_args", "_canonical", "_source", "chain", "line", "text")
+    __slots__ = ("_args", "_canonical", "_source", "chain", "line", "position", "text")
 
     _args: tuple[str, ...]
     _canonical: tuple[str, ...]
 
-    def __init__(self, chain: str, line: int, text: str, source: str = "<dump>") -> None:
+    def __init__(
+        self, chain: str, line: int, text: str, source: str = "<dump>", position: int = 0
+    ) -> None:
         self.chain = chain
         self.line = line
+        #: The rule's number in its chain (1 for the first), as ``iptables -L --line-numbers``.
+        self.position = position
         #: The rule line without its counters: ``-A chain ...`` as the dump wrote it.
         self.text = text
         self._source = source
@@ -111,9 +115,12 @@ class Table:
 
 @dataclass(slots=True)
 class SaveFile:
-    """A whole iptables-save document."""
+    """A whole iptables-save document (or the chains masqctl listed from a live table)."""
 
     tables: dict[str, Table] = field(default_factory=dict)
+    #: Listed chain by chain from a live table: its line numbers mean nothing to a
+    #: reader, so rules are named by their position in their chain.
+    listed: bool = False
 
     def chains(self, table: str) -> dict[str, Chain]:
         """The chains of ``table``, none when the document has no such table."""
@@ -255,7 +262,7 @@ def _add_rule(table: Table, line: str, number: int, source: str, lazy: bool) -> 
         name = line[3:end] if end > 0 else line[3:]
         chain = table.chains.get(name)
         if chain is not None and '"' not in name:
-            rule = SavedRule(name, number, line, source)
+            rule = SavedRule(name, number, line, source, len(chain.rules) + 1)
             if not lazy:
                 rule._read()
             chain.rules.append(rule)
@@ -270,7 +277,7 @@ def _add_rule(table: Table, line: str, number: int, source: str, lazy: bool) -> 
     chain = table.chains.get(words[1])
     if chain is None:
         raise _error(where, f"rule for chain {words[1]!r}, which is not declared")
-    rule = SavedRule(chain.name, number, line, source)
+    rule = SavedRule(chain.name, number, line, source, len(chain.rules) + 1)
     rule._args = tuple(words[2:])  # split once: _read() builds the canonical form from them
     if not lazy:
         rule._read()

@@ -1,0 +1,216 @@
+"""Reading only the chains masqctl needs from a node's live nat table.
+
+A node's nat table can hold kube-proxy's 100,000 rules while masqctl's work is its own
+chain and POSTROUTING, so the cost must follow those, not the table:
+
+- iptables-nft: ``iptables -t nat -S CHAIN`` asks the kernel for that chain alone, a few
+  milliseconds whatever the table holds.  A chain that does not exist is reported as
+  "incompatible" by iptables 1.8.9; ``iptables -t nat -C POSTROUTING -j CHAIN`` (read
+  only) then tells a missing chain ("does not exist") from a really incompatible one.
+- iptables-legacy: every listing fetches the whole table from the kernel, so one
+  ``iptables-legacy-save -t nat``, filtered to the wanted chains as it streams, is the
+  cheapest read.  A nat table the kernel does not have (``/proc/net/ip_tables_names``)
+  is not read at all: naming it would make the kernel create it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from masqctl.netfilter.backend import SAVE_TIMEOUT, Backend, IptablesError, Running
+from masqctl.netfilter.save_parser import SaveFile, parse_lines
+
+#: Built-in chains of the nat table and their policy when the table is empty.
+NAT_BUILTINS = ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING")
+#: Targets that are not chains, so a walk never lists them.
+TARGETS = frozenset(
+    {
+        "ACCEPT",
+        "DROP",
+        "RETURN",
+        "QUEUE",
+        "MASQUERADE",
+        "SNAT",
+        "DNAT",
+        "REDIRECT",
+        "NETMAP",
+        "MARK",
+        "CONNMARK",
+        "LOG",
+        "NFLOG",
+        "TRACE",
+        "AUDIT",
+        "CLASSIFY",
+        "NOTRACK",
+        "CT",
+        "TPROXY",
+        "REJECT",
+    }
+)
+_TABLE_NAMES = {"ipv4": "/proc/net/ip_tables_names", "ipv6": "/proc/net/ip6_tables_names"}
+
+
+def legacy_tables(family: str) -> set[str]:
+    """The legacy tables the kernel has for ``family`` in this network namespace."""
+    try:
+        with open(_TABLE_NAMES[family], encoding="ascii") as stream:
+            return {line.strip() for line in stream if line.strip()}
+    except OSError:  # no ip_tables module loaded: no legacy table at all
+        return set()
+
+
+def _listing_lines(table: str, listings: Iterable[str]) -> list[str]:
+    """``-S`` output (``-P``/``-N``/``-A`` lines) as iptables-save lines of ``table``."""
+    declarations: list[str] = []
+    rules: list[str] = []
+    for text in listings:
+        for line in text.splitlines():
+            if line.startswith("-P "):
+                _, chain, policy = line.split()[:3]
+                declarations.append(f":{chain} {policy} [0:0]")
+            elif line.startswith("-N "):
+                declarations.append(f":{line[3:].strip()} - [0:0]")
+            elif line.startswith("-A "):
+                rules.append(line)
+    return [f"*{table}", *declarations, *rules, "COMMIT"]
+
+
+@dataclass
+class PendingChains:
+    """Chains being read: started at once, so masqctl can work meanwhile."""
+
+    backend: Backend
+    names: tuple[str, ...]
+    table: str
+    listings: dict[str, Running] | None = None
+    save: Running | None = None
+
+    def result(self) -> tuple[SaveFile, str]:
+        """The chains that exist, as a SaveFile of ``table``, and as iptables-save text."""
+        if self.save is not None:
+            lines = _filtered(self.save.wait().splitlines(), self.names)
+        elif self.listings is not None:
+            texts = []
+            for name, running in self.listings.items():
+                try:
+                    texts.append(running.wait())
+                except IptablesError as error:
+                    if not _is_missing(self.backend, self.table, name, str(error)):
+                        raise
+            lines = _listing_lines(self.table, texts)
+        else:
+            lines = [f"*{self.table}", "COMMIT"]
+        return _listed(lines, f"{self.backend.command} -t {self.table}")
+
+    def abandon(self) -> None:
+        """Stop the reads (their result is no longer wanted)."""
+        for running in [*(self.listings or {}).values(), *([self.save] if self.save else [])]:
+            running.abandon()
+
+
+def _filtered(lines: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The lines of a save that declare or fill one of ``names`` (and the table lines)."""
+    declared = tuple(f":{name} " for name in names)
+    filled = tuple(f"-A {name} " for name in names)
+    return [
+        line
+        for line in lines
+        if line.startswith(filled)
+        or line.startswith(declared)
+        or line.startswith("*")
+        or line == "COMMIT"
+    ]
+
+
+def _is_missing(backend: Backend, table: str, chain: str, message: str) -> bool:
+    """Whether a failed ``-S chain`` means the chain does not exist."""
+    if "No chain/target/match by that name" in message:
+        return True
+    if "incompatible" not in message:
+        return False
+    probe = Running(
+        [backend.command, "-t", table, "-C", "POSTROUTING", "-j", chain], None, SAVE_TIMEOUT
+    )
+    try:
+        probe.wait()
+    except IptablesError as error:
+        return "does not exist" in str(error)
+    return False
+
+
+def start_chain_read(backend: Backend, names: Sequence[str], table: str = "nat") -> PendingChains:
+    """Start reading ``names`` of ``table`` the cheapest way ``backend`` allows."""
+    pending = PendingChains(backend, tuple(names), table)
+    if backend.name == "legacy":
+        if table in legacy_tables(backend.family):
+            pending.save = Running([f"{backend.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
+        return pending
+    pending.listings = {
+        name: Running([backend.command, "-t", table, "-S", name], None, SAVE_TIMEOUT)
+        for name in names
+    }
+    return pending
+
+
+def read_chains(backend: Backend, names: Sequence[str], table: str = "nat") -> SaveFile:
+    """The chains ``names`` of ``table`` that exist (see the module doc for the cost)."""
+    return start_chain_read(backend, names, table).result()[0]
+
+
+def read_reachable(backend: Backend, start: str = "POSTROUTING") -> tuple[SaveFile, str]:
+    """The nat chain ``start`` and every chain reachable from it by jumps and gotos.
+
+    On legacy the whole table is read anyway, so all of it is kept (parsed lazily).
+    """
+    if backend.name == "legacy":
+        if "nat" not in legacy_tables(backend.family):
+            lines = ["*nat", *(f":{name} ACCEPT [0:0]" for name in NAT_BUILTINS), "COMMIT"]
+        else:
+            running = Running([f"{backend.prefix}-save", "-t", "nat"], None, SAVE_TIMEOUT)
+            lines = running.wait().splitlines()
+        return _listed(lines, f"{backend.prefix}-save -t nat")
+    seen: list[str] = []
+    wanted = [start]
+    texts: list[str] = []
+    while wanted:
+        pending = start_chain_read(backend, wanted)
+        save, text = pending.result()
+        texts.append(text)
+        seen.extend(wanted)
+        chains = save.chains("nat")
+        wanted = sorted(
+            {
+                target
+                for name in wanted
+                if name in chains
+                for rule in chains[name].rules
+                if (target := _target(rule.canonical)) is not None
+                and target not in TARGETS
+                and target not in seen
+            }
+        )
+    lines = ["*nat"]
+    rules: list[str] = []
+    for text in texts:
+        for line in text.splitlines()[1:-1]:
+            (lines if line.startswith(":") else rules).append(line)
+    lines += [*rules, "COMMIT"]
+    return _listed(lines, f"{backend.command} -t nat")
+
+
+def _listed(lines: list[str], source: str) -> tuple[SaveFile, str]:
+    """Lines read from a live table as a SaveFile (rules named by position), and as text."""
+    save = parse_lines(lines, source, lazy=True)
+    save.listed = True
+    return save, "\n".join(lines) + "\n"
+
+
+def _target(words: tuple[str, ...]) -> str | None:
+    """The chain or target a canonical rule jumps or goes to, if any."""
+    if len(words) >= 2 and words[-2] in ("-j", "-g"):
+        return words[-1]
+    for index, word in enumerate(words[:-1]):
+        if word in ("-j", "-g"):
+            return words[index + 1]
+    return None
