@@ -12,6 +12,8 @@ from masqctl.flavours.base import Flavour
 MODULES = {
     "upstream": "upstream",
     "gke": "gke",
+    "azure-v2": "azure_v2",
+    "cilium": "cilium",
 }
 DEFAULT_FLAVOUR = "upstream"
 ENVIRONMENT = "MASQCTL_FLAVOUR"
@@ -23,3 +25,19 @@ def get_flavour(name: str | None = None) -> Flavour:
     require_choice("flavour", chosen, tuple(MODULES))
     module = importlib.import_module(f"masqctl.flavours.{MODULES[chosen]}")
     return module.FLAVOUR  # type: ignore[no-any-return]
+
+
+def flavour_of_image(image: str) -> Flavour | None:
+    """The flavour whose agent ``image`` is (``repo:tag`` or ``repo@digest``), or None."""
+    repository = image.split("@", 1)[0]
+    if ":" in repository.rsplit("/", 1)[-1]:
+        repository = repository.rsplit(":", 1)[0]
+    flavours = [get_flavour(name) for name in MODULES]
+    for flavour in flavours:
+        if repository in flavour.images:
+            return flavour
+    # a mirror (a private registry) keeps the path below the registry host
+    for flavour in flavours:
+        if any(repository.endswith("/" + known.split("/", 1)[1]) for known in flavour.images):
+            return flavour
+    return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from masqctl.agent import AgentFlags
 from masqctl.config.goparse import parse_int
 from masqctl.errors import UsageError
+from masqctl.flavours.logging import version_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,25 @@ class Flavour:
     title: str = ""
     #: The flags the agent defines; any other agent flag is refused.
     flags: tuple[FlagDef, ...] = ()
+    #: Container image repositories of this agent (registry and path, no tag).
+    images: tuple[str, ...] = ()
+    #: The directory, in the agent's container, where it reads its config files.
+    config_dir: str = "/etc/config"
+
+    def reads_file(self, name: str) -> bool:
+        """Whether the agent reads the file ``name`` of its config directory."""
+        return name == "ip-masq-agent"
+
+    def logging_flags(self, version: str | None) -> dict[str, str]:
+        """The logging library's flags the agent's binary of ``version`` (an image tag;
+        None: the newest) accepts: Go flag name → kind."""
+        return {}
+
+    def flag_exists(self, flag: FlagDef, version: str | None) -> bool:
+        """Whether the agent's release ``version`` (None: the newest) has ``flag``."""
+        if flag.since is None or version_key(version) is None:
+            return True
+        return version_key(version) >= version_key(flag.since)  # type: ignore[operator]
 
     def flag(self, dest: str) -> FlagDef | None:
         """The flag kept under ``dest``, or None when this agent has none."""

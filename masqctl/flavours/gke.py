@@ -16,6 +16,8 @@ class GKE(Upstream):
 
     name = "gke"
     title = "GKE's ip-masq-agent"
+    #: GKE's builds of upstream's agent, tagged ``<upstream tag>-gke.N``.
+    images = ("gke.gcr.io/ip-masq-agent",)
     flags: tuple[FlagDef, ...] = tuple(
         replace(flag, default=_GKE_DEFAULTS.get(flag.dest, flag.default)) for flag in UPSTREAM_FLAGS
     )
