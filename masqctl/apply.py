@@ -466,7 +466,7 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
             if request.remove:
                 check_chain_name(request.flags.masq_chain)
             else:
-                ruleset = effective_ruleset(request.config_paths, request.flags)
+                ruleset = effective_ruleset(request.config_paths, request.flags, writes=True)
             for family in families:
                 backend, reading = backends[family], reads.pop(family)
                 try:

@@ -33,8 +33,6 @@ class CIDREntry:
     text: str
     index: int
     origin: Origin
-    #: A bare ``-`` item, which the agent decodes to "".
-    null: bool = False
 
     def parsed(self) -> ParsedCIDR | None:
         """The CIDR as net.ParseCIDR reads it, or None where the agent cannot parse it."""
@@ -49,6 +47,8 @@ class MasqConfig:
     """The agent's config after its own decoding rules (defaults filled in)."""
 
     non_masquerade_cidrs: tuple[CIDREntry, ...]
+    #: The list was decoded from null (a nil slice: the agent logs ``null``, not ``[]``).
+    cidrs_null: bool = False
     cidr_limit: int = DEFAULT_CIDR_LIMIT
     masq_link_local: bool = False
     masq_link_local_ipv6: bool = False

@@ -108,8 +108,8 @@ def _go_atoi(text: str, flag_text: str) -> int:
 def parse_to_ports(text: str) -> tuple[PortInterval, ...]:
     """--to-ports as the agent parses it (``1024-29999,32768-65535``, single ports too).
 
-    UsageError with the agent's message where it would exit; ports outside 1-65535, which
-    the agent passes on, are refused too since iptables-restore would reject the sync.
+    UsageError with the agent's message where it exits (klog.Exitf, the pod crash-loops);
+    ports iptables rejects are the agent's to write (see :func:`payload_problems`).
     """
     if not text:
         return ()
@@ -123,11 +123,6 @@ def parse_to_ports(text: str) -> tuple[PortInterval, ...]:
         if first > last:
             raise UsageError(
                 f'Invalid --to-ports flag "{text}": first is greater than last in "{part}"'
-            )
-        if not 0 < first <= last <= 65535:
-            raise UsageError(
-                f'Invalid --to-ports flag "{text}": "{part}" is outside the ports 1-65535 '
-                "that iptables accepts"
             )
         intervals.append(PortInterval(first, last))
     return tuple(intervals)
@@ -144,21 +139,50 @@ def format_go_float(value: float) -> str:
     return digits.rstrip("0").rstrip(".") if "." in digits else digits
 
 
-def check_chain_name(name: str) -> None:
-    """Refuse chain names iptables would refuse."""
+def chain_name_problem(name: str) -> str | None:
+    """Why iptables cannot take ``name`` as the agent's chain, or None."""
     if not name:
-        raise UsageError("--masq-chain: the chain name is empty")
-    if len(name) > MAX_CHAIN_NAME_LENGTH:
-        raise UsageError(
-            f"--masq-chain: {name!r} is {len(name)} characters; iptables allows at most "
-            f"{MAX_CHAIN_NAME_LENGTH}"
-        )
+        return "the chain name is empty"
+    if len(name.encode()) > MAX_CHAIN_NAME_LENGTH:
+        return f"chain name `{name}' too long (must be under 29 chars)"
     if any(char.isspace() for char in name) or not name.isprintable():
-        raise UsageError(f"--masq-chain: {name!r} contains whitespace")
-    if name in BUILTIN_NAT_CHAINS or name.upper() in ("ACCEPT", "DROP", "RETURN", "QUEUE"):
-        raise UsageError(f"--masq-chain: {name!r} is a built-in chain or target of iptables")
+        return f"chain name {name!r} contains whitespace"
     if name.startswith(("-", "!")):
-        raise UsageError(f"--masq-chain: {name!r} would be read as an option")
+        return f"chain name not allowed to start with `{name[0]}'"
+    if name in BUILTIN_NAT_CHAINS or name.upper() in ("ACCEPT", "DROP", "RETURN", "QUEUE"):
+        return (
+            f"{name} is a built-in chain or target: the agent would flush it and write its "
+            "rules there"
+        )
+    return None
+
+
+def check_chain_name(name: str) -> None:
+    """Refuse a chain name masqctl itself cannot act on (``apply --remove``)."""
+    problem = chain_name_problem(name)
+    if problem is not None:
+        raise UsageError(f"--masq-chain {name!r}: {problem}")
+
+
+def payload_problems(rules: FamilyRules) -> list[str]:
+    """What iptables-restore rejects (or must not be given) in the payload the agent
+    writes for ``rules``: the agent writes it all the same, and every sync fails."""
+    problems = []
+    chain_problem = chain_name_problem(rules.chain)
+    if chain_problem is not None:
+        problems.append(f"--masq-chain {rules.chain!r}: {chain_problem}")
+    for rule in rules.rules:
+        if rule.cidr is not None:
+            mask = rule.cidr.rpartition("/")[2]
+            mapped = rules.family == IPV4 and ":" in rule.cidr
+            if mapped or (len(mask) > 1 and mask.startswith("0")):
+                problems.append(f"-d {rule.cidr}: invalid mask `{mask}' specified")
+        if "--to-ports" in rule.args:
+            ports = rule.args[rule.args.index("--to-ports") + 1]
+            for port in ports.split("-"):
+                if int(port) > 65535:
+                    problems.append(f"--to-ports {ports}: Port `{port}' not valid")
+    return list(dict.fromkeys(problems))
 
 
 def _masquerade_rules(chain: str, flags: AgentFlags) -> list[Rule]:
@@ -216,7 +240,6 @@ def cidr_family(text: str) -> str:
 
 def build_ruleset(config: MasqConfig, flags: AgentFlags) -> Ruleset:
     """The rules one sync of the agent writes, for IPv4 and (with --enable-ipv6) IPv6."""
-    check_chain_name(flags.masq_chain)
     chain = flags.masq_chain
     families = {}
     for family in (IPV4, IPV6) if flags.enable_ipv6 else (IPV4,):

@@ -141,7 +141,7 @@ def test_unknown_key_is_an_error_with_did_you_mean(key: str, suggestion: str) ->
     ]
 
 
-def test_duplicate_key_last_wins_and_is_an_error() -> None:
+def test_duplicate_yaml_key_of_the_same_spelling_keeps_only_the_later() -> None:
     config, findings = decode("cidrLimit: 5\ncidrLimit: 7\n")
     assert config.cidr_limit == 7
     assert findings == [
@@ -149,24 +149,26 @@ def test_duplicate_key_last_wins_and_is_an_error() -> None:
             "MASQ006",
             1,
             1,
-            'key "cidrLimit" is given more than once; the agent uses only "cidrLimit" at line 2',
+            'key "cidrLimit" is given again at line 2: go-yaml keeps only the later one',
         )
     ]
 
 
-def test_keys_differing_in_case_follow_go_sorted_order_in_yaml() -> None:
-    # ToJSON marshals a Go map: keys sorted, so "nonMasqueradeCIDRs" ('I') sorts before
-    # "nonMasqueradeCidrs" ('i') and the latter wins whatever the document order.
+def test_keys_differing_in_case_are_both_decoded_in_go_sorted_order_in_yaml() -> None:
+    # ToJSON marshals a Go map: keys sorted, so "nonMasqueradeCIDRs" ('I') is decoded
+    # before "nonMasqueradeCidrs" ('i'), whatever the document order; the second list is
+    # written into the first (agent: ["10.0.0.0/8"]).
     config, findings = decode(
         "nonMasqueradeCidrs: [10.0.0.0/8]\nnonMasqueradeCIDRs: [192.168.0.0/16]\n"
     )
     assert cidrs(config) == ["10.0.0.0/8"]
     assert (
         "MASQ006",
-        2,
         1,
-        'key "nonMasqueradeCIDRs" is given more than once; the agent uses '
-        'only "nonMasqueradeCidrs" at line 1',
+        1,
+        'key "nonMasqueradeCidrs" is given more than once (also line 2): the agent decodes '
+        "each in turn onto the same value (a null keeps what the other gave, a list is "
+        "written into the other's element by element)",
     ) in findings
 
 
@@ -234,16 +236,17 @@ def test_missing_key_keeps_the_default() -> None:
     assert cidrs(config) == DEFAULT_CIDRS
 
 
-def test_null_list_item_becomes_empty_string_and_is_an_error() -> None:
+def test_null_item_keeps_the_default_at_its_index() -> None:
+    # agent: Using config {"nonMasqueradeCIDRs":["10.0.0.0/8","172.16.0.0/12"],...}
     config, findings = decode("nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  -\n")
-    assert cidrs(config) == ["10.0.0.0/8", ""]
+    assert cidrs(config) == ["10.0.0.0/8", "172.16.0.0/12"]
     assert findings == [
         (
             "MASQ023",
             3,
             4,
-            'nonMasqueradeCIDRs[1] is empty (null); the agent reads it as "" and '
-            'refuses the config: CIDR "" could not be parsed, invalid CIDR address: ',
+            "nonMasqueradeCIDRs[1] is null: the agent keeps the default 172.16.0.0/12 that "
+            "sat at index 1 and leaves it unmasqueraded (a null item does not remove anything)",
         )
     ]
 
@@ -292,7 +295,7 @@ def test_number_resync_interval_is_a_type_error() -> None:
             1,
             17,
             'resyncInterval must be a quoted duration such as "60s" (json: cannot unmarshal '
-            "number into Go value of type string)",
+            "number into Go struct field MasqConfig.resyncInterval of type string)",
         )
     ]
 

@@ -87,11 +87,21 @@ def test_parse_address_needs_a_family() -> None:
         (0, "0s"),
         (60_000_000_000, "1m0s"),
         (5_400_000_000_000, "1h30m0s"),
-        (1500, "1500ns"),
         (-5_000_000_000, "-5s"),
+        # time.Duration.String() below a second and with fractions (issue 9, point 4)
+        (500_000_000, "500ms"),
+        (10_000, "10µs"),
+        (1500, "1.5µs"),
+        (1, "1ns"),
+        (1_500_000_000, "1.5s"),
+        (-1_500_000_000, "-1.5s"),
+        (3_600_000_000_000, "1h0m0s"),
+        (61_001_000_000, "1m1.001s"),
+        (2**63 - 1, "2562047h47m16.854775807s"),
+        (-(2**63), "-2562047h47m16.854775808s"),
     ],
 )
-def test_format_duration(nanos: int, text: str) -> None:
+def test_format_duration_is_gos_duration_string(nanos: int, text: str) -> None:
     assert format_duration(nanos) == text
 
 

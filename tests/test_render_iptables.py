@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from masqctl.agent import AgentFlags
+from masqctl.commands.common import effective_ruleset
 from masqctl.errors import UsageError
+from masqctl.render.iptables import restore_payload
+from masqctl.ruleset import payload_problems
 from tests.rendering import render_output
 
 RETURN = '-m comment --comment "ip-masq-agent: local traffic is not subject to MASQUERADE"'
@@ -128,24 +131,30 @@ def test_cidrs_are_written_as_given_in_config_order(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("chain", "message"),
+    ("chain", "problem"),
     [
         (
             "A" * 29,
-            "--masq-chain: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAA' is 29 characters; iptables "
-            "allows at most 28",
+            "--masq-chain 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAA': chain name "
+            "`AAAAAAAAAAAAAAAAAAAAAAAAAAAAA' too long (must be under 29 chars)",
         ),
-        ("MY CHAIN", "--masq-chain: 'MY CHAIN' contains whitespace"),
-        ("POSTROUTING", "--masq-chain: 'POSTROUTING' is a built-in chain or target of iptables"),
-        ("", "--masq-chain: the chain name is empty"),
+        ("MY CHAIN", "--masq-chain 'MY CHAIN': chain name 'MY CHAIN' contains whitespace"),
+        (
+            "POSTROUTING",
+            "--masq-chain 'POSTROUTING': POSTROUTING is a built-in chain or target: the agent "
+            "would flush it and write its rules there",
+        ),
+        ("", "--masq-chain '': the chain name is empty"),
+        ("-x", "--masq-chain '-x': chain name not allowed to start with `-'"),
     ],
 )
-def test_chain_names_iptables_refuses_are_rejected(
-    tmp_path: Path, chain: str, message: str
+def test_chain_names_iptables_refuses_are_written_as_the_agent_writes_them(
+    chain: str, problem: str
 ) -> None:
-    with pytest.raises(UsageError) as raised:
-        render(tmp_path, masq_chain=chain)
-    assert str(raised.value) == message
+    # the agent uses --masq-chain as it is (no check): its payload names the chain
+    rules = effective_ruleset(None, AgentFlags(masq_chain=chain)).family("ipv4")
+    assert restore_payload(rules).splitlines()[1] == f":{chain} - [0:0]"
+    assert payload_problems(rules) == [problem]
 
 
 def test_ipv6_family_needs_enable_ipv6(tmp_path: Path) -> None:
@@ -165,7 +174,9 @@ def test_invalid_config_prints_the_errors_and_exits_2(tmp_path: Path) -> None:
     )
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
-        "masqctl: the agent would refuse this config:\n"
+        "masqctl: the agent refuses this config (it writes no rules and keeps the ones it "
+        'has; a new node gets none): CIDR "10.0.0.1/8" is not aligned to a CIDR block, ip: '
+        '"10.0.0.1" network: "10.0.0.0/8"\n'
         f'{path}:1:22: error[MASQ003] CIDR "10.0.0.1/8" has host bits set; the agent rejects it '
         "(did you mean 10.0.0.0/8?)\n"
     )
@@ -223,6 +234,13 @@ def test_probabilities_never_use_exponent_notation() -> None:
     assert format_go_float(0.5) == "0.5"
 
 
+def test_ports_the_agent_takes_are_written_and_iptables_refuses_only_those_above_65535() -> None:
+    # no range check in the agent; iptables-restore takes port 0 and refuses 70000
+    rules = effective_ruleset(None, AgentFlags(to_ports="0-10,70000")).family("ipv4")
+    assert "--to-ports 0-10" in restore_payload(rules)
+    assert payload_problems(rules) == ["--to-ports 70000: Port `70000' not valid"]
+
+
 @pytest.mark.parametrize(
     ("to_ports", "message"),
     [
@@ -231,16 +249,6 @@ def test_probabilities_never_use_exponent_notation() -> None:
         ("1-2,", 'Invalid --to-ports flag "1-2,": strconv.Atoi: parsing "": invalid syntax'),
         ("1-2-3", 'Invalid --to-ports flag "1-2-3": invalid interval "1-2-3"'),
         ("10-5", 'Invalid --to-ports flag "10-5": first is greater than last in "10-5"'),
-        (
-            "0-10",
-            'Invalid --to-ports flag "0-10": "0-10" is outside the ports 1-65535 that '
-            "iptables accepts",
-        ),
-        (
-            "70000",
-            'Invalid --to-ports flag "70000": "70000" is outside the ports 1-65535 that '
-            "iptables accepts",
-        ),
     ],
 )
 def test_invalid_to_ports_is_refused_with_the_agents_words(

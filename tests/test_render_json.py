@@ -60,14 +60,18 @@ def test_render_usage_errors(kwargs: dict[str, str], message: str) -> None:
         run(**kwargs)  # type: ignore[arg-type]
 
 
-def test_config_with_two_agent_keys_is_ambiguous(tmp_path: Path) -> None:
+def test_upstream_reads_no_azure_style_keys(tmp_path: Path) -> None:
     path = tmp_path / "cm.yaml"
     path.write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ip-masq-agent}\ndata:\n"
         "  ip-masq-agent-a: 'cidrLimit: 3'\n  ip-masq-agent-b: 'cidrLimit: 4'\n"
     )
-    with pytest.raises(MasqctlError, match="holds 2 agent configs"):
+    with pytest.raises(MasqctlError) as raised:
         render_output(str(path), AgentFlags(), "ipv4", "iptables")
+    assert str(raised.value) == (
+        f"{path}: no config that kubernetes-sigs/ip-masq-agent reads (a raw config file, or "
+        "a ConfigMap's data key config)"
+    )
 
 
 def test_configmap_key_config_is_preferred(tmp_path: Path) -> None:
@@ -83,7 +87,7 @@ def test_configmap_key_config_is_preferred(tmp_path: Path) -> None:
 def test_manifest_without_agent_config_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "svc.yaml"
     path.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: x}\n")
-    with pytest.raises(MasqctlError, match="no ip-masq-agent config found"):
+    with pytest.raises(MasqctlError, match="no config that kubernetes-sigs/ip-masq-agent reads"):
         render_output(str(path), AgentFlags(), "ipv4", "iptables")
 
 

@@ -245,9 +245,10 @@ def test_text_report_on_a_terminal_is_styled_by_rich() -> None:
 
 def test_a_directory_given_as_config_is_an_input_error(tmp_path: Path) -> None:
     from masqctl.config.load import load_config
+    from masqctl.flavours import get_flavour
 
     with pytest.raises(InputError, match="is a directory"):
-        load_config([str(tmp_path)], AgentFlags())
+        load_config([str(tmp_path)], AgentFlags(), get_flavour("upstream"))
 
 
 def test_configmap_config_written_as_a_mapping_is_an_error(tmp_path: Path) -> None:

@@ -1,9 +1,18 @@
-"""The agent's own config decoding: ToJSON, encoding/json into its struct, validate().
+"""The agent's own config decoding, step by step as upstream's ``syncConfig`` does it.
 
-Every consequence of the agent's reading is reproduced: JSON-or-YAML by the first
-byte, case-insensitive keys where the last one wins, unknown keys dropped, Go's strict
-types, null keeping a default (but emptying the CIDR list), and the agent's checks.
-Each deviation is reported as a finding at the position in the user's file.
+1. apimachinery's ToJSON: text whose first non-space byte is ``{`` is JSON as it is;
+   anything else is YAML (its first document), which sigs.k8s.io/yaml turns into JSON:
+   every mapping key becomes a string or the whole config is refused (a null key, a
+   sequence as key, a uint64), and json.Marshal sorts the keys.
+2. encoding/json into the agent's struct pre-filled with its defaults: every occurrence of
+   a key, in that order, is decoded onto the same field.  A null keeps what is there; a
+   list is written element by element into the slice already there, so a null item keeps
+   the default (or earlier value) at its index; a type error is kept and the first one
+   returned at the end; a resyncInterval error stops decoding at once.
+3. validate(): the CIDR limit, then each CIDR's syntax, alignment and family.
+
+The agent's error is exactly the first of these (:attr:`DecodedConfig.agent_error`); every
+finding is reported at its position in the user's file.
 """
 
 from __future__ import annotations
@@ -18,7 +27,12 @@ from masqctl.config.goparse import (
     INT64_MAX,
     INT64_MIN,
     CIDRError,
+    ParsedCIDR,
+    format_address,
     format_duration,
+    go_json_number,
+    go_json_string,
+    go_quote,
     is_ipv4_mapped,
     parse_cidr,
     parse_duration,
@@ -26,9 +40,9 @@ from masqctl.config.goparse import (
 from masqctl.config.json_reader import read_json_document, starts_as_json
 from masqctl.config.nodes import BOOL, FLOAT, INT, MAP, NULL, SCALAR, SEQ, STR, DocumentError, Node
 from masqctl.config.yaml_reader import read_yaml_documents
-from masqctl.findings import Finding
+from masqctl.findings import ERROR, Finding
 from masqctl.lint.report import finding_at
-from masqctl.model import CIDREntry, MasqConfig, Origin, default_config
+from masqctl.model import DEFAULTS_SOURCE, CIDREntry, MasqConfig, Origin, default_config
 
 Locator = Callable[[int, int], tuple[int, int]]
 
@@ -40,6 +54,43 @@ _FLAG_ALIASES = {
     "toports": "the agent flag --to-ports (it is not a config key)",
     "nomasqallreservedranges": "the agent flag --nomasq-all-reserved-ranges",
 }
+#: Go's type names of the struct's fields, for its error messages.
+_GO_TYPES = {
+    "nonMasqueradeCIDRs": "[]string",
+    "cidrLimit": "int",
+    "masqLinkLocal": "bool",
+    "masqLinkLocalIPv6": "bool",
+    "resyncInterval": "string",
+}
+#: A list item decoder: (the item, its JSON text) → the CIDR, or _Abort.
+ItemDecoder = Callable[[Node, str], str]
+
+
+@dataclass(frozen=True)
+class Struct:
+    """The Go struct an agent decodes its config file into."""
+
+    #: The JSON keys the struct has (a subset of CONFIG_KEYS).
+    fields: tuple[str, ...] = CONFIG_KEYS
+    #: Its name in encoding/json's messages, and its type's.
+    name: str = "MasqConfig"
+    type_name: str = "main.MasqConfig"
+    #: Go's type of the list field and of its items.
+    list_type: str = "[]string"
+    item_type: str = "string"
+    #: The struct starts from the agent's defaults (upstream), or from zero values.
+    prefilled: bool = True
+    #: Items that decode themselves (Cilium's Ipnet: an UnmarshalJSON of the raw text).
+    item_decoder: ItemDecoder | None = None
+    #: Keys of upstream's config the agent does not have: why reading them is a mistake.
+    unread: tuple[tuple[str, str], ...] = ()
+
+
+UPSTREAM_STRUCT = Struct()
+
+
+class Abort(Exception):
+    """An UnmarshalJSON error: encoding/json stops decoding and returns it at once."""
 
 
 def _identity(line: int, column: int) -> tuple[int, int]:
@@ -57,10 +108,12 @@ class ConfigText:
 
 @dataclass
 class DecodedConfig:
-    """The effective config and every finding about how the agent reads it."""
+    """The effective config, every finding about how the agent reads it, and the error
+    the agent's syncConfig returns for it (None: the agent takes the config)."""
 
     config: MasqConfig
     findings: list[Finding] = field(default_factory=list)
+    agent_error: str | None = None
 
 
 def go_fold(text: str) -> str:
@@ -83,121 +136,299 @@ def is_agent_key_like(name: str) -> bool:
     return go_fold(name) in _FOLDED_KEYS or any(_meant_key(name))
 
 
-def _json_key(node: Node) -> str:
-    """The JSON object key sigs.k8s.io/yaml makes of a YAML key."""
-    if node.kind != SCALAR:
-        return node.raw or node.kind
+# ---- step 1: YAML keys as sigs.k8s.io/yaml makes them strings -------------------------
+
+
+class _Refused(Exception):
+    """The agent refuses the config at this node, with its own error text."""
+
+    def __init__(self, node: Node, rule: str, message: str, agent_error: str) -> None:
+        super().__init__(agent_error)
+        self.node, self.rule, self.message, self.agent_error = node, rule, message, agent_error
+
+
+def go_float32_key(value: float) -> str:
+    """strconv.FormatFloat(value, 'g', -1, 32): a YAML float key as JSON names it."""
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    import struct
+
+    single = struct.unpack("f", struct.pack("f", value))[0]
+    if single == 0:
+        return "0"
+    for precision in range(1, 10):
+        text = f"{single:.{precision - 1}e}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
+            break
+    mantissa, exponent_text = text.split("e")
+    digits = mantissa.replace(".", "").replace("-", "").rstrip("0") or "0"
+    exponent = int(exponent_text)
+    sign = "-" if single < 0 else ""
+    if exponent < -4 or exponent >= 6:  # shortest 'g' decides with precision 6
+        rest = f".{digits[1:]}" if len(digits) > 1 else ""
+        return f"{sign}{digits[0]}{rest}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    if exponent < 0:
+        return f"{sign}0.{'0' * (-exponent - 1)}{digits}"
+    whole = digits[: exponent + 1].ljust(exponent + 1, "0")
+    fraction = digits[exponent + 1 :]
+    return f"{sign}{whole}{'.' + fraction if fraction else ''}"
+
+
+def go_repr(node: Node) -> str:
+    """Go's ``%#v`` of the value go-yaml decodes ``node`` to (for the agent's messages)."""
+    if node.kind == MAP:
+        items = ", ".join(f"{go_repr(key)}:{go_repr(value)}" for key, value in node.value)
+        return f"map[interface {{}}]interface {{}}{{{items}}}"
+    if node.kind == SEQ:
+        return f"[]interface {{}}{{{', '.join(go_repr(item) for item in node.value)}}}"
+    if node.tag == NULL:
+        return "interface {}(nil)"
+    if node.tag == STR:
+        return go_quote(node.value)
     if node.tag == BOOL:
         return "true" if node.value else "false"
+    if node.tag == INT and node.value > INT64_MAX:
+        return f"0x{node.value:x}"
+    return str(node.value) if node.tag == INT else repr(node.value)
+
+
+def yaml_key_name(key: Node, value: Node) -> str:
+    """The JSON key sigs.k8s.io/yaml makes of a YAML mapping key; _Refused where it
+    cannot (go-yaml refuses sequence and mapping keys, the converter null and uint64)."""
+    if key.kind != SCALAR:
+        raise _Refused(
+            key,
+            "MASQ026",
+            f"a {'sequence' if key.kind == SEQ else 'mapping'} used as a key: the agent "
+            "refuses the whole config",
+            f"yaml: invalid map key: {go_repr(key)}",
+        )
+    if key.tag == NULL:
+        raise _Refused(
+            key,
+            "MASQ025",
+            "a null key (null, ~ or an empty ?): the agent refuses the whole config",
+            "unsupported map key of type: %!s(<nil>), key: <nil>, value: " + _plus_repr(value),
+        )
+    if key.tag == INT and key.value > INT64_MAX:
+        raise _Refused(
+            key,
+            "MASQ026",
+            f"the key {key.value} is a uint64 to go-yaml: the agent refuses the whole config",
+            f"unsupported map key of type: uint64, key: 0x{key.value:x}, value: "
+            + _plus_repr(value),
+        )
+    if key.tag == BOOL:
+        return "true" if key.value else "false"
+    if key.tag == FLOAT:
+        return go_float32_key(key.value)
+    return str(key.value)
+
+
+def _plus_repr(node: Node) -> str:
+    """Go's ``%+#v`` of a decoded value: as %#v, but nil prints as ``<nil>``."""
+    return "<nil>" if node.kind == SCALAR and node.tag == NULL else go_repr(node)
+
+
+def go_json_value(node: Node) -> str:
+    """json.Marshal of the value go-yaml decodes ``node`` to (map keys sorted)."""
+    if node.kind == MAP:
+        items = sorted((yaml_key_name(key, value), value) for key, value in node.value)
+        return "{" + ",".join(f"{go_json_string(k)}:{go_json_value(v)}" for k, v in items) + "}"
+    if node.kind == SEQ:
+        return "[" + ",".join(go_json_value(item) for item in node.value) + "]"
     if node.tag == NULL:
         return "null"
-    return str(node.value)
+    if node.tag == BOOL:
+        return "true" if node.value else "false"
+    if node.tag == STR:
+        return go_json_string(node.value)
+    return str(node.value) if node.tag == INT else go_json_number(node.value)
 
 
-def _go_float_text(value: float) -> str:
-    """json.Marshal's text for a float64 (what the agent's decoder then reads)."""
-    if not math.isfinite(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    return repr(value)
+def _check_keys(node: Node) -> None:
+    """Every mapping key of the document converts, or _Refused (first in document order;
+    among several the agent's map iteration picks one at random)."""
+    if node.kind == MAP:
+        for key, value in node.value:
+            yaml_key_name(key, value)
+            _check_keys(key)
+            _check_keys(value)
+    elif node.kind == SEQ:
+        for item in node.value:
+            _check_keys(item)
+
+
+# ---- step 2: encoding/json into the struct --------------------------------------------
+
+
+@dataclass
+class _Slot:
+    """One element of the nonMasqueradeCIDRs slice's backing array."""
+
+    text: str
+    origin: Origin | None
 
 
 class _Decoder:
-    def __init__(self, source: ConfigText, flags: AgentFlags, is_json: bool) -> None:
+    """encoding/json's decoding of one config into the agent's pre-filled struct."""
+
+    def __init__(
+        self, source: ConfigText, flags: AgentFlags, is_json: bool, struct: Struct
+    ) -> None:
         self.source = source
         self.flags = flags
         self.is_json = is_json
+        self.struct = struct
         self.findings: list[Finding] = []
+        #: The first type error (returned at the end) and an error that stopped decoding.
+        self.saved_error: str | None = None
+        self.abort_error: str | None = None
+        defaults = default_config(flags, source.file)
+        self.backing = (
+            [_Slot(entry.text, entry.origin) for entry in defaults.non_masquerade_cidrs]
+            if struct.prefilled
+            else []
+        )
+        self.length = len(self.backing)
+        self.cidrs_null = False
+        #: Positions of list items whose value is a fresh "" (null past the backing array).
+        self.exposed_empty: set[int] = set()
+        self.cidr_limit = defaults.cidr_limit
+        self.masq_link_local = defaults.masq_link_local
+        self.masq_link_local_ipv6 = defaults.masq_link_local_ipv6
+        self.resync_interval_ns = defaults.resync_interval_ns
 
-    def report(self, rule: str, node: Node, message: str) -> None:
-        self.findings.append(finding_at(rule, self.origin(node, ""), message))
+    def report(self, rule: str, node: Node, message: str, severity: str | None = None) -> None:
+        self.findings.append(finding_at(rule, self.origin(node, ""), message, severity))
 
     def origin(self, node: Node, entry: str) -> Origin:
         line, column = self.source.locate(node.line, node.column)
         return Origin(self.source.file, line, column, entry)
 
-    def type_error(self, key: str, node: Node, go_type: str) -> None:
-        if node.kind == SCALAR and node.tag == FLOAT and not math.isfinite(node.value):
+    def type_error(self, key: str, node: Node, go_type: str | None = None) -> None:
+        """Save a type error (the first is the agent's) and report it."""
+        go_type = go_type or (
+            self.struct.list_type if key == "nonMasqueradeCIDRs" else _GO_TYPES[key]
+        )
+        if (
+            not self.is_json
+            and node.kind == SCALAR
+            and node.tag == FLOAT
+            and not math.isfinite(node.value)
+        ):
             go_value = "NaN" if math.isnan(node.value) else ("+Inf" if node.value > 0 else "-Inf")
+            agent = f"json: unsupported value: {go_value}"
             self.report(
                 "MASQ005",
                 node,
                 f"{key}: {node.raw} has no JSON form, so the agent cannot convert the config "
-                f"(json: unsupported value: {go_value})",
+                f"({agent})",
             )
+            self.saved_error = self.saved_error or agent
             return
         described = node.describe()
-        if node.kind == SCALAR and node.tag in (INT, FLOAT):
-            described = f"number {node.raw if self.is_json else _go_float_text(node.value)}"
-        self.report(
-            "MASQ005",
-            node,
-            f"{key}: the agent cannot decode {described} into {go_type} "
-            f"(json: cannot unmarshal {described} into Go struct field "
-            f"MasqConfig.{key} of type {go_type})",
+        if described == "number" and go_type == "int":
+            described = f"number {self.number_text(node)}"
+        agent = (
+            f"json: cannot unmarshal {described} into Go struct field {self.struct.name}.{key} "
+            f"of type {go_type}"
         )
+        self.report(
+            "MASQ005", node, f"{key}: the agent cannot decode {described} into {go_type} ({agent})"
+        )
+        self.saved_error = self.saved_error or agent
+
+    def number_text(self, node: Node) -> str:
+        """The number as the JSON text the agent's decoder reads: as written in JSON, as
+        json.Marshal writes it for YAML."""
+        if self.is_json or node.tag == INT:
+            return node.raw if self.is_json else str(node.value)
+        return go_json_number(node.value)
 
     # --- keys -------------------------------------------------------------------------
 
-    def ordered_entries(self, root: Node) -> list[tuple[Node, Node]]:
-        """Entries in the order the agent's decoder applies them (the last one wins)."""
+    def entries(self, root: Node) -> list[tuple[str, Node, Node]]:
+        """``(JSON key, key node, value node)`` in the order the decoder meets them: JSON
+        keys as written; YAML keys made strings, the last of equal ones kept, sorted."""
         if self.is_json:
-            return list(root.items())
+            return [(str(key.value), key, value) for key, value in root.items()]
         latest: dict[str, tuple[Node, Node]] = {}
         for key, value in root.items():
-            latest[_json_key(key)] = (key, value)
-        return [latest[name] for name in sorted(latest)]
+            name = yaml_key_name(key, value)
+            if name in latest:
+                self.report(
+                    "MASQ006",
+                    latest[name][0],
+                    f'key "{name}" is given again at line {self.line_of(key)}: go-yaml keeps '
+                    "only the later one",
+                )
+            latest[name] = (key, value)
+        return [(name, *latest[name]) for name in sorted(latest)]
+
+    def line_of(self, node: Node) -> int:
+        return self.source.locate(node.line, node.column)[0]
 
     def decode(self, root: Node) -> MasqConfig:
-        config = default_config(self.flags, self.source.file)
-        values: dict[str, tuple[Node, Node]] = {}
-        seen: dict[str, list[Node]] = {}
-        for key_node, _ in root.items():
-            name = _json_key(key_node)
+        origins: dict[str, Origin] = {}
+        first_of: dict[str, Node] = {}
+        unread = dict(self.struct.unread)
+        for name, key, value in self.entries(root):
             field_name = _FOLDED_KEYS.get(go_fold(name))
-            if field_name is None:
-                self.report("MASQ002", key_node, self.unknown_key_message(name))
+            if field_name in unread:
+                self.report("MASQ028", key, f'key "{name}": {unread[field_name]}')
                 continue
-            seen.setdefault(field_name, []).append(key_node)
+            if field_name is None or field_name not in self.struct.fields:
+                self.report("MASQ002", key, self.unknown_key_message(name))
+                continue
             if name != field_name:
                 self.report(
                     "MASQ007",
-                    key_node,
+                    key,
                     f'key "{name}" is read by the agent as "{field_name}" (keys match '
                     f'case-insensitively); spell it "{field_name}"',
                 )
-        for key_node, value_node in self.ordered_entries(root):
-            field_name = _FOLDED_KEYS.get(go_fold(_json_key(key_node)))
-            if field_name is not None:
-                values[field_name] = (key_node, value_node)
-        for field_name, key_nodes in seen.items():
-            if len(key_nodes) > 1:
-                winner = values[field_name][0]
-                for lost in key_nodes:
-                    if lost is not winner:
-                        self.report(
-                            "MASQ006",
-                            lost,
-                            f'key "{_json_key(lost)}" is given more than once; the agent '
-                            f'uses only "{_json_key(winner)}" at line '
-                            f"{self.source.locate(winner.line, winner.column)[0]}",
-                        )
-        changes: dict[str, object] = {}
-        origins = {}
-        for field_name, (key_node, value_node) in values.items():
-            origins[field_name] = self.origin(key_node, field_name)
-            decoded = getattr(self, f"decode_{field_name}")(value_node)
-            if decoded is not _KEEP:
-                changes[field_name] = decoded
+            if field_name in first_of:
+                self.report(
+                    "MASQ006",
+                    key,
+                    f'key "{name}" is given more than once (also line '
+                    f"{self.line_of(first_of[field_name])}): the agent decodes each in turn "
+                    "onto the same value (a null keeps what the other gave, a list is written "
+                    "into the other's element by element)",
+                )
+            first_of.setdefault(field_name, key)
+            origins[field_name] = self.origin(key, field_name)
+            if self.abort_error is None:
+                getattr(self, f"decode_{field_name}")(value)
         return MasqConfig(
-            non_masquerade_cidrs=changes.get("nonMasqueradeCIDRs", config.non_masquerade_cidrs),
-            cidr_limit=changes.get("cidrLimit", config.cidr_limit),
-            masq_link_local=changes.get("masqLinkLocal", config.masq_link_local),
-            masq_link_local_ipv6=changes.get("masqLinkLocalIPv6", config.masq_link_local_ipv6),
-            resync_interval_ns=changes.get("resyncInterval", config.resync_interval_ns),
+            non_masquerade_cidrs=self.cidr_entries(),
+            cidrs_null=self.cidrs_null,
+            cidr_limit=self.cidr_limit,
+            masq_link_local=self.masq_link_local,
+            masq_link_local_ipv6=self.masq_link_local_ipv6,
+            resync_interval_ns=self.resync_interval_ns,
             source=self.source.file,
             key_origins=origins,
+        )
+
+    def config_now(self) -> MasqConfig:
+        """The struct as it is before (or without) decoding: the agent's starting values."""
+        return MasqConfig(
+            non_masquerade_cidrs=self.cidr_entries(),
+            cidr_limit=self.cidr_limit,
+            masq_link_local=self.masq_link_local,
+            masq_link_local_ipv6=self.masq_link_local_ipv6,
+            resync_interval_ns=self.resync_interval_ns,
+            source=self.source.file,
+        )
+
+    def cidr_entries(self) -> tuple[CIDREntry, ...]:
+        return tuple(
+            CIDREntry(slot.text, index, slot.origin or Origin(self.source.file, 0, 0, ""))
+            for index, slot in enumerate(self.backing[: self.length])
         )
 
     def unknown_key_message(self, name: str) -> str:
@@ -211,152 +442,245 @@ class _Decoder:
 
     # --- values -----------------------------------------------------------------------
 
-    def decode_nonMasqueradeCIDRs(self, node: Node) -> object:
+    def decode_nonMasqueradeCIDRs(self, node: Node) -> None:
         if node.kind == SCALAR and node.tag == NULL:
-            return ()
+            self.backing, self.length, self.cidrs_null = [], 0, True
+            self.exposed_empty.clear()
+            return
         if node.kind != SEQ:
-            self.type_error("nonMasqueradeCIDRs", node, "[]string")
-            return _KEEP
-        entries = []
+            self.type_error("nonMasqueradeCIDRs", node)
+            return
+        self.cidrs_null = False
+        if not node.value:  # `[]` makes a new, empty slice
+            self.backing, self.length = [], 0
+            self.exposed_empty.clear()
+            return
         for index, item in enumerate(node.value):
+            if index >= len(self.backing):
+                self.backing.append(_Slot("", None))  # grown: fresh memory
             entry = f"nonMasqueradeCIDRs[{index}]"
-            if item.kind == SCALAR and item.tag == NULL:
-                self.report(
-                    "MASQ023",
-                    item,
-                    f'{entry} is empty (null); the agent reads it as "" and refuses the '
-                    'config: CIDR "" could not be parsed, invalid CIDR address: ',
-                )
-                entries.append(CIDREntry("", index, self.origin(item, entry), null=True))
+            slot = self.backing[index]
+            if self.struct.item_decoder is not None:
+                try:
+                    text = self.struct.item_decoder(item, self.json_text(item))
+                except Abort as error:
+                    self.abort_error = str(error)
+                    self.report("MASQ004", item, f"{entry}: {error}")
+                    return
+                self.backing[index] = _Slot(text, self.origin(item, entry))
             elif item.kind == SCALAR and item.tag == STR:
-                entries.append(CIDREntry(item.value, index, self.origin(item, entry)))
+                self.backing[index] = _Slot(item.value, self.origin(item, entry))
+                self.exposed_empty.discard(index)
+            elif item.kind == SCALAR and item.tag == NULL:
+                self.null_item(item, index, slot)
             else:
                 self.type_error("nonMasqueradeCIDRs", item, "string")
-        return tuple(entries)
+        self.length = len(node.value)
 
-    def decode_bool(self, key: str, node: Node) -> object:
-        if node.kind == SCALAR and node.tag == NULL:
-            return _KEEP
-        if node.kind == SCALAR and node.tag == BOOL:
-            return node.value
-        self.type_error(key, node, "bool")
-        return _KEEP
-
-    def decode_masqLinkLocal(self, node: Node) -> object:
-        return self.decode_bool("masqLinkLocal", node)
-
-    def decode_masqLinkLocalIPv6(self, node: Node) -> object:
-        return self.decode_bool("masqLinkLocalIPv6", node)
-
-    def decode_cidrLimit(self, node: Node) -> object:
-        if node.kind == SCALAR and node.tag == NULL:
-            return _KEEP
-        value = None
-        if node.kind == SCALAR and node.tag == INT:
-            value = node.value
-        elif (
-            node.kind == SCALAR
-            and node.tag == FLOAT
-            and not self.is_json
-            and math.isfinite(node.value)
-            and node.value == int(node.value)
-            and abs(node.value) < 1e21  # json.Marshal writes smaller floats without exponent
-        ):
-            value = int(node.value)
-        if value is None or not INT64_MIN <= value <= INT64_MAX:
-            self.type_error("cidrLimit", node, "int")
-            return _KEEP
-        return value
-
-    def decode_resyncInterval(self, node: Node) -> object:
-        # metav1.Duration: json.Unmarshal into a string, then time.ParseDuration.
-        if node.kind == SCALAR and node.tag == NULL:
+    def null_item(self, item: Node, index: int, slot: _Slot) -> None:
+        """A null item leaves the element at its index as it is: a default, an earlier
+        value, or (past the backing array) the empty string, which the agent refuses."""
+        entry = f"nonMasqueradeCIDRs[{index}]"
+        if slot.text == "" and slot.origin is None:
+            self.exposed_empty.add(index)
+            self.backing[index] = _Slot("", self.origin(item, entry))
             self.report(
-                "MASQ010", node, 'resyncInterval: time: invalid duration "" (the value is null)'
+                "MASQ023",
+                item,
+                f"{entry} is null, past the {self.default_count()} default CIDRs the agent "
+                'decodes into: it reads it as "" and refuses the config (CIDR "" could '
+                "not be parsed, invalid CIDR address: )",
+                ERROR,
             )
-            return _KEEP
+            return
+        where = (
+            "the default"
+            if slot.origin is not None and slot.origin.file == DEFAULTS_SOURCE
+            else f"the earlier value (line {slot.origin.line if slot.origin else 0})"
+        )
+        self.backing[index] = _Slot(
+            slot.text, self.origin(item, f"{entry} (null: keeps {where} {slot.text})")
+        )
+        self.report(
+            "MASQ023",
+            item,
+            f"{entry} is null: the agent keeps {where} {slot.text} that sat at index {index} "
+            "and leaves it unmasqueraded (a null item does not remove anything)",
+        )
+
+    def json_text(self, node: Node) -> str:
+        """The node's JSON text as encoding/json hands it to an UnmarshalJSON: as written
+        in a JSON file; as json.Marshal writes the YAML value."""
+        if self.is_json:
+            return self.source.text[node.start : node.end]
+        return go_json_value(node)
+
+    def default_count(self) -> int:
+        return len(default_config(self.flags).non_masquerade_cidrs)
+
+    def decode_bool(self, key: str, node: Node) -> bool | None:
+        if node.kind == SCALAR and node.tag == NULL:
+            return None
+        if node.kind == SCALAR and node.tag == BOOL:
+            return bool(node.value)
+        self.type_error(key, node)
+        return None
+
+    def decode_masqLinkLocal(self, node: Node) -> None:
+        value = self.decode_bool("masqLinkLocal", node)
+        self.masq_link_local = self.masq_link_local if value is None else value
+
+    def decode_masqLinkLocalIPv6(self, node: Node) -> None:
+        value = self.decode_bool("masqLinkLocalIPv6", node)
+        self.masq_link_local_ipv6 = self.masq_link_local_ipv6 if value is None else value
+
+    def decode_cidrLimit(self, node: Node) -> None:
+        if node.kind == SCALAR and node.tag == NULL:
+            return
+        if (
+            node.kind != SCALAR
+            or node.tag not in (INT, FLOAT)
+            or (node.tag == FLOAT and not math.isfinite(node.value))
+        ):
+            self.type_error("cidrLimit", node)
+            return
+        text = self.number_text(node)
+        value = int(text) if text.lstrip("-").isdigit() else None
+        if value is None or not INT64_MIN <= value <= INT64_MAX:
+            self.type_error("cidrLimit", node)
+            return
+        self.cidr_limit = value
+
+    def decode_resyncInterval(self, node: Node) -> None:
+        # metav1.Duration: json.Unmarshal into a string, then time.ParseDuration; any
+        # error stops the whole decoding at once.
+        if node.kind == SCALAR and node.tag == NULL:
+            self.abort_error = 'time: invalid duration ""'
+            self.report("MASQ010", node, f"resyncInterval: {self.abort_error} (the value is null)")
+            return
         if node.kind != SCALAR or node.tag != STR:
+            self.abort_error = (
+                f"json: cannot unmarshal {node.describe()} into Go struct field "
+                f"{self.struct.name}.resyncInterval of type string"
+            )
             self.report(
                 "MASQ005",
                 node,
-                f'resyncInterval must be a quoted duration such as "60s" (json: cannot '
-                f"unmarshal {node.describe()} into Go value of type string)",
+                f'resyncInterval must be a quoted duration such as "60s" ({self.abort_error})',
             )
-            return _KEEP
+            return
         try:
             nanos = parse_duration(node.value)
         except ValueError as error:
+            self.abort_error = str(error)
             self.report("MASQ010", node, f"resyncInterval: {error}")
-            return _KEEP
+            return
         if nanos <= 0:
             self.report(
                 "MASQ011",
                 node,
-                f'resyncInterval "{node.value}" is {format_duration(nanos)}: the agent would '
-                "resync in a busy loop",
+                f"resyncInterval {go_quote(node.value)} is {format_duration(nanos)}: the "
+                "agent would resync in a busy loop",
             )
-        return nanos
+        self.resync_interval_ns = nanos
 
 
-_KEEP = object()
+# ---- step 3: validate() ---------------------------------------------------------------
 
 
-def validate_cidrs(config: MasqConfig, flags: AgentFlags) -> list[Finding]:
-    """The agent's validate(): the CIDR limit and every CIDR's syntax, alignment and family."""
+def agent_validate(
+    config: MasqConfig, flags: AgentFlags, skip: frozenset[int] = frozenset()
+) -> tuple[str | None, list[Finding]]:
+    """The agent's validate(): its error (the first), and a finding for every problem.
+
+    ``skip``: indices already reported (null items read as "")."""
     findings: list[Finding] = []
+    errors: list[str] = []
 
-    def report(rule: str, origin: Origin, message: str) -> None:
+    def report(rule: str, origin: Origin, message: str, agent_error: str | None) -> None:
         findings.append(finding_at(rule, origin, message))
+        if agent_error is not None:
+            errors.append(agent_error)
 
     cidrs = config.non_masquerade_cidrs
     if len(cidrs) > config.cidr_limit:
-        # The first entry too many, or the cidrLimit key (the defaults have no line).
         first_too_many = cidrs[config.cidr_limit] if config.cidr_limit >= 0 else None
         where = (
             first_too_many.origin
             if first_too_many is not None and first_too_many.origin.line
             else config.key_origins.get("cidrLimit", Origin(config.source, 0, 0, "cidrLimit"))
         )
-        report(
-            "MASQ009",
-            where,
+        text = (
             f"the daemon can only accept up to {config.cidr_limit} CIDRs (excluding "
-            f"link-local), but got {len(cidrs)} CIDRs (excluding link local)",
+            f"link-local), but got {len(cidrs)} CIDRs (excluding link local)"
         )
+        report("MASQ009", where, text, text)
     for entry in cidrs:
-        if entry.null:
-            continue  # reported as MASQ023 by the decoder
+        quoted = go_quote(entry.text)
         try:
             parsed = parse_cidr(entry.text)
         except CIDRError as error:
-            report(
-                "MASQ004",
-                entry.origin,
-                f'CIDR "{entry.text}" could not be parsed, {error}' + _cidr_hint(entry.text),
-            )
+            agent = f"CIDR {quoted} could not be parsed, {error}"
+            if entry.index in skip:
+                errors.append(agent)
+            else:
+                report("MASQ004", entry.origin, agent + _cidr_hint(entry.text), agent)
             continue
         if not parsed.aligned:
+            agent = (
+                f"CIDR {quoted} is not aligned to a CIDR block, ip: "
+                f'"{_go_ip(parsed.address, parsed.version)}" network: "{_go_network(parsed)}"'
+            )
             report(
                 "MASQ003",
                 entry.origin,
-                f'CIDR "{entry.text}" has host bits set; the agent rejects it '
-                f"(did you mean {parsed.network_text()}?)",
+                f"CIDR {quoted} has host bits set; the agent rejects it (did you mean "
+                f"{parsed.network_text()}?)",
+                agent,
             )
+            continue
         if is_ipv4_mapped(parsed):
             report(
                 "MASQ022",
                 entry.origin,
-                f'CIDR "{entry.text}" is an IPv4-mapped IPv6 CIDR: the agent treats it as '
-                "IPv4 and iptables-restore rejects it",
+                f"CIDR {quoted} is an IPv4-mapped IPv6 CIDR: the agent takes it as IPv4 and "
+                f"writes it into the iptables payload, which iptables-restore rejects "
+                f"(invalid mask `{parsed.prefix}' specified): every sync then fails and the "
+                "chain keeps its old rules, or never appears on a new node",
+                None,
             )
         elif parsed.version == 6 and not flags.enable_ipv6:
-            report(
-                "MASQ008",
-                entry.origin,
+            text = (
                 f"ipv6 is not enabled, but ipv6 cidr {entry.text} provided. Enable ipv6 "
-                "using --enable-ipv6 agent flag",
+                "using --enable-ipv6 agent flag"
             )
-    return findings
+            report("MASQ008", entry.origin, text, text)
+        mask = entry.text.rpartition("/")[2]
+        if len(mask) > 1 and mask.startswith("0"):
+            report(
+                "MASQ027",
+                entry.origin,
+                f"CIDR {quoted} has a prefix length with leading zeros: the agent takes it "
+                "and writes it as it is, and iptables-restore rejects it (invalid mask "
+                f"`{mask}' specified): every sync then fails",
+                None,
+            )
+    return (errors[0] if errors else None), findings
+
+
+def _go_ip(address: int, version: int) -> str:
+    """net.IP.String(): an IPv4-mapped IPv6 address prints as IPv4."""
+    if version == 6 and address >> 32 == 0xFFFF:
+        return format_address(address & 0xFFFFFFFF, 4)
+    return format_address(address, version)
+
+
+def _go_network(parsed: ParsedCIDR) -> str:
+    """net.IPNet.String(): an IPv4-mapped network with a mask of 96 bits or more prints as
+    an IPv4 network."""
+    if parsed.version == 6 and parsed.network >> 32 == 0xFFFF and parsed.prefix >= 96:
+        return f"{format_address(parsed.network & 0xFFFFFFFF, 4)}/{parsed.prefix - 96}"
+    return parsed.network_text()
 
 
 def _cidr_hint(text: str) -> str:
@@ -371,6 +695,9 @@ def _cidr_hint(text: str) -> str:
     if any(part.startswith("0") and len(part) > 1 for part in address.split(".")):
         return " (leading zeros are not allowed)"
     return ""
+
+
+# ---- the whole reading ----------------------------------------------------------------
 
 
 def read_config_node(source: ConfigText) -> tuple[Node | None, bool, list[Finding]]:
@@ -418,22 +745,53 @@ def read_config_node(source: ConfigText) -> tuple[Node | None, bool, list[Findin
     return root, False, findings
 
 
-def decode_config(source: ConfigText, flags: AgentFlags) -> DecodedConfig:
-    """Read one agent config the way the agent does, with every finding about it."""
+def _syntax_error(findings: list[Finding]) -> str | None:
+    """The agent's refusal when the text did not parse (its parser's own words differ)."""
+    return next((f.message for f in findings if f.rule == "MASQ001"), None)
+
+
+def decode_struct(
+    source: ConfigText, flags: AgentFlags, struct: Struct
+) -> tuple[DecodedConfig, frozenset[int]]:
+    """Steps 1 and 2 (see the module doc) for the agent's ``struct``: the config, the
+    findings, and the decoding error; and the list items read as a fresh "" (a null
+    item past the backing array), which the agent's own validation then refuses."""
     root, is_json, findings = read_config_node(source)
-    if root is None or (root.kind == SCALAR and root.tag == NULL):
-        config = default_config(flags, source.file)
-        return DecodedConfig(config, findings)
-    decoder = _Decoder(source, flags, is_json)
-    if root.kind != MAP:
-        decoder.report(
-            "MASQ021",
-            root,
-            f"the config is {root.describe()} but the agent needs a mapping of keys "
-            f"(json: cannot unmarshal {root.describe()} into Go value of type main.MasqConfig)",
-        )
-        return DecodedConfig(default_config(flags, source.file), findings + decoder.findings)
-    config = decoder.decode(root)
-    findings.extend(decoder.findings)
-    findings.extend(validate_cidrs(config, flags))
-    return DecodedConfig(config, findings)
+    decoder = _Decoder(source, flags, is_json, struct)
+    syntax = _syntax_error(findings)
+    if syntax is not None or root is None or (root.kind == SCALAR and root.tag == NULL):
+        return DecodedConfig(decoder.config_now(), findings, syntax), frozenset()
+    try:
+        if not is_json:
+            _check_keys(root)
+        if root.kind != MAP:
+            agent = (
+                f"json: cannot unmarshal {root.describe()} into Go value of type {struct.type_name}"
+            )
+            decoder.report(
+                "MASQ021",
+                root,
+                f"the config is {root.describe()} but the agent needs a mapping of keys ({agent})",
+            )
+            return DecodedConfig(decoder.config_now(), findings + decoder.findings, agent), (
+                frozenset()
+            )
+        config = decoder.decode(root)
+    except _Refused as refused:
+        decoder.report(refused.rule, refused.node, f"{refused.message} ({refused.agent_error})")
+        return DecodedConfig(
+            decoder.config_now(), findings + decoder.findings, refused.agent_error
+        ), frozenset()
+    decoded = DecodedConfig(
+        config, findings + decoder.findings, decoder.abort_error or decoder.saved_error
+    )
+    return decoded, frozenset(decoder.exposed_empty)
+
+
+def decode_config(source: ConfigText, flags: AgentFlags) -> DecodedConfig:
+    """Read one config file the way upstream's agent does, with every finding about it."""
+    decoded, exposed = decode_struct(source, flags, UPSTREAM_STRUCT)
+    validate_error, validate_findings = agent_validate(decoded.config, flags, exposed)
+    decoded.findings.extend(validate_findings)
+    decoded.agent_error = decoded.agent_error or validate_error
+    return decoded

@@ -65,6 +65,20 @@ def _go_quote(text: str) -> str:
     return f'"{escaped}"'
 
 
+def _fraction_nanos(digits: str, unit: int) -> int:
+    """time's leadingFraction and scaling: digits past what an int64 holds are dropped,
+    and the rest is scaled in float64 (so "9.999999999999999999s" is 10s)."""
+    value, scale = 0, 1.0
+    for digit in digits:
+        if value > (2**63 - 1) // 10:
+            break  # overflow: later digits are ignored
+        candidate = value * 10 + int(digit)
+        if candidate > 2**63:
+            break
+        value, scale = candidate, scale * 10
+    return int(float(value) * (float(unit) / scale)) if value else 0
+
+
 def parse_duration(text: str) -> int:
     """time.ParseDuration: nanoseconds, or ValueError with Go's own message."""
     quoted = _go_quote(text)
@@ -90,9 +104,11 @@ def parse_duration(text: str) -> int:
         if unit not in _DURATION_UNITS:
             raise ValueError(f"time: unknown unit {_go_quote(unit)} in duration {quoted}")
         scale = _DURATION_UNITS[unit]
+        if int(whole or "0") > (1 << 63) // scale:
+            raise ValueError(invalid)
         nanos = int(whole or "0") * scale
         if fraction:
-            nanos += int(fraction) * scale // 10 ** len(fraction)
+            nanos += _fraction_nanos(fraction, scale)
         total += nanos
         if total > 2**63 - (0 if negative else 1):
             raise ValueError(invalid)
@@ -100,22 +116,31 @@ def parse_duration(text: str) -> int:
     return -total if negative else total
 
 
+def _fraction(value: int, digits: int) -> tuple[str, int]:
+    """time's fmtFrac: ``value``'s last ``digits`` digits as ".123" (trailing zeros and an
+    empty fraction left out), and the value without them."""
+    value, fraction = divmod(value, 10**digits)
+    text = f"{fraction:0{digits}d}".rstrip("0") if digits else ""
+    return (f".{text}" if text else ""), value
+
+
 def format_duration(nanos: int) -> str:
-    """time.Duration.String() for whole seconds and larger, else the nanosecond count."""
-    if nanos == 0:
-        return "0s"
+    """time.Duration.String(): ``500ms``, ``10µs``, ``1.5s``, ``1m0s``, ``1h30m0s``, ``0s``."""
     sign = "-" if nanos < 0 else ""
-    nanos = abs(nanos)
-    if nanos % 1_000_000_000:
-        return f"{sign}{nanos}ns"
-    seconds = nanos // 1_000_000_000
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    text = f"{seconds}s"
-    if hours or minutes:
-        text = f"{minutes}m{text}"
-    if hours:
-        text = f"{hours}h{text}"
+    value = abs(nanos)
+    if value == 0:
+        return "0s"
+    if value < 1_000_000_000:
+        unit, digits = ("ns", 0) if value < 1000 else ("µs", 3) if value < 1_000_000 else ("ms", 6)
+        fraction, whole = _fraction(value, digits)
+        return f"{sign}{whole}{fraction}{unit}"
+    fraction, seconds = _fraction(value, 9)
+    text = f"{seconds % 60}{fraction}s"
+    minutes = seconds // 60
+    if minutes:
+        text = f"{minutes % 60}m{text}"
+        if minutes // 60:
+            text = f"{minutes // 60}h{text}"
     return sign + text
 
 
@@ -248,3 +273,68 @@ def format_address(value: int, version: int) -> str:
     import ipaddress
 
     return str(ipaddress.IPv6Address(value))
+
+
+_QUOTE_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
+def go_quote(text: str) -> str:
+    """strconv.Quote (Go's ``%q``): printable characters as they are, the rest escaped."""
+    out = []
+    for char in text:
+        if char in _QUOTE_ESCAPES:
+            out.append(_QUOTE_ESCAPES[char])
+        elif char.isprintable():
+            out.append(char)
+        elif 0xDC80 <= ord(char) <= 0xDCFF:  # an invalid UTF-8 byte, kept as a surrogate
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\x{ord(char):02x}")
+        elif ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def go_json_number(value: float) -> str:
+    """json.Marshal's text for a float64: the shortest digits, in fixed notation unless
+    the value is below 1e-6 or from 1e21 on (``9.2233720368547748e18`` →
+    ``9223372036854775000``, ``1e21`` → ``1e+21``)."""
+    from decimal import Decimal
+
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
+        text = repr(value)
+        mantissa, _, exponent = text.partition("e")
+        mantissa = mantissa.removesuffix(".0")
+        sign, digits = exponent[0], exponent[1:].lstrip("0") or "0"
+        if sign == "+" and len(digits) < 2:
+            digits = digits.rjust(2, "0")
+        return f"{mantissa}e{sign}{digits}"
+    text = format(Decimal(repr(value)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "-0" if value == 0 and str(value).startswith("-") else text
+
+
+def go_json_string(text: str) -> str:
+    """json.Marshal of a string: JSON escapes, with ``<``, ``>``, ``&``, U+2028 and U+2029
+    escaped too, and invalid UTF-8 (kept as surrogates) as U+FFFD."""
+    import json
+
+    text = "".join("\ufffd" if 0xDC80 <= ord(char) <= 0xDCFF else char for char in text)
+    encoded = json.dumps(text, ensure_ascii=False)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        encoded = encoded.replace(char, escape)
+    return encoded.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

@@ -4,64 +4,72 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from masqctl.agent import AgentFlags
-from masqctl.config.agent_parser import decode_config
-from masqctl.config.sources import UPSTREAM_KEY, FoundConfig, read_input
+from masqctl.config.sources import FoundConfig, read_input
 from masqctl.errors import MasqctlError
 from masqctl.findings import ERROR, Finding
-from masqctl.lint.catalogue import check
-from masqctl.model import MasqConfig, default_config
+from masqctl.model import MasqConfig
+
+if TYPE_CHECKING:
+    from masqctl.flavours.base import Flavour
 
 
 class ConfigRejected(MasqctlError):
-    """The agent would refuse this config; the message lists why, one finding a line."""
+    """The agent refuses this config: its own error, what it then does, and the findings."""
 
-    def __init__(self, findings: list[Finding]) -> None:
+    def __init__(self, agent_error: str, failure: str, findings: list[Finding]) -> None:
+        self.agent_error = agent_error
         self.findings = findings
         lines = [
-            f"{f.file}:{f.line}:{f.column}: {f.severity}[{f.rule}] {f.message}" for f in findings
+            f"{f.file}:{f.line}:{f.column}: {f.severity}[{f.rule}] {f.message}"
+            for f in findings
+            if f.severity == ERROR
         ]
-        super().__init__("the agent would refuse this config:\n" + "\n".join(lines))
-
-
-def _pick(configs: list[FoundConfig], path: str) -> FoundConfig:
-    if len(configs) == 1:
-        return configs[0]
-    upstream = [found for found in configs if found.data_key == UPSTREAM_KEY]
-    if len(upstream) == 1:
-        return upstream[0]
-    if not configs:
-        raise MasqctlError(f"{path}: no ip-masq-agent config found (no ConfigMap key 'config')")
-    raise MasqctlError(f"{path}: holds {len(configs)} agent configs; give a file with exactly one")
-
-
-def load_config(paths: Sequence[str] | None, flags: AgentFlags) -> MasqConfig:
-    """The config the agent would run with; ConfigRejected where it would refuse it.
-
-    Errors the agent lives with (an unknown key it ignores, a duplicate key where the last
-    wins) do not stop the command: each is printed on stderr as a warning.
-    """
-    if not paths:
-        return default_config(flags)
-    if len(paths) > 1:
-        raise MasqctlError("give one --config for this flavour")
-    read = read_input(paths[0])
-    if read.syntax_error is not None:
-        message, line, column = read.syntax_error
-        raise MasqctlError(f"{read.path}:{line}:{column}: {message}")
-    if not read.configs and read.non_text_data:
-        key, node = read.non_text_data[0]
-        raise MasqctlError(
-            f'{read.path}:{node.line}:{node.column}: ConfigMap data "{key}" is '
-            f'{node.describe()}, not text (write "{key}: |" with the config below it)'
+        super().__init__(
+            f"the agent refuses this config ({failure}): {agent_error}"
+            + "".join(f"\n{line}" for line in lines)
         )
-    decoded = decode_config(_pick(read.configs, read.path).text, flags)
-    refused = [f for f in decoded.findings if check(f.rule).agent_refuses]
-    if refused:
-        raise ConfigRejected(refused)
+
+
+def read_configs(paths: Sequence[str]) -> list[FoundConfig]:
+    """Every agent config in ``paths`` (raw files, ConfigMap data keys), in order."""
+    found: list[FoundConfig] = []
+    for path in paths:
+        read = read_input(path)
+        if read.syntax_error is not None:
+            message, line, column = read.syntax_error
+            raise MasqctlError(f"{read.path}:{line}:{column}: {message}")
+        if not read.configs and read.non_text_data:
+            key, node = read.non_text_data[0]
+            raise MasqctlError(
+                f'{read.path}:{node.line}:{node.column}: ConfigMap data "{key}" is '
+                f'{node.describe()}, not text (write "{key}: |" with the config below it)'
+            )
+        found.extend(read.configs)
+    return found
+
+
+def load_config(paths: Sequence[str] | None, flags: AgentFlags, flavour: Flavour) -> MasqConfig:
+    """The config ``flavour``'s agent would run with; ConfigRejected where it refuses it.
+
+    Errors the agent lives with (an unknown key it ignores, a null item keeping a
+    default) do not stop the command: each is printed on stderr as a warning.
+    """
+    files = flavour.files_read(read_configs(paths)) if paths else []
+    if paths and not files:
+        raise MasqctlError(
+            f"{', '.join(paths)}: no config that {flavour.title} reads "
+            f"({flavour.files_description})"
+        )
+    decoded = flavour.decode(files, flags)
+    if decoded.agent_error is not None:
+        raise ConfigRejected(decoded.agent_error, flavour.failure, decoded.findings)
+    from masqctl.lint.catalogue import check
+
     for finding in decoded.findings:
-        if finding.severity == ERROR:
+        if finding.severity == ERROR and not check(finding.rule).rejected_payload:
             sys.stderr.write(
                 f"masqctl: warning: {finding.file}:{finding.line}:{finding.column}: "
                 f"{finding.severity}[{finding.rule}] {finding.message} (the agent runs this "

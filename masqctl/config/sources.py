@@ -44,6 +44,13 @@ class FoundConfig:
     text: ConfigText
     configmap: ConfigMapInfo | None = None
     data_key: str = ""
+    #: The file's name as the agent sees it in its config directory: the ConfigMap data
+    #: key, or a raw file's own name.
+    name: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return self.name or self.data_key or os.path.basename(self.text.file)
 
 
 @dataclass

@@ -60,7 +60,9 @@ def resolve_plain(text: str) -> tuple[str, Any]:
         if number is not None:
             return INT, number
         if _YAML_STYLE_FLOAT.match(plain):
-            return FLOAT, float(plain)
+            value = float(plain)
+            if math.isfinite(value):  # strconv.ParseFloat fails on overflow: a string
+                return FLOAT, value
     return STR, text
 
 

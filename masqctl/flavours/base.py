@@ -7,13 +7,20 @@ its name.  A new flavour is one module of this package and its tests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from masqctl.agent import AgentFlags
 from masqctl.config.goparse import parse_int
 from masqctl.errors import UsageError
 from masqctl.flavours.logging import version_key
+
+if TYPE_CHECKING:
+    from masqctl.config.agent_parser import DecodedConfig
+    from masqctl.config.sources import FoundConfig
+    from masqctl.model import MasqConfig
+    from masqctl.ruleset import Ruleset
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,29 @@ class Flavour:
     images: tuple[str, ...] = ()
     #: The directory, in the agent's container, where it reads its config files.
     config_dir: str = "/etc/config"
+    #: What the agent does when it cannot take its config.
+    failure: str = "it writes no rules and keeps the ones it has; a new node gets none"
+    #: Which inputs hold the config it reads, in words (for errors).
+    files_description: str = "a raw config file, or a ConfigMap's data key config"
+
+    def files_read(self, found: Sequence[FoundConfig]) -> list[FoundConfig]:
+        """The configs among ``found`` this agent reads (raw files, and the ConfigMap key
+        its DaemonSet mounts), in the order it reads them."""
+        return [config for config in found if config.data_key in ("", "config")]
+
+    def decode(self, files: Sequence[FoundConfig], flags: AgentFlags) -> DecodedConfig:
+        """The agent's effective config from the files it reads (none: its defaults)."""
+        raise NotImplementedError
+
+    def effective_json(self, config: MasqConfig) -> str:
+        """The effective config exactly as the agent logs it."""
+        raise NotImplementedError
+
+    def ruleset(self, config: MasqConfig, flags: AgentFlags) -> Ruleset:
+        """What one sync of the agent writes for ``config``."""
+        from masqctl.ruleset import build_ruleset
+
+        return build_ruleset(config, flags)
 
     def reads_file(self, name: str) -> bool:
         """Whether the agent reads the file ``name`` of its config directory."""

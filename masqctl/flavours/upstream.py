@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from masqctl.agent import DEFAULT_CHAIN
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from masqctl.agent import DEFAULT_CHAIN, AgentFlags
+from masqctl.errors import MasqctlError
 from masqctl.flavours.base import FlagDef, Flavour
 from masqctl.flavours.logging import GLOG, GLOG_1_1, KLOG, KLOG_2_140, version_key
+
+if TYPE_CHECKING:
+    from masqctl.config.agent_parser import DecodedConfig
+    from masqctl.config.sources import FoundConfig
+    from masqctl.model import MasqConfig
 
 #: The agent's flags (cmd/ip-masq-agent), with their defaults and the first release that
 #: has each (from upstream's tags: masq-chain PR #17, nomasq-all-reserved-ranges PR #33,
@@ -32,6 +41,36 @@ class Upstream(Flavour):
         "k8s.gcr.io/ip-masq-agent",
     )
 
+    def decode(self, files: Sequence[FoundConfig], flags: AgentFlags) -> DecodedConfig:
+        """One file, /etc/config/ip-masq-agent; without it, the agent's defaults."""
+        from masqctl.config.agent_parser import DecodedConfig, decode_config
+        from masqctl.model import default_config
+
+        if not files:
+            return DecodedConfig(default_config(flags))
+        if len(files) > 1:
+            raise MasqctlError(
+                f"{self.title} reads one config file (/etc/config/ip-masq-agent); got "
+                f"{len(files)}: {', '.join(f'{f.text.file} ({f.file_name})' for f in files)}"
+            )
+        return decode_config(files[0].text, flags)
+
+    def effective_json(self, config: MasqConfig) -> str:
+        """The agent's ``Using config:`` log line: json.Marshal of its MasqConfig."""
+        from masqctl.config.goparse import format_duration, go_json_string
+
+        cidrs = (
+            "null"
+            if config.cidrs_null
+            else "[" + ",".join(go_json_string(e.text) for e in config.non_masquerade_cidrs) + "]"
+        )
+        return (
+            f'{{"nonMasqueradeCIDRs":{cidrs},"cidrLimit":{config.cidr_limit},'
+            f'"masqLinkLocal":{_json_bool(config.masq_link_local)},'
+            f'"masqLinkLocalIPv6":{_json_bool(config.masq_link_local_ipv6)},'
+            f'"resyncInterval":{go_json_string(format_duration(config.resync_interval_ns))}}}'
+        )
+
     def logging_flags(self, version: str | None) -> dict[str, str]:
         """glog up to v2.11.0 (v2.10.1 adds two flags), klog/v2 from v2.12.0; the newest
         (untagged) builds have klog v2.140's two more."""
@@ -41,6 +80,10 @@ class Upstream(Flavour):
         if key >= (2, 12):
             return KLOG
         return GLOG_1_1 if key >= (2, 10, 1) else GLOG
+
+
+def _json_bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 FLAVOUR = Upstream()

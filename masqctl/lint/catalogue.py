@@ -20,6 +20,9 @@ class Check:
     #: The agent refuses the whole config (it keeps its previous rules): render, diff,
     #: apply and explain cannot go on.  Other errors are configs the agent runs, wrongly.
     agent_refuses: bool = False
+    #: The agent takes the config but writes a payload iptables-restore rejects: commands
+    #: report it with the payload (render warns, apply refuses), not as a config warning.
+    rejected_payload: bool = False
 
 
 _CHECKS = (
@@ -231,20 +234,23 @@ _CHECKS = (
         "ipv4-mapped-cidr",
         ERROR,
         "An IPv4-mapped IPv6 CIDR (::ffff:a.b.c.d/n).",
-        "Go prints such an address as IPv4, so the agent files the CIDR under IPv4 and "
-        "hands the IPv6 text to iptables-restore, which rejects the whole sync.",
+        "The agent takes it: Go prints such an address as IPv4, so it files the CIDR under "
+        "IPv4 and writes it into the iptables-restore payload as it is, and iptables-restore "
+        "rejects the whole sync (invalid mask). Every sync then fails: the chain keeps its "
+        "old rules, or never appears on a new node.",
         "Write the IPv4 CIDR itself (a.b.c.d/n-96).",
-        agent_refuses=True,
+        rejected_payload=True,
     ),
     Check(
         "MASQ023",
         "null-cidr",
-        ERROR,
-        "An empty (null) item in nonMasqueradeCIDRs.",
-        "A bare `-` decodes to the empty string, which net.ParseCIDR refuses, so the agent "
-        "refuses the config.",
-        "Remove the empty item or write the CIDR.",
-        agent_refuses=True,
+        WARNING,
+        "A null item in nonMasqueradeCIDRs.",
+        "The agent decodes the list into its default list (or an earlier occurrence of the "
+        "key): a null item leaves the element at its index as it is, so it silently keeps "
+        "the default CIDR that sat there (an error when the item is past the defaults: then "
+        'the agent reads it as "" and refuses the config).',
+        "Remove the null item, or write the CIDR you mean.",
     ),
     Check(
         "MASQ024",
@@ -252,9 +258,53 @@ _CHECKS = (
         ERROR,
         "A ConfigMap's agent config is a mapping, list, number or bool instead of text.",
         "ConfigMap data values are strings: the API server refuses the object (a common slip "
-        "is `config:` followed by the keys without `|`), so the agent runs on its defaults.",
+        "is `config:` followed by the keys without `|`), so the agent never sees it and keeps "
+        "whatever it read before (its defaults on a new cluster).",
         "Write `config: |` and indent the agent config below it as text.",
+    ),
+    Check(
+        "MASQ025",
+        "null-key",
+        ERROR,
+        "A mapping key that is null (`null:`, `~:`, or `?` with no key).",
+        "sigs.k8s.io/yaml turns every key into a string before the agent decodes the file, "
+        "and a null key has no string form, so the agent refuses the whole config "
+        "(unsupported map key of type: %!s(<nil>)).",
+        "Remove the key or quote it.",
         agent_refuses=True,
+    ),
+    Check(
+        "MASQ026",
+        "unsupported-key",
+        ERROR,
+        "A mapping key that is a sequence, a mapping, or a number go-yaml reads as uint64.",
+        "go-yaml cannot use a sequence or mapping as a key (invalid map key) and "
+        "sigs.k8s.io/yaml cannot turn a uint64 key into a string: the agent refuses the whole "
+        "config.",
+        "Use plain string keys.",
+        agent_refuses=True,
+    ),
+    Check(
+        "MASQ027",
+        "cidr-prefix-leading-zero",
+        ERROR,
+        "A CIDR whose prefix length has a leading zero (10.0.0.0/08).",
+        "Go's net.ParseCIDR accepts it, so the agent writes the CIDR as it is into the "
+        "iptables-restore payload, and iptables-restore rejects the sync (invalid mask): "
+        "every sync fails and the chain keeps its old rules.",
+        "Write the prefix length without leading zeros (10.0.0.0/8).",
+        rejected_payload=True,
+    ),
+    Check(
+        "MASQ028",
+        "key-not-read",
+        WARNING,
+        "A key of upstream's config that this flavour's agent does not have.",
+        "Azure's ip-masq-agent-v2 and Cilium read only nonMasqueradeCIDRs, masqLinkLocal and "
+        "masqLinkLocalIPv6: cidrLimit and resyncInterval are silently ignored, though "
+        "operators expect them to work.",
+        "Remove the key (Azure v2: its limit is 64 CIDRs per file and --resync-interval is a "
+        "flag; Cilium has neither).",
     ),
 )
 
