@@ -203,21 +203,19 @@ def shortest_list(intended: IPSet, optional: Sequence[str]) -> tuple[list[IPNetw
     """The fewest CIDRs that cover ``intended`` save, at most, the ``optional`` blocks.
 
     A block is optional when the config does not need to list it (the agent exempts
-    link-local itself) or must not (IPv4-mapped IPv6).  Each way of leaving optional
+    link-local itself) or cannot (IPv4-mapped IPv6).  Each way of leaving optional
     blocks out is aggregated by netaddr; the shortest list wins, and among equals the
-    one that leaves out least, so the list means as much as it can on its own.
+    one that leaves out least, so the list means as much as it can on its own.  (A list
+    that names a block inside an optional one is never the shortest: leaving that block
+    out saves its entry.  So no list names a CIDR inside ::ffff:0:0/96.)
     Returns the list and the optional blocks it leaves out.
     """
-    mapped = IPNetwork(IPV4_MAPPED)
-    best: tuple[list[IPNetwork], set[str]] | None = None
-    for count in range(len(optional) + 1):
+    best: tuple[list[IPNetwork], set[str]] = (list(intended.iter_cidrs()), set())
+    for count in range(1, len(optional) + 1):
         for left_out in combinations(optional, count):
             cidrs = list((intended - IPSet(left_out)).iter_cidrs())
-            if any(network in mapped for network in cidrs if network.version == 6):
-                continue
-            if best is None or len(cidrs) < len(best[0]):
+            if len(cidrs) < len(best[0]):
                 best = (cidrs, set(left_out))
-    assert best is not None  # leaving every optional block out is always allowed
     return best
 
 

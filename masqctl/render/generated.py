@@ -278,7 +278,7 @@ def _family_json(family: FamilyList) -> dict[str, object]:
         "linkLocal": {
             "cidr": family.link_local,
             "verdict": family.link_local_verdict(),
-            LINK_LOCAL_KEY[family.family]: family.masq_link_local,
+            "masqueraded": family.masqueraded_link_local(),
         },
     }
 
