@@ -152,6 +152,7 @@ def run_cni_diff(
 ) -> tuple[str, int]:
     """diff --cni-conf's whole job: what to print and the exit code (0 in sync, 1 drift)."""
     from masqctl.commands.common import effective_ruleset
+    from masqctl.config.sources import display_name
     from masqctl.render.cni_file import read_cni_conf
 
     require_choice("output", output_format, TEXT_OR_JSON)
@@ -159,10 +160,11 @@ def run_cni_diff(
     results = diff_cni_conf(read_cni_conf(path), path, ruleset)
     code = 0 if all(result.in_sync for result in results) else 1
     if output_format == "json":
-        return json.dumps(drift_json(path, results), indent=2) + "\n", code
+        return json.dumps(drift_json(display_name(path), results), indent=2) + "\n", code
     out = []
+    name = display_name(path)
     for result in results:
-        out.append(result.summary(path) + "\n")
+        out.append(result.summary(name) + "\n")
         out.extend(f"  {line}\n" for line in result.findings())
         out.extend(f"  note: {note}\n" for note in result.notes)
     return "".join(out), code

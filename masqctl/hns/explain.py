@@ -164,6 +164,7 @@ class CniExplainer:
 
 def cni_explainer(path: str) -> CniExplainer:
     """The explainer for the CNI config at ``path`` (``-``: stdin)."""
+    from masqctl.config.sources import display_name
     from masqctl.render.cni_file import read_cni_conf
     from masqctl.render.windows import read_policy_holders
 
@@ -174,7 +175,7 @@ def cni_explainer(path: str) -> CniExplainer:
             f"{path}: {len(holders)} plugin configs have a policies list ({where}); explain "
             "answers for one endpoint: give the config of the plugin that creates it"
         )
-    return CniExplainer(read_holder(holders[0], path))
+    return CniExplainer(read_holder(holders[0], display_name(path)))
 
 
 def check_cni_options(config: object, live: bool, dump: object, *others: object) -> None:

@@ -212,9 +212,8 @@ def read_holder(holder: PolicyHolder, file: str) -> HolderPolicies:
     dsr = member(netconf, "loopbackDSR", fold=True)
     if dsr is not None and dsr.value is True:
         notes.append(
-            "loopbackDSR: the plugin adds an OutBoundNAT policy whose destination is the "
-            "pod's own address, so the pod's traffic to itself (back through a service) "
-            "is SNATed"
+            "loopbackDSR: traffic back to the pod's own address (through a service) is "
+            "SNATed, by the OutBoundNAT policy with that destination the plugin adds"
         )
     return HolderPolicies(holder, file, tuple(policies), tuple(notes))
 
@@ -259,9 +258,8 @@ def _win_bridge_policy(
     """win-bridge exempts its ``ipMasqNetwork`` (flannel sets it to its network)."""
     if flannel:
         notes.append(
-            "flannel passes its network (FLANNEL_NETWORK of subnet.env) to win-bridge as "
-            "ipMasqNetwork, and win-bridge exempts it at run time: an address in it is not "
-            "SNATed"
+            "flannel's network (FLANNEL_NETWORK in subnet.env) is exempt too: flannel "
+            "passes it to win-bridge as ipMasqNetwork at run time"
         )
         if snat_v4:
             return None
@@ -289,16 +287,15 @@ def _win_overlay_policy(
     if flannel:
         condition = "only when flannel's FLANNEL_IPMASQ (subnet.env) is true"
         notes.append(
-            "win-overlay exempts the HNS network's subnet at run time when flannel's "
-            "FLANNEL_IPMASQ is true: an address in it is not SNATed"
+            "the HNS network's subnet is exempt too when flannel's FLANNEL_IPMASQ is "
+            "true: win-overlay adds it at run time"
         )
     else:
         node = member(holder.netconf, "ipMasq", fold=True)
         if node is None or node.value is not True:
             return None
         notes.append(
-            "win-overlay (ipMasq) exempts the HNS network's subnet at run time: an address "
-            "in it is not SNATed"
+            "the HNS network's subnet is exempt too: win-overlay (ipMasq) adds it at run time"
         )
     if snat_v4:
         return None
