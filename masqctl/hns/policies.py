@@ -183,10 +183,20 @@ def file_policies(holder: PolicyHolder) -> tuple[list[NatPolicy], list[str]]:
                 f"({EXCEPTIONS_KEY[other]}), which apiVersion {version} does not read: HNS "
                 "gets that policy without exceptions"
             )
-        family = IPV6 if listed is not None and listed.kind == SEQ and all_ipv6(listed) else IPV4
+        has_list = listed is not None and listed.kind == SEQ
+        family = IPV6 if listed is not None and has_list and all_ipv6(listed) else IPV4
         text = json.dumps(item.plain(), separators=(",", ":"))
         policies.append(
-            NatPolicy(holder.path, position + 1, text, item.line, family, exceptions, destinations)
+            NatPolicy(
+                holder.path,
+                position + 1,
+                text,
+                item.line,
+                family,
+                exceptions,
+                destinations,
+                has_list,
+            )
         )
     return policies, notes
 
@@ -237,8 +247,8 @@ def _runtime_policy(
         family,
         exceptions,
         (),
-        added_by,
-        condition,
+        added_by=added_by,
+        condition=condition,
     )
 
 
