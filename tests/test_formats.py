@@ -33,7 +33,8 @@ MESSAGE = (
 def masqctl(
     *args: str, cwd: Path = ROOT, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "NO_COLOR")}
+    ci = ("GITHUB_ACTIONS", "CI_PROJECT_DIR", "NO_COLOR")
+    clean = {k: v for k, v in os.environ.items() if k not in ci}
     return subprocess.run(
         [sys.executable, "-m", "masqctl", *args],
         cwd=cwd,

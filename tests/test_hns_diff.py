@@ -220,3 +220,12 @@ def test_what_diff_cannot_do_is_exit_2_with_one_line(capsys, monkeypatch, args, 
     assert (code, out) == (2, "")
     assert err.startswith(f"masqctl: {message}")
     assert err.count("\n") == 1
+
+
+def test_cni_conf_and_config_cannot_both_come_from_stdin(capsys, monkeypatch):
+    code, out, err = diff(capsys, monkeypatch, "--cni-conf", "-", "--config", "-")
+    assert (code, out, err) == (
+        2,
+        "",
+        "masqctl: --cni-conf - and --config - cannot both read stdin\n",
+    )

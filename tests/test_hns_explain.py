@@ -325,3 +325,19 @@ def test_a_config_with_two_policy_lists_is_refused(capsys, monkeypatch, tmp_path
         "plugins[1].policies); explain answers for one endpoint: give the config of the "
         "plugin that creates it\n"
     )
+
+
+def test_config_and_addresses_cannot_both_come_from_stdin(capsys, monkeypatch):
+    code, out, err = explain(capsys, monkeypatch, "--cni-conf", "-", "-", stdin="{}")
+    assert (code, out, err) == (
+        2,
+        "",
+        "masqctl: --cni-conf - reads stdin: give the addresses as arguments\n",
+    )
+
+
+def test_config_on_stdin_with_addresses_as_arguments(capsys, monkeypatch):
+    text = Path(FLANNEL_V2).read_text()
+    code, out, _ = explain(capsys, monkeypatch, "--cni-conf", "-", "8.8.8.8", stdin=text)
+    assert code == 0
+    assert out.startswith("8.8.8.8: masquerade: no exception contains it")

@@ -26,7 +26,9 @@ def run(
     if cni_conf is not None:
         from masqctl.hns.explain import check_cni_options, cni_explainer
 
-        check_cni_options(config, live, dump, local_addresses, source, protocol, mark)
+        check_cni_options(
+            cni_conf, addresses, config, live, dump, local_addresses, source, protocol, mark
+        )
         request = ExplainRequest(addresses=addresses, output_format=output_format)
         return run_explain(request, explainer=cni_explainer(cni_conf))
     return run_explain(

@@ -156,6 +156,8 @@ def run_cni_diff(
     from masqctl.render.cni_file import read_cni_conf
 
     require_choice("output", output_format, TEXT_OR_JSON)
+    if path == "-" and "-" in (config_paths or ()):
+        raise UsageError("--cni-conf - and --config - cannot both read stdin")
     ruleset = effective_ruleset(config_paths, flags)
     results = diff_cni_conf(read_cni_conf(path), path, ruleset)
     code = 0 if all(result.in_sync for result in results) else 1

@@ -178,14 +178,18 @@ def cni_explainer(path: str) -> CniExplainer:
     return CniExplainer(read_holder(holders[0], display_name(path)))
 
 
-def check_cni_options(config: object, live: bool, dump: object, *others: object) -> None:
+def check_cni_options(
+    cni_conf: str, addresses: list[str], config: object, live: bool, *others: object
+) -> None:
     """--cni-conf explains the CNI config alone: refuse the options of the other modes."""
     from masqctl.errors import UsageError
 
     if config is not None:
         raise UsageError("--cni-conf explains the CNI config's own policies; drop --config")
-    if live or dump is not None or any(others):
+    if live or any(other is not None and other != [] for other in others):
         raise UsageError(
             "--cni-conf goes with none of --live, --from, --local-address, --source, "
             "--protocol and --mark (they describe a Linux node's nat table)"
         )
+    if cni_conf == "-" and "-" in addresses:
+        raise UsageError("--cni-conf - reads stdin: give the addresses as arguments")
