@@ -53,10 +53,7 @@ def issues(*paths: str) -> list[dict[str, object]]:
 # --- GitLab Code Quality ----------------------------------------------------------------
 
 
-def test_gitlab_report_of_a_bad_cidr_is_the_documented_issue_array(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("CI_PROJECT_DIR", raising=False)
+def test_gitlab_report_of_a_bad_cidr_is_the_documented_issue_array() -> None:
     result = masqctl("validate", "--format", "gitlab", BROKEN, VALID)
     assert (result.returncode, result.stderr) == (1, "")
     assert result.stdout == (
@@ -83,13 +80,11 @@ def test_gitlab_report_of_valid_configs_is_an_empty_array() -> None:
 
 
 def test_gitlab_issues_pass_the_schema_gitlabs_parser_validates_with(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(ROOT)
-    config = tmp_path / "c.yaml"
-    config.write_text("nonMasqueradeCIDRs: []\ncidrLimit: 0\nresyncInterval: 1ns\n")
     schema = json.loads((DATA / "gitlab-codeclimate-schema.json").read_text())
-    found = issues(BROKEN, str(config), str(DATA / "corpus"))
+    found = issues(str(DATA / "configmaps"), str(DATA / "corpus"))
     assert len(found) > 3
     severities = {"info", "minor", "major", "critical", "blocker"}
     for issue in found:
@@ -175,10 +170,7 @@ def only_case(document: str) -> junitparser.TestCase:
     return case
 
 
-def test_junit_report_has_one_test_case_per_config_failed_by_its_findings(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("CI_PROJECT_DIR", raising=False)
+def test_junit_report_has_one_test_case_per_config_failed_by_its_findings() -> None:
     result = masqctl("validate", "--format", "junit", BROKEN, VALID)
     assert (result.returncode, result.stderr) == (1, "")
     quoted = MESSAGE.replace('"', "&quot;")

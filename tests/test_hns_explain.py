@@ -134,14 +134,15 @@ def test_loopback_dsr_destination_is_snated_and_nothing_else_is(capsys, monkeypa
     )
 
 
+def two_policies(tmp_path: Path, version: int, first: str, second: str) -> str:
+    """A win-bridge config with two OutBoundNAT policies of one exception each."""
+    key = "Exceptions" if version == 2 else "ExceptionList"
+    policies = (outbound_nat(version, key, first), outbound_nat(version, key, second))
+    return conf_file(tmp_path, win_bridge(*policies, version=version))
+
+
 def test_exceptions_of_several_policies_add_up(capsys, monkeypatch, tmp_path):
-    conf = conf_file(
-        tmp_path,
-        win_bridge(
-            outbound_nat(1, "ExceptionList", "10.0.0.0/8"),
-            outbound_nat(1, "ExceptionList", "192.168.0.0/16"),
-        ),
-    )
+    conf = two_policies(tmp_path, 1, "10.0.0.0/8", "192.168.0.0/16")
     first, second, outside = answers(
         capsys, monkeypatch, conf, "10.1.1.1", "192.168.1.1", "8.8.8.8"
     )
@@ -254,14 +255,7 @@ def test_list_mixing_families_is_undetermined(capsys, monkeypatch, tmp_path):
 
 
 def test_ipv6_policy_exempts_ipv6_prefixes(capsys, monkeypatch, tmp_path):
-    conf = conf_file(
-        tmp_path,
-        win_bridge(
-            outbound_nat(2, "Exceptions", "10.0.0.0/8"),
-            outbound_nat(2, "Exceptions", "fd00:10::/64"),
-            version=2,
-        ),
-    )
+    conf = two_policies(tmp_path, 2, "10.0.0.0/8", "fd00:10::/64")
     inside, outside = answers(capsys, monkeypatch, conf, "fd00:10::5", "2001:db8::1")
     assert (inside["verdict"], inside["rule"]["index"]) == ("no-masquerade", 2)
     assert (outside["verdict"], outside["rule"]["index"]) == ("masquerade", 2)
