@@ -1,9 +1,12 @@
-"""validate's CI formats: GitHub Actions workflow commands and SARIF 2.1.0."""
+"""validate's CI formats: GitHub Actions workflow commands, SARIF 2.1.0, GitLab Code
+Quality (JUnit XML is in masqctl.junit)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -23,11 +26,15 @@ STDIN_NAME = display_name(STDIN)
 
 _GITHUB_COMMANDS = {ERROR: "error", WARNING: "warning", INFO: "notice"}
 _SARIF_LEVELS = {ERROR: "error", WARNING: "warning", INFO: "note"}
+#: GitLab's Code Quality severities (info, minor, major, critical, blocker), as ruff maps
+#: its own: an error is major, a warning minor.
+_GITLAB_SEVERITIES = {ERROR: "major", WARNING: "minor", INFO: "info"}
 
 
-def relative_path(file: str) -> str | None:
-    """``file`` relative to the working directory, with ``/``; None when outside it."""
-    relative = os.path.relpath(os.path.abspath(file), os.getcwd())
+def relative_path(file: str, base: str | None = None) -> str | None:
+    """``file`` relative to ``base`` (default: the working directory), with ``/``; None
+    when outside it."""
+    relative = os.path.relpath(os.path.abspath(file), os.path.abspath(base or os.getcwd()))
     if relative == ".." or relative.startswith(".." + os.sep):
         return None
     return Path(relative).as_posix()
@@ -142,7 +149,57 @@ def write_sarif(report: ValidationReport, stream: TextIO) -> None:
     stream.write("\n")
 
 
+def project_path(file: str) -> str:
+    """How GitLab's report names ``file``: relative to the repository, which is
+    ``$CI_PROJECT_DIR`` in a GitLab job (else the working directory); absolute outside."""
+    if file == STDIN_NAME:
+        return file
+    base = os.environ.get("CI_PROJECT_DIR") or None
+    return relative_path(file, base) or Path(os.path.abspath(file)).as_posix()
+
+
+def gitlab_issues(report: ValidationReport) -> list[dict[str, object]]:
+    """Every finding as a Code Quality issue, with the fields GitLab documents.
+
+    The fingerprint (GitLab's identity of an issue across pipelines) is the SHA-256 of
+    the check, the path and the message, and of how many identical findings came before
+    in the report: moving lines does not change it, two findings never share one.
+    """
+    seen: Counter[str] = Counter()
+    issues = []
+    for finding in report.findings:
+        path = project_path(finding.file)
+        identity = "\0".join((finding.rule, path, finding.message))
+        seen[identity] += 1
+        fingerprint = hashlib.sha256(f"{identity}\0{seen[identity]}".encode()).hexdigest()
+        issues.append(
+            {
+                # GitLab shows the description, not check_name: name the check in it too.
+                "description": f"{finding.rule}: {finding.message}",
+                "check_name": finding.rule,
+                "fingerprint": fingerprint,
+                "severity": _GITLAB_SEVERITIES[finding.severity],
+                "location": {"path": path, "lines": {"begin": max(finding.line, 1)}},
+            }
+        )
+    return issues
+
+
+def write_gitlab(report: ValidationReport, stream: TextIO) -> None:
+    """The Code Quality report: one JSON array (UTF-8, no byte order mark)."""
+    json.dump(gitlab_issues(report), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
+def _write_junit(report: ValidationReport, stream: TextIO) -> None:
+    from masqctl.junit import write_junit
+
+    write_junit(report, stream)
+
+
 WRITERS: dict[str, Callable[[ValidationReport, TextIO], None]] = {
     "github": write_github,
     "sarif": write_sarif,
+    "gitlab": write_gitlab,
+    "junit": _write_junit,
 }

@@ -5,23 +5,25 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from masqctl.findings import ERROR, WARNING
+from masqctl.findings import ERROR, WARNING, Finding
 from masqctl.validate import ValidationReport
 
 _STYLES = {ERROR: "bold red", WARNING: "yellow"}
+
+
+def finding_line(finding: Finding) -> str:
+    """``file:line:col: severity[RULE] message``, the first line of a finding's report."""
+    return (
+        f"{finding.file}:{finding.line}:{finding.column}: "
+        f"{finding.severity}[{finding.rule}] {finding.message}"
+    )
 
 
 def format_text(report: ValidationReport) -> list[tuple[str, str]]:
     """The human report as (style, line) pairs: each finding with its line and a caret."""
     lines: list[tuple[str, str]] = []
     for finding in report.findings:
-        lines.append(
-            (
-                _STYLES.get(finding.severity, "cyan"),
-                f"{finding.file}:{finding.line}:{finding.column}: "
-                f"{finding.severity}[{finding.rule}] {finding.message}",
-            )
-        )
+        lines.append((_STYLES.get(finding.severity, "cyan"), finding_line(finding)))
         source = report.texts.get(finding.file, [])
         if 0 < finding.line <= len(source):
             number = str(finding.line)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from masqctl.agent import AgentFlags
 from masqctl.config.agent_parser import decode_config
-from masqctl.config.sources import expand_paths, read_input
+from masqctl.config.sources import FoundConfig, expand_paths, read_input
 from masqctl.errors import EXIT_NO, EXIT_OK
 from masqctl.findings import ERROR, INFO, WARNING, Finding
 from masqctl.lint.catalogue import CHECKS
@@ -14,6 +14,22 @@ from masqctl.lint.cidrs import check_cidr_list
 from masqctl.lint.configmap import check_configmap
 from masqctl.lint.report import finding_at
 from masqctl.model import Origin
+
+
+@dataclass(frozen=True)
+class ConfigCase:
+    """One config validate checked (one JUnit test case) and the findings about it.
+
+    A config found in a ConfigMap carries the ConfigMap's findings too; findings that
+    belong to no config (a file that cannot be parsed, a ConfigMap without one) make a
+    case of their own for the whole file.
+    """
+
+    file: str
+    name: str
+    #: Where the config starts in the file (0 for the whole-file case).
+    line: int
+    findings: tuple[Finding, ...]
 
 
 @dataclass
@@ -26,13 +42,19 @@ class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
     #: The text of each file read, for showing the offending line.
     texts: dict[str, list[str]] = field(default_factory=dict)
+    cases: list[ConfigCase] = field(default_factory=list)
+    #: --strict: warnings fail too.
+    strict: bool = False
 
     def count(self, severity: str) -> int:
         return sum(1 for finding in self.findings if finding.severity == severity)
 
-    def exit_code(self, strict: bool = False) -> int:
-        failing = {ERROR, WARNING} if strict else {ERROR}
-        return EXIT_NO if any(f.severity in failing for f in self.findings) else EXIT_OK
+    def fails(self, finding: Finding) -> bool:
+        """Whether ``finding`` makes the run fail (errors; with --strict, warnings too)."""
+        return finding.severity == ERROR or (self.strict and finding.severity == WARNING)
+
+    def exit_code(self) -> int:
+        return EXIT_NO if any(self.fails(finding) for finding in self.findings) else EXIT_OK
 
     def as_json(self) -> dict[str, object]:
         """The documented JSON form: files, configs, skipped, findings."""
@@ -91,6 +113,7 @@ def validate_paths(
     flags: AgentFlags,
     rules: RuleFilter | None = None,
     skip_unrelated: bool = False,
+    strict: bool = False,
 ) -> ValidationReport:
     """Validate every config in ``paths``; InputError for a path that cannot be read.
 
@@ -99,19 +122,23 @@ def validate_paths(
     """
     from masqctl.suppress import Suppressions
 
-    report = ValidationReport()
+    report = ValidationReport(strict=strict)
     rules = rules or RuleFilter()
     for path, in_directory in expand_paths(paths):
         read = read_input(path, skip_unrelated or in_directory)
         report.files += 1
         report.skipped_objects += read.skipped_objects
-        findings: list[Finding] = []
+        suppressions = Suppressions.for_file(read)
+
+        def kept(found: list[Finding], hides: Suppressions = suppressions) -> list[Finding]:
+            chosen = [f for f in found if rules.keeps(f.rule) and not hides.hides(f)]
+            return sorted(chosen, key=lambda f: (f.line, f.column, f.rule))
+
+        whole_file: list[Finding] = []
         if read.syntax_error is not None:
             message, line, column = read.syntax_error
-            findings.append(finding_at("MASQ001", Origin(read.path, line, column, ""), message))
-        for info in read.configmaps:
-            findings.extend(check_configmap(info, read.path))
-        findings.extend(
+            whole_file.append(finding_at("MASQ001", Origin(read.path, line, column, ""), message))
+        whole_file.extend(
             finding_at(
                 "MASQ024",
                 Origin(read.path, node.line, node.column, f"data.{key}"),
@@ -121,15 +148,31 @@ def validate_paths(
             )
             for key, node in read.non_text_data
         )
-        suppressions = Suppressions.for_file(read)
+        by_configmap = {id(info): check_configmap(info, read.path) for info in read.configmaps}
+        everything = [*whole_file, *(f for found in by_configmap.values() for f in found)]
+        cases = []
         for found in read.configs:
             report.configs += 1
             decoded = decode_config(found.text, flags)
-            findings.extend(decoded.findings)
-            findings.extend(check_cidr_list(decoded.config))
-        findings.sort(key=lambda f: (f.line, f.column, f.rule))
-        report.findings.extend(
-            f for f in findings if rules.keeps(f.rule) and not suppressions.hides(f)
-        )
+            own = [*decoded.findings, *check_cidr_list(decoded.config)]
+            everything.extend(own)
+            held = by_configmap.get(id(found.configmap), [])
+            line = found.text.locate(1, 1)[0]
+            cases.append(ConfigCase(read.path, case_name(found), line, tuple(kept(held + own))))
+        holding = {id(found.configmap) for found in read.configs}
+        for info in read.configmaps:
+            if id(info) not in holding:
+                whole_file.extend(by_configmap[id(info)])
+        if kept(whole_file):
+            cases.insert(0, ConfigCase(read.path, "whole file", 0, tuple(kept(whole_file))))
+        report.cases.extend(cases)
+        report.findings.extend(kept(everything))
         report.texts[read.path] = read.lines
     return report
+
+
+def case_name(found: FoundConfig) -> str:
+    """How a test case names a config: its ConfigMap and data key, or the file's config."""
+    if found.configmap is None:
+        return "agent config"
+    return f"{found.configmap.label} data.{found.data_key}"

@@ -96,8 +96,9 @@ def unsafe_reason(argv: list[str]) -> str | None:
         return f"masqctl {subcommand} may touch the node"
     if "--live" in argv or "--write" in argv:
         return "it reads the live table or writes files"
-    if subcommand == "diff" and not any(a == "--from" or a.startswith("--from=") for a in argv):
-        return "masqctl diff without --from reads the live table"
+    reads_files = ("--from", "--cni-conf")
+    if subcommand == "diff" and not any(a.split("=")[0] in reads_files for a in argv):
+        return "masqctl diff without --from or --cni-conf reads the live table"
     return None
 
 
@@ -116,7 +117,8 @@ def run_command(command: str, cwd: Path) -> tuple[str, int]:
             stdin = (cwd / tokens.pop(0)).read_text()
         else:
             stages[-1].append(token)
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "NO_COLOR")}
+    ci = ("GITHUB_ACTIONS", "CI_PROJECT_DIR", "NO_COLOR")
+    env = {k: v for k, v in os.environ.items() if k not in ci}
     env.update(COLUMNS="80", TERM="dumb")
     output, code = stdin, 0
     for argv in stages:
@@ -217,6 +219,7 @@ def test_example_runner_refuses_commands_that_touch_the_node() -> None:
     assert unsafe_reason(["masqctl", "explain", "--live", "10.0.0.1"]) is not None
     assert unsafe_reason(["iptables-save"]) is not None
     assert unsafe_reason(["masqctl", "diff", "--from", "nat.txt"]) is None
+    assert unsafe_reason(["masqctl", "diff", "--cni-conf", "cni.conf"]) is None
     assert unsafe_reason(["masqctl", "validate", "examples/cm.yaml"]) is None
 
 

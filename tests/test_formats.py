@@ -1,4 +1,5 @@
-"""validate's CI formats: GitHub Actions annotations and SARIF 2.1.0, plus --output-file."""
+"""validate's CI formats: GitHub Actions annotations and SARIF 2.1.0, plus --output-file
+(GitLab Code Quality and JUnit XML: tests/test_ci_reports.py)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ MESSAGE = (
 def masqctl(
     *args: str, cwd: Path = ROOT, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "NO_COLOR")}
+    ci = ("GITHUB_ACTIONS", "CI_PROJECT_DIR", "NO_COLOR")
+    clean = {k: v for k, v in os.environ.items() if k not in ci}
     return subprocess.run(
         [sys.executable, "-m", "masqctl", *args],
         cwd=cwd,
@@ -214,7 +216,7 @@ def test_sarif_from_stdin_has_results_without_location() -> None:
 # --- text, json and --output-file -----------------------------------------------------
 
 
-@pytest.mark.parametrize("output_format", ["text", "json", "github", "sarif"])
+@pytest.mark.parametrize("output_format", ["text", "json", "github", "sarif", "gitlab", "junit"])
 def test_output_file_gets_the_report_and_stdout_stays_empty(
     tmp_path: Path, output_format: str
 ) -> None:
@@ -253,8 +255,9 @@ def test_unwritable_output_file_is_exit_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_unknown_format_is_exit_2() -> None:
-    result = masqctl("validate", "--format", "junit", VALID)
+    result = masqctl("validate", "--format", "checkstyle", VALID)
     assert (result.returncode, result.stderr) == (
         2,
-        "masqctl: unknown format 'junit' (choose from text, json, github, sarif)\n",
+        "masqctl: unknown format 'checkstyle' (choose from text, json, github, sarif, "
+        "gitlab, junit)\n",
     )

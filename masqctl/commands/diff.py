@@ -22,6 +22,13 @@ def run(
     from masqctl.diff import DiffRequest, run_diff
 
     _, flags = agent_setup(agent)
+    if cni_conf is not None:
+        from masqctl.hns.diff import check_cni_options, run_cni_diff
+
+        check_cni_options(dump, dump6, metrics_file, watch)
+        text, code = run_cni_diff(cni_conf, config, flags, output_format)
+        sys.stdout.write(text)
+        return code
     text, code = run_diff(DiffRequest(config, flags, dump, dump6, iptables_mode, output_format))
     sys.stdout.write(text)
     return code

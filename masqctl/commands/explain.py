@@ -23,6 +23,14 @@ def run(
     from masqctl.explain.command import ExplainRequest, parse_mark, run_explain
 
     _, flags = agent_setup(agent)
+    if cni_conf is not None:
+        from masqctl.hns.explain import check_cni_options, cni_explainer
+
+        check_cni_options(
+            cni_conf, addresses, config, live, dump, local_addresses, source, protocol, mark
+        )
+        request = ExplainRequest(addresses=addresses, output_format=output_format)
+        return run_explain(request, explainer=cni_explainer(cni_conf))
     return run_explain(
         ExplainRequest(
             addresses=addresses,

@@ -7,7 +7,7 @@ import sys
 
 from masqctl.errors import MasqctlError, UsageError, require_choice
 
-FORMATS = ("text", "json", "github", "sarif")
+FORMATS = ("text", "json", "github", "sarif", "gitlab", "junit")
 
 
 def print_checks() -> int:
@@ -47,7 +47,7 @@ def run(
         if sys.stdin.isatty():
             raise UsageError("validate: give files or directories to check, or - for stdin")
         paths = ["-"]
-    report = validate_paths(paths, flags, rules, skip_unrelated)
+    report = validate_paths(paths, flags, rules, skip_unrelated, strict)
     if output_file:
         try:
             with open(output_file, "w", encoding="utf-8") as stream:
@@ -57,4 +57,4 @@ def run(
     else:
         color = output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         write_report(report, output_format, sys.stdout, color=color)
-    return report.exit_code(strict)
+    return report.exit_code()

@@ -36,6 +36,11 @@ class ConfigMapInfo:
     annotations: dict[str, str]
     node: Node
 
+    @property
+    def label(self) -> str:
+        """``ConfigMap kube-system/ip-masq-agent``, as findings and reports name it."""
+        return f"ConfigMap {self.namespace or '(no namespace)'}/{self.name or '(no name)'}"
+
 
 @dataclass
 class FoundConfig:

@@ -58,13 +58,17 @@ def check_request(request: ExplainRequest) -> None:
 
 
 def run_explain(
-    request: ExplainRequest, stdin: BinaryIO | None = None, stdout: TextIO | None = None
+    request: ExplainRequest,
+    stdin: BinaryIO | None = None,
+    stdout: TextIO | None = None,
+    explainer: Explainer | None = None,
 ) -> int:
-    """Explain every address; exit 0, or 2 (MasqctlError) for malformed input."""
+    """Explain every address (with ``explainer``, or the one the request asks for);
+    exit 0, or 2 (MasqctlError) for malformed input."""
     check_request(request)
     stdout = stdout or sys.stdout
     targets = [None if text == "-" else parse_target(text) for text in request.addresses]
-    explainer = build_explainer(request)
+    explainer = explainer or build_explainer(request)
     for target in targets:
         if target is None:
             stdout.flush()

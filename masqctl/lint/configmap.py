@@ -21,7 +21,7 @@ def _origin(info: ConfigMapInfo, file: str, key: str) -> Origin:
 def check_configmap(info: ConfigMapInfo, file: str) -> list[Finding]:
     """Name, namespace and data key as the upstream DaemonSet expects them."""
     findings = []
-    label = f"ConfigMap {info.namespace or '(no namespace)'}/{info.name or '(no name)'}"
+    label = info.label
     if info.name != EXPECTED_NAME:
         findings.append(
             finding_at(

@@ -81,6 +81,9 @@ class PolicyHolder:
     netconf: Node
     policies: Node
     api_version: int
+    #: Where the list is, as a path into the file: ``policies``, ``delegate.policies``,
+    #: ``plugins[0].delegate.policies``...
+    path: str = "policies"
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,16 @@ class Edit:
 
 def update_cni_conf(text: str, ruleset: Ruleset, source: str) -> str:
     """``text`` with the OutBoundNAT exceptions of each family the ruleset has replaced."""
+    edits: list[Edit] = []
+    for holder in read_policy_holders(text, source):
+        edits.extend(holder_edits(text, holder, ruleset))
+    for edit in sorted(edits, key=lambda edit: edit.start, reverse=True):
+        text = text[: edit.start] + edit.replacement + text[edit.end :]
+    return text
+
+
+def read_policy_holders(text: str, source: str) -> list[PolicyHolder]:
+    """Every ``policies`` list of a CNI config's text; InputError when there is none."""
     try:
         root = read_json_document(text)
     except DocumentError as error:
@@ -107,12 +120,7 @@ def update_cni_conf(text: str, ruleset: Ruleset, source: str) -> str:
             f'{source}: no "policies" list found (looked at the top level, "delegate" and '
             'each of "plugins")'
         )
-    edits: list[Edit] = []
-    for holder in holders:
-        edits.extend(holder_edits(text, holder, ruleset))
-    for edit in sorted(edits, key=lambda edit: edit.start, reverse=True):
-        text = text[: edit.start] + edit.replacement + text[edit.end :]
-    return text
+    return holders
 
 
 def policy_holders(root: Node, source: str) -> list[PolicyHolder]:
@@ -123,17 +131,25 @@ def policy_holders(root: Node, source: str) -> list[PolicyHolder]:
     are decoded by Go's encoding/json, so those keys match case-insensitively.
     """
     plugins = member(root, "plugins")
-    netconfs = [root] if plugins is None or plugins.kind != SEQ else plugins.value
+    if plugins is None or plugins.kind != SEQ:
+        netconfs = [("", root)]
+    else:
+        netconfs = [(f"plugins[{index}].", item) for index, item in enumerate(plugins.value)]
     holders = []
-    for netconf in netconfs:
+    for prefix, netconf in netconfs:
         if netconf.kind != MAP:
             continue
-        for candidate in (netconf, member(netconf, "delegate", fold=True)):
+        for where, candidate in ((prefix, netconf), (f"{prefix}delegate.", _delegate(netconf))):
             policies = None if candidate is None else member(candidate, "policies", fold=True)
             if candidate is not None and policies is not None and policies.kind == SEQ:
-                holders.append(PolicyHolder(candidate, policies, api_version(candidate, source)))
+                version = api_version(candidate, source)
+                holders.append(PolicyHolder(candidate, policies, version, f"{where}policies"))
                 break
     return holders
+
+
+def _delegate(netconf: Node) -> Node | None:
+    return member(netconf, "delegate", fold=True)
 
 
 def api_version(netconf: Node, source: str) -> int:
@@ -149,14 +165,13 @@ def api_version(netconf: Node, source: str) -> int:
     return 2 if node.value == 2 else 1
 
 
-def exception_list(policy: Node, version: int) -> Node | None:
-    """The policy's exception list when it is an OutBoundNAT policy that has one.
+#: The key of the exception list in each API version's policy layout.
+EXCEPTIONS_KEY = {1: "ExceptionList", 2: "Exceptions"}
 
-    As the plugins' ApplyOutboundNatPolicy tells: ``name`` EndpointPolicy (any case),
-    ``value.Type`` exactly OutBoundNAT, and the list at ``value.Settings.Exceptions`` (v2)
-    or ``value.ExceptionList`` (v1).  The loopback-DSR OutBoundNAT policy has only
-    ``Destinations`` and is not one.
-    """
+
+def outbound_nat_value(policy: Node) -> Node | None:
+    """The ``value`` of an OutBoundNAT EndpointPolicy, as the plugins recognise one:
+    ``name`` EndpointPolicy (any case) and ``value.Type`` exactly OutBoundNAT."""
     name = member(policy, "name", fold=True)
     value = member(policy, "value", fold=True)
     if name is None or not isinstance(name.value, str) or name.value.lower() != "endpointpolicy":
@@ -164,17 +179,32 @@ def exception_list(policy: Node, version: int) -> Node | None:
     if value is None or value.kind != MAP:
         return None
     kind = member(value, "Type")
-    if kind is None or kind.value != "OutBoundNAT":
-        return None
+    return value if kind is not None and kind.value == "OutBoundNAT" else None
+
+
+def policy_setting(value: Node, version: int, key: str) -> Node | None:
+    """A setting of a policy's ``value`` where the plugins look for it: in
+    ``value.Settings`` (v2) or in ``value`` itself (v1)."""
     if version == 2:
         settings = member(value, "Settings")
-        found = member(settings, "Exceptions") if settings is not None else None
-    else:
-        found = member(value, "ExceptionList")
+        return member(settings, key) if settings is not None else None
+    return member(value, key)
+
+
+def exception_list(policy: Node, version: int) -> Node | None:
+    """The policy's exception list when it is an OutBoundNAT policy that has one.
+
+    As the plugins' ApplyOutboundNatPolicy tells: an OutBoundNAT EndpointPolicy with the
+    list at ``value.Settings.Exceptions`` (v2) or ``value.ExceptionList`` (v1).  The
+    loopback-DSR OutBoundNAT policy has only ``Destinations`` and is not one.
+    """
+    value = outbound_nat_value(policy)
+    found = None if value is None else policy_setting(value, version, EXCEPTIONS_KEY[version])
     return found if found is not None and found.kind == SEQ else None
 
 
-def _all_ipv6(cidrs: Node) -> bool:
+def all_ipv6(cidrs: Node) -> bool:
+    """Whether an exception list holds IPv6 prefixes only (then it is the IPv6 policy's)."""
     from masqctl.config.goparse import CIDRError
     from masqctl.ruleset import cidr_family
 
@@ -188,28 +218,32 @@ def _all_ipv6(cidrs: Node) -> bool:
         return False
 
 
+def family_lists(holder: PolicyHolder) -> dict[str, list[tuple[int, Node]]]:
+    """The holder's exception lists per family, in file order, each with the position of
+    its policy in ``policies``: a list of IPv6 prefixes only is an IPv6 policy's, any
+    other list an IPv4 policy's."""
+    lists: dict[str, list[tuple[int, Node]]] = {IPV4: [], IPV6: []}
+    for position, item in enumerate(holder.policies.value):
+        found = exception_list(item, holder.api_version)
+        if found is not None:
+            lists[IPV6 if all_ipv6(found) else IPV4].append((position, found))
+    return lists
+
+
 def holder_edits(text: str, holder: PolicyHolder, ruleset: Ruleset) -> list[Edit]:
     """Replace each family's exception list in place; append the policies that are missing.
 
     HNS takes one exception list per address family, so an exception list that holds only
     IPv6 prefixes is the IPv6 policy, and the first other one is the IPv4 policy.
     """
-    lists = [
-        found
-        for item in holder.policies.value
-        if (found := exception_list(item, holder.api_version)) is not None
-    ]
-    by_family = {
-        IPV6: next((found for found in lists if _all_ipv6(found)), None),
-        IPV4: next((found for found in lists if not _all_ipv6(found)), None),
-    }
+    lists = family_lists(holder)
     edits, missing = [], []
     for family in ruleset.families:
         cidrs = exceptions(ruleset, family)
-        found = by_family[family]
-        if found is None:
+        if not lists[family]:
             missing.append(outbound_nat_policy(holder.api_version, cidrs))
             continue
+        _, found = lists[family][0]
         replacement = json_source.array_text(text, found, [json.dumps(c) for c in cidrs])
         edits.append(Edit(found.start, found.end, replacement))
     if missing:

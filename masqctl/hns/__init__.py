@@ -1,0 +1,1 @@
+"""Windows nodes: a CNI config's OutBoundNAT policies as HNS applies them (diff, explain)."""
