@@ -33,6 +33,7 @@ from masqctl.commands.common import effective_ruleset
 from masqctl.config.load import load_config
 from masqctl.explain.addresses import parse_target
 from masqctl.explain.config_mode import ConfigExplainer
+from masqctl.flavours import get_flavour
 from masqctl.generate import Generated, Intent, generate
 from masqctl.render.generated import render_generated
 from masqctl.validate import validate_paths
@@ -169,7 +170,7 @@ def generated_for(case: Case, directory: Path) -> Generated:
         return generate(case.intent(None))
     path = directory / "base.yaml"
     path.write_text(case.base.text())
-    base = load_config([str(path)], AgentFlags(enable_ipv6=case.ipv6))
+    base = load_config([str(path)], AgentFlags(enable_ipv6=case.ipv6), get_flavour("upstream"))
     return generate(case.intent(str(path)), base)
 
 

@@ -42,6 +42,6 @@ def run(
 
         given = {"nomasq_all_reserved_ranges": nomasq_all_reserved_ranges}
         flags = replace(chosen.agent_flags(given), enable_ipv6=intent.enable_ipv6)
-        base = load_config([start_from], flags)
+        base = load_config([start_from], flags, chosen)
     sys.stdout.write(render_generated(generate(intent, base), chosen.name, output_format))
     return 0

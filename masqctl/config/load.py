@@ -27,10 +27,10 @@ class ConfigRejected(MasqctlError):
             for f in findings
             if f.severity == ERROR
         ]
-        super().__init__(
-            f"the agent refuses this config ({failure}): {agent_error}"
-            + "".join(f"\n{line}" for line in lines)
-        )
+        # the agent's own words, unless a finding already quotes them
+        quoted = any(agent_error in f.message for f in findings if f.severity == ERROR)
+        head = f"the agent refuses this config ({failure})" + (":" if quoted else f": {agent_error}")
+        super().__init__(head + "".join(f"\n{line}" for line in lines))
 
 
 def read_configs(paths: Sequence[str]) -> list[FoundConfig]:
