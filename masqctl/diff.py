@@ -48,8 +48,12 @@ Key = str | tuple[str, ...]
 
 
 def rendered_jump(rules: FamilyRules) -> tuple[str, ...]:
-    """The agent's POSTROUTING jump as iptables-restore reads it, canonical."""
-    return _read_rendered("POSTROUTING", rules.jump.restore_line(), 1)
+    """The agent's POSTROUTING jump, canonical: the agent gives iptables its arguments as
+    they are (``iptables -A POSTROUTING ...``), so a comment may hold quotes."""
+    try:
+        return canonical_args(rules.jump.args)
+    except ValueError as error:
+        raise MasqctlError(f"rendered POSTROUTING jump: {error}") from None
 
 
 def _read_rendered(chain: str, line: str, position: int) -> tuple[str, ...]:
