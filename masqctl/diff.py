@@ -28,7 +28,6 @@ from masqctl.netfilter.save_parser import (
     canonical_args,
     matches_every_address,
     may_hold,
-    parse_save,
     read_dump,
     rule_line,
     saved_line,
@@ -40,6 +39,8 @@ JUMP_OK = "ok"
 JUMP_MISSING = "missing"
 JUMP_DUPLICATED = "duplicated"
 JUMP_OLD_FORMAT = "old-format"
+#: The dump (a paste) does not show the POSTROUTING rules that would hold the jump.
+JUMP_NOT_SHOWN = "not-shown"
 _OLD_COMMENTS = frozenset({OLD_RETURN_COMMENT, OLD_MASQUERADE_COMMENT})
 #: An address written into a line as it is: no quoting, no spaces.
 _PLAIN_ADDRESS = re.compile(r"[0-9A-Fa-f.:/]+")
@@ -238,6 +239,8 @@ class FamilyDiff:
     live_rules: list[SavedRule] = field(default_factory=list)
     #: The chain differs, and how is not worked out yet (see :func:`settle`).
     unsettled: bool = False
+    #: What a pasted dump lacks to check all of it (see masqctl.diff_paste), in words.
+    unchecked: list[str] = field(default_factory=list)
 
     @property
     def chain_in_sync(self) -> bool:
@@ -249,7 +252,12 @@ class FamilyDiff:
 
     @property
     def in_sync(self) -> bool:
-        return self.chain_in_sync and self.jump_state == JUMP_OK
+        return self.chain_in_sync and self.jump_state == JUMP_OK and not self.unchecked
+
+    @property
+    def drifted(self) -> bool:
+        """Whether what could be checked differs (not merely could not be checked)."""
+        return not self.chain_in_sync or self.jump_state not in (JUMP_OK, JUMP_NOT_SHOWN)
 
 
 def _comment(words: tuple[str, ...]) -> str | None:
@@ -459,6 +467,7 @@ def findings(result: FamilyDiff) -> list[str]:
             f"rule differs only in comment (line {rule.line}): "
             f"{_comment(rule.canonical)!r}, want {_comment(words)!r}"
         )
+    lines.extend(f"could not check {item}" for item in result.unchecked)
     return lines
 
 
@@ -472,14 +481,19 @@ def _live_lines(result: FamilyDiff) -> list[str]:
 
 
 def _wanted_lines(result: FamilyDiff) -> list[str]:
-    lines = [rule_line("-A", "POSTROUTING", result.desired.jump), f":{result.chain} - [0:0]"]
+    lines = (
+        []
+        if result.jump_state == JUMP_NOT_SHOWN
+        else [rule_line("-A", "POSTROUTING", result.desired.jump)]
+    )
+    lines.append(f":{result.chain} - [0:0]")
     lines.extend(rule_line("-A", result.chain, words) for words in result.desired.canonical)
     return lines
 
 
 def unified(result: FamilyDiff) -> str:
     """A unified diff of canonical rules: live (``-``) to rendered (``+``)."""
-    if result.in_sync:
+    if not result.drifted:
         return ""
     from difflib import unified_diff
 
@@ -500,7 +514,12 @@ def summary(result: FamilyDiff, found: list[str] | None = None) -> str:
     if result.in_sync:
         count = len(result.desired.rules.rules)
         return f"{result.family}: {result.chain} in sync ({count} rules, jump present)"
-    count = len(findings(result) if found is None else found)
+    count = len(findings(result) if found is None else found) - len(result.unchecked)
+    if not result.drifted:
+        return (
+            f"{result.family}: {result.chain} no drift in what {result.source} shows; "
+            f"{len(result.unchecked)} not checked"
+        )
     return f"{result.family}: {result.chain} drifted ({count} findings)"
 
 
@@ -543,6 +562,7 @@ def _family_json(result: FamilyDiff) -> dict[str, object]:
             {"line": rule.line, "comment": _comment(rule.canonical), "want": _comment(words)}
             for rule, words in result.comment_only
         ],
+        "unchecked": result.unchecked,
         "findings": findings(result),
         "diff": unified(result),
     }
@@ -582,16 +602,22 @@ def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, st
 
 
 def run_diff(request: DiffRequest) -> tuple[str, int]:
-    """diff's whole job: what to print and the exit code (0 in sync, 1 drift)."""
+    """diff's whole job: what to print and the exit code (0 in sync, 1 drift, 2 a pasted
+    dump too incomplete to tell)."""
     from masqctl.commands.common import effective_ruleset
+    from masqctl.diff_paste import note_gaps
+    from masqctl.netfilter.paste import read_paste
 
     require_choice("output", request.output_format, TEXT_OR_JSON)
     ruleset = effective_ruleset(request.config_paths, request.flags)
     results = []
     for family, source, text in family_sources(request, ruleset):
-        save = parse_save(text, source, lazy=True)
-        results.append(diff_family(ruleset.family(family), save, source))
-    code = 0 if all(result.in_sync for result in results) else 1
+        paste = read_paste(text, source, lazy=True)
+        result = diff_family(ruleset.family(family), paste.save, source)
+        note_gaps(result, paste)
+        results.append(result)
+    code = 1 if any(result.drifted for result in results) else 0
+    code = 2 if code == 0 and any(result.unchecked for result in results) else code
     if request.output_format == "json":
         return json.dumps(diff_json(results), indent=2) + "\n", code
     out = []

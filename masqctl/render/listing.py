@@ -14,24 +14,11 @@ import socket
 from dataclasses import dataclass, field
 
 from masqctl.errors import MasqctlError
+from masqctl.netfilter.listing_reader import PROTOCOL_NAMES, PROTOCOLS
 from masqctl.netfilter.save_parser import ipv6_text
 from masqctl.render.save_form import probability_text
 from masqctl.ruleset import IPV6, FamilyRules
 
-#: libxtables' xtables_chain_protos: the names -L prints for protocol numbers.
-PROTOCOLS = {
-    "tcp": 6,
-    "sctp": 132,
-    "udp": 17,
-    "udplite": 136,
-    "icmp": 1,
-    "ipv6-icmp": 58,
-    "esp": 50,
-    "ah": 51,
-    "mobility-header": 135,
-    "all": 0,
-}
-PROTOCOL_NAMES = {number: name for name, number in reversed(PROTOCOLS.items())}
 #: libxt_addrtype's rtn_names, in bit order (the order -L prints them in).
 ADDRESS_TYPES = (
     "UNSPEC",
