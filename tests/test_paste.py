@@ -200,6 +200,27 @@ def test_explain_names_the_chains_the_paste_leaves_out(capsys, tmp_path) -> None
     ]
 
 
+def test_explain_judges_a_listed_match_it_cannot_read_neither_way(capsys, tmp_path) -> None:
+    code, out, _ = run(capsys, tmp_path, text_of("nft-L-n-v-ctstate.txt"), "explain", "8.8.8.8")
+    lines = out.splitlines()
+    assert (code, lines[0]) == (
+        0,
+        "8.8.8.8: undetermined: depends on what masqctl cannot judge: -m listing --shows "
+        "ctstate DNAT",
+    )
+    assert (
+        "  note: paste.txt:12 shows 'ctstate DNAT', which masqctl cannot read back: explain "
+        "judges that rule neither way"
+    ) in lines
+
+
+def test_diff_is_not_held_up_by_a_rule_it_does_not_compare(capsys, tmp_path) -> None:
+    assert run(capsys, tmp_path, text_of("nft-L-n-v-ctstate.txt"), "diff")[:2] == (
+        0,
+        "ipv4: IP-MASQ-AGENT in sync (4 rules, jump present)\n",
+    )
+
+
 def test_explain_of_a_paste_without_postrouting_says_what_it_needs(capsys, tmp_path) -> None:
     assert run(capsys, tmp_path, text_of("nft-S-chain.txt"), "explain", "8.8.8.8") == (
         2,

@@ -50,9 +50,12 @@ def paste_notes(paste: Paste) -> tuple[list[str], set[str]]:
     pending = ["POSTROUTING"]
     while pending:
         name = pending.pop(0)
-        lacks = paste.lacks(name)
-        if lacks is not None:
-            notes.append(f"{lacks}: rules of it the paste does not show may decide first")
+        if name in paste.filtered:
+            notes.append(f"{paste.lacks(name)}: the lines it leaves out may decide first")
+        notes.extend(
+            f"{paste.source}:{line} shows {text}: explain judges that rule neither way"
+            for line, text in paste.unread.get(name, ())
+        )
         if name in paste.undeclared:
             notes.append(
                 f"{paste.source} has rules of chain {name} but no line declaring it (-P, -N "

@@ -125,6 +125,7 @@ def _rule(chain: str, number: int, text: str, skip: int, verbose: bool, source: 
     target = words[skip] if opt - skip == 2 else ""
     args: list[str] = []
     unread: list[str] = []
+    shown: list[str] = []  # the listing's own text of what could not be read
     protocol = words[opt - 1]
     negated, protocol = protocol.startswith("!"), protocol.lstrip("!")
     protocol = _PROTOCOL_NUMBERS.get(protocol, protocol)
@@ -142,6 +143,7 @@ def _rule(chain: str, number: int, text: str, skip: int, verbose: bool, source: 
         address, problem = _address(word)
         if problem:
             unread.append(problem)
+            shown.append(word)
         elif address:
             args += ["!", option, address] if word.startswith("!") else [option, address]
     rest = text[spans[position + 1][1] :].lstrip(" ")
@@ -152,8 +154,9 @@ def _rule(chain: str, number: int, text: str, skip: int, verbose: bool, source: 
     target_args, rest = _target_args(target, rest)
     if rest.strip():
         unread.append(f"{rest.strip()!r}, which masqctl cannot read back")
+        shown.append(rest.strip())
     if unread:
-        args += ["-m", UNREAD_MATCH, "--shows", "; ".join(unread)]
+        args += ["-m", UNREAD_MATCH, "--shows", " ".join(shown)]
     if target:
         args += ["-g" if goto else "-j", target, *target_args]
     return ListedRule(chain, number, tuple(args), "; ".join(unread) or None)

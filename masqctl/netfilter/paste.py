@@ -16,10 +16,8 @@ back; the commands say so instead of guessing.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 
-from masqctl.netfilter.listing_reader import read_listing
 from masqctl.netfilter.save_parser import (
     Chain,
     SavedRule,
@@ -152,6 +150,8 @@ def _sections(lines: list[str]) -> list[tuple[Command | None, list[int]]]:
 
 
 def _words(text: str) -> list[str]:
+    import shlex
+
     try:
         return shlex.split(text)
     except ValueError:
@@ -348,6 +348,8 @@ def _add_listing(
     lines: list[str],
 ) -> Added:
     """An ``iptables -L`` listing, read by listing_reader."""
+    from masqctl.netfilter.listing_reader import read_listing
+
     listed_chain = command.listed_chain if command else None
     listing = read_listing(
         [(index + 1, lines[index]) for index in indexes], paste.source, listed_chain

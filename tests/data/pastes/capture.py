@@ -44,6 +44,8 @@ KUBE_PROXY = """*nat
 -j MASQUERADE --random-fully
 COMMIT
 """
+#: A rule whose match (conntrack) masqctl does not read back from a listing.
+CTSTATE_RULE = ("-m", "conntrack", "--ctstate", "DNAT", "-j", "ACCEPT")
 CIDRS = ("10.0.0.0/8", "192.168.0.0/16", "fd00:10::/64")
 #: file name → (family, command after the program name).
 CAPTURES = {
@@ -89,11 +91,16 @@ def main() -> None:
             ["grep", "IP-MASQ"], input=saved, capture_output=True, text=True, timeout=10, check=True
         )
         (HERE / "nft-save-grep-IP-MASQ.txt").write_text(grep.stdout)
+    with namespace("mqpaste", ETC) as ns:
+        write_table(ns, ruleset)
+        ns.run(["iptables-nft", "-t", "nat", "-I", "POSTROUTING", "1", *CTSTATE_RULE])
+        listed = ns.run(["iptables-nft", "-t", "nat", "-L", "-n", "-v"]).stdout
+        (HERE / "nft-L-n-v-ctstate.txt").write_text(listed)
     with namespace("mqpaste", RESOLVER_DOWN) as ns:
         write_table(ns, ruleset)
         listed = ns.run(["iptables-nft", "-t", "nat", "-L", CHAIN]).stdout
         (HERE / "nft-L-chain-resolver-down.txt").write_text(listed)
-    print(f"wrote {len(CAPTURES) + 2} files in {HERE}", file=sys.stderr)
+    print(f"wrote {len(CAPTURES) + 3} files in {HERE}", file=sys.stderr)
 
 
 if __name__ == "__main__":
