@@ -1,5 +1,5 @@
-"""render --format save / list offline: both entry paths, option errors, and that diff
-reads render's own forms back as the chain it rendered (they cannot disagree)."""
+"""render --format save / list offline: option errors, and that diff reads render's own
+forms back as the chain it rendered (they cannot disagree).  Both entry paths: test_cli."""
 
 from __future__ import annotations
 
@@ -7,34 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from masqctl.cli import run_app
-from masqctl.entry import main, parse_plain
+from masqctl.entry import main
 from masqctl.errors import MasqctlError
-from masqctl.options import COMMANDS
 from masqctl.render.listing import Lister
 
 TO_PORTS = ["--to-ports", "1024-29999,32768-65535"]
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["--format", "save", *TO_PORTS],
-        ["--format", "list", "--enable-ipv6", "--family", "ipv6"],
-        ["--format", "list", "-n", "-v", *TO_PORTS],
-        ["--format", "list", "--verbose"],
-        ["--format", "save", "--numeric"],
-    ],
-)
-def test_fast_path_and_typer_app_render_the_same(
-    capsys: pytest.CaptureFixture[str], args: list[str]
-) -> None:
-    assert parse_plain(COMMANDS["render"], args) is not None
-    fast_code = main(["render", *args])
-    fast = capsys.readouterr()
-    typer_code = run_app(["render", *args])
-    slow = capsys.readouterr()
-    assert (fast_code, fast.out, fast.err) == (typer_code, slow.out, slow.err)
 
 
 def test_numeric_without_the_list_format_is_a_usage_error(capsys) -> None:
