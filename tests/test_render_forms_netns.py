@@ -185,3 +185,23 @@ def test_a_listing_shows_a_comment_with_its_quotes_as_they_are() -> None:
         'directs all non-LOCAL destination traffic to our custom IP-MASQ-AGENT chain\\"" '
         "-m addrtype ! --dst-type LOCAL -j IP-MASQ-AGENT"
     )
+
+
+@pytest.mark.netfilter
+def test_names_come_from_the_hosts_file_as_glibc_reads_it() -> None:
+    require_netfilter()
+    hosts = (
+        "# glibc: the first line with the address names it; ::1 and IPv4-mapped lines\n"
+        "::1 lo6name\n::ffff:192.0.2.7 mapped  # a comment\n127.0.0.1 later\nnot-an-address x\n"
+    )
+    rules = agent_rules("ipv4", AgentFlags(), ("192.0.2.7/32", "127.0.0.1/32"))
+    with namespace("mqforms", {**ETC, "hosts": hosts}) as ns:
+        write_like_the_agent(ns, "nft", rules)
+        listed = ns.run(["iptables-nft", "-t", "nat", "-L", rules.chain]).stdout
+        names = read_hosts(f"/etc/netns/{ns.name}/hosts")
+    assert listed.splitlines() == listing_lines(rules, hosts=names)
+    assert [line.split()[4] for line in listed.splitlines()[3:5]] == ["mapped", "lo6name"]
+
+
+def test_a_hosts_file_that_cannot_be_read_names_nothing(tmp_path) -> None:
+    assert read_hosts(str(tmp_path / "missing")) == {}
