@@ -49,6 +49,14 @@ def test_each_form_of_a_table_reads_as_the_rules_its_dump_holds(name: str) -> No
     assert rules_by_chain(read_paste(text_of(name)).save) == rules_by_chain(parse_save(SAVED))
 
 
+@pytest.mark.parametrize(
+    "name", ["nft-L-chain.txt", "nft-L-chain-v.txt", "nft-L-chain-n-v-line-numbers.txt"]
+)
+def test_a_listing_of_one_chain_reads_as_that_chain_of_the_dump(name: str) -> None:
+    chain = rules_by_chain(read_paste(text_of(name)).save)
+    assert chain == {"IP-MASQ-AGENT": rules_by_chain(parse_save(SAVED))["IP-MASQ-AGENT"]}
+
+
 def test_an_ipv6_listing_reads_as_the_rules_of_its_S_output() -> None:
     listed = read_paste(text_of("nft6-L-n-v.txt")).save
     assert rules_by_chain(listed) == rules_by_chain(read_paste(text_of("nft6-S.txt")).save)

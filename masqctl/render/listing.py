@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass, field
 
 from masqctl.errors import MasqctlError
+from masqctl.explain.matches import option_values
 from masqctl.netfilter.listing_reader import PROTOCOL_NAMES, PROTOCOLS
 from masqctl.netfilter.save_parser import ipv6_text
 from masqctl.render.save_form import probability_text
@@ -154,32 +155,11 @@ class Lister:
         return socket.inet_ntop(family, packed) if family == socket.AF_INET else ipv6_text(packed)
 
 
-def _options(block: list[str]) -> dict[str, tuple[bool, str | None]]:
-    """A match block's options: name → (negated, value or None for a flag)."""
-    options: dict[str, tuple[bool, str | None]] = {}
-    words = block[1:]
-    index = 0
-    while index < len(words):
-        negated = words[index] == "!"
-        index += negated
-        name = words[index]
-        value = None
-        if index + 1 < len(words) and not words[index + 1].startswith("-"):
-            value = words[index + 1]
-            index += 1
-        if name == "--comment" and index + 1 < len(words) and value is None:
-            value = words[index + 1]  # a comment may start with "-"
-            index += 1
-        options[name] = (negated, value)
-        index += 1
-    return options
-
-
 def _match_text(block: list[str], canonical: tuple[str, ...]) -> str:
     name = block[0]
     if name == "comment" and len(block) == 3 and block[1] == "--comment":
         return f" /* {block[2]} */"
-    options = _options(block)
+    options = option_values(["-m", *block])
     if name == "addrtype" and set(options) <= {"--src-type", "--dst-type"}:
         text = " ADDRTYPE match"
         for option, title in (("--src-type", "src-type"), ("--dst-type", "dst-type")):

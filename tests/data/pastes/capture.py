@@ -58,6 +58,10 @@ CAPTURES = {
     "nft-L-n-v.txt": ("ipv4", ["-t", "nat", "-L", "-n", "-v"]),
     "nft-L-chain.txt": ("ipv4", ["-t", "nat", "-L", CHAIN]),
     "nft-L-chain-v.txt": ("ipv4", ["-t", "nat", "-L", CHAIN, "-v"]),
+    "nft-L-chain-n-v-line-numbers.txt": (
+        "ipv4",
+        ["-t", "nat", "-L", CHAIN, "-nvx", "--line-numbers"],
+    ),
     "nft6-L-n-v.txt": ("ipv6", ["-t", "nat", "-L", "-n", "-v"]),
     "nft6-S.txt": ("ipv6", ["-t", "nat", "-S"]),
 }
