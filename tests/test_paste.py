@@ -85,6 +85,21 @@ def test_a_prompt_line_before_the_output_is_read_as_the_command(
     assert rules_by_chain(paste.save) == rules_by_chain(parse_save(SAVED))
 
 
+def test_outputs_of_several_commands_in_one_paste_add_up(capsys, tmp_path) -> None:
+    paste = (
+        "$ sudo iptables -t nat -S POSTROUTING\n"
+        + text_of("nft-S-POSTROUTING.txt")
+        + "$ sudo iptables -t nat -L IP-MASQ-AGENT -n -v\n"
+        + text_of("nft-L-chain-v.txt")
+    )
+    assert read_paste(paste).shown == {"POSTROUTING", "IP-MASQ-AGENT"}
+    assert run(capsys, tmp_path, paste, "diff") == (
+        0,
+        "ipv4: IP-MASQ-AGENT in sync (4 rules, jump present)\n",
+        "",
+    )
+
+
 def test_a_dump_flattened_onto_one_line_reads_as_the_dump() -> None:
     paste = read_paste(" ".join(SAVED.splitlines()))
     assert paste.form == "a flattened iptables-save"
