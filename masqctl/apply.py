@@ -98,7 +98,7 @@ def _sync_pieces(result: FamilyDiff, rules: FamilyRules) -> Iterator[str]:
     lines = [rule_line("-D", rule.chain, rule.args) for rule in result.old_jumps]
     lines.extend(rule_line("-D", rule.chain, rule.args) for rule in result.current_jumps[1:])
     if not result.current_jumps:
-        lines.append(rules.jump.restore_line())
+        lines.append(rule_line("-A", "POSTROUTING", rules.jump.args))
     lines.append("COMMIT")
     yield "".join(f"{line}\n" for line in lines)
 

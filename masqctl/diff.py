@@ -15,6 +15,7 @@ import re
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from masqctl.agent import OLD_MASQUERADE_COMMENT, OLD_RETURN_COMMENT, AgentFlags, jump_comment
 from masqctl.errors import TEXT_OR_JSON, MasqctlError, UsageError, require_choice
@@ -28,7 +29,6 @@ from masqctl.netfilter.save_parser import (
     canonical_args,
     matches_every_address,
     may_hold,
-    parse_save,
     read_dump,
     rule_line,
     saved_line,
@@ -36,10 +36,15 @@ from masqctl.netfilter.save_parser import (
 )
 from masqctl.ruleset import FamilyRules, Rule, Ruleset
 
+if TYPE_CHECKING:
+    from masqctl.netfilter.paste import Paste
+
 JUMP_OK = "ok"
 JUMP_MISSING = "missing"
 JUMP_DUPLICATED = "duplicated"
 JUMP_OLD_FORMAT = "old-format"
+#: The dump (a paste) does not show the POSTROUTING rules that would hold the jump.
+JUMP_NOT_SHOWN = "not-shown"
 _OLD_COMMENTS = frozenset({OLD_RETURN_COMMENT, OLD_MASQUERADE_COMMENT})
 #: An address written into a line as it is: no quoting, no spaces.
 _PLAIN_ADDRESS = re.compile(r"[0-9A-Fa-f.:/]+")
@@ -48,8 +53,12 @@ Key = str | tuple[str, ...]
 
 
 def rendered_jump(rules: FamilyRules) -> tuple[str, ...]:
-    """The agent's POSTROUTING jump as iptables-restore reads it, canonical."""
-    return _read_rendered("POSTROUTING", rules.jump.restore_line(), 1)
+    """The agent's POSTROUTING jump, canonical: the agent gives iptables its arguments as
+    they are (``iptables -A POSTROUTING ...``), so a comment may hold quotes."""
+    try:
+        return canonical_args(rules.jump.args)
+    except ValueError as error:
+        raise MasqctlError(f"rendered POSTROUTING jump: {error}") from None
 
 
 def _read_rendered(chain: str, line: str, position: int) -> tuple[str, ...]:
@@ -234,11 +243,14 @@ class FamilyDiff:
     live_rules: list[SavedRule] = field(default_factory=list)
     #: The chain differs, and how is not worked out yet (see :func:`settle`).
     unsettled: bool = False
+    #: What a pasted dump lacks to check all of it (see masqctl.diff_paste), in words.
+    unchecked: list[str] = field(default_factory=list)
     #: The live side was listed chain by chain (rules are named by their position).
     listed: bool = False
 
     def place(self, rule: SavedRule) -> str:
-        """Where a live rule stands, as the reader finds it (see SaveFile.place)."""
+        """Where a live rule stands, as the reader finds it: its line in a dump, its
+        position in its chain in a live listing."""
         return f"{rule.chain} rule {rule.position}" if self.listed else f"line {rule.line}"
 
     def line_of(self, rule: SavedRule) -> int | None:
@@ -255,7 +267,12 @@ class FamilyDiff:
 
     @property
     def in_sync(self) -> bool:
-        return self.chain_in_sync and self.jump_state == JUMP_OK
+        return self.chain_in_sync and self.jump_state == JUMP_OK and not self.unchecked
+
+    @property
+    def drifted(self) -> bool:
+        """Whether what could be checked differs (not merely could not be checked)."""
+        return not self.chain_in_sync or self.jump_state not in (JUMP_OK, JUMP_NOT_SHOWN)
 
 
 def _comment(words: tuple[str, ...]) -> str | None:
@@ -466,6 +483,7 @@ def findings(result: FamilyDiff) -> list[str]:
             f"rule differs only in comment ({result.place(rule)}): "
             f"{_comment(rule.canonical)!r}, want {_comment(words)!r}"
         )
+    lines.extend(f"could not check {item}" for item in result.unchecked)
     return lines
 
 
@@ -479,14 +497,19 @@ def _live_lines(result: FamilyDiff) -> list[str]:
 
 
 def _wanted_lines(result: FamilyDiff) -> list[str]:
-    lines = [rule_line("-A", "POSTROUTING", result.desired.jump), f":{result.chain} - [0:0]"]
+    lines = (
+        []
+        if result.jump_state == JUMP_NOT_SHOWN
+        else [rule_line("-A", "POSTROUTING", result.desired.jump)]
+    )
+    lines.append(f":{result.chain} - [0:0]")
     lines.extend(rule_line("-A", result.chain, words) for words in result.desired.canonical)
     return lines
 
 
 def unified(result: FamilyDiff) -> str:
     """A unified diff of canonical rules: live (``-``) to rendered (``+``)."""
-    if result.in_sync:
+    if not result.drifted:
         return ""
     from difflib import unified_diff
 
@@ -507,7 +530,12 @@ def summary(result: FamilyDiff, found: list[str] | None = None) -> str:
     if result.in_sync:
         count = len(result.desired.rules.rules)
         return f"{result.family}: {result.chain} in sync ({count} rules, jump present)"
-    count = len(findings(result) if found is None else found)
+    count = len(findings(result) if found is None else found) - len(result.unchecked)
+    if not result.drifted:
+        return (
+            f"{result.family}: {result.chain} no drift in what {result.source} shows; "
+            f"{len(result.unchecked)} not checked"
+        )
     return f"{result.family}: {result.chain} drifted ({count} findings)"
 
 
@@ -552,6 +580,7 @@ def _family_json(result: FamilyDiff) -> dict[str, object]:
             }
             for rule, words in result.comment_only
         ],
+        "unchecked": result.unchecked,
         "findings": findings(result),
         "diff": unified(result),
     }
@@ -577,9 +606,12 @@ class DiffRequest:
     output_format: str = "text"
 
 
-def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, str, SaveFile]]:
-    """(family, source name, nat table) for every family the ruleset has: the dump given,
-    or the live chain and POSTROUTING only (never the whole table)."""
+def family_sources(
+    request: DiffRequest, ruleset: Ruleset
+) -> list[tuple[str, str, SaveFile, Paste | None]]:
+    """(family, source name, nat table, the paste it was read from) for every family the
+    ruleset has: the dump or paste given, or the live chain and POSTROUTING only (never
+    the whole table)."""
     if request.dump6_path is not None and "ipv6" not in ruleset.families:
         raise UsageError("--from6 goes with --enable-ipv6")
     if request.dump_path is not None and "ipv6" in ruleset.families and request.dump6_path is None:
@@ -590,28 +622,36 @@ def family_sources(request: DiffRequest, ruleset: Ruleset) -> list[tuple[str, st
     for family, rules in ruleset.families.items():
         path = request.dump_path if family == "ipv4" else request.dump6_path
         if path is not None:
-            sources.append((family, path, parse_save(read_dump(path), path, lazy=True)))
+            from masqctl.netfilter.paste import read_paste
+
+            paste = read_paste(read_dump(path), path, lazy=True)
+            sources.append((family, path, paste.save, paste))
         else:
             from masqctl.netfilter.backend import select_backend
             from masqctl.netfilter.chains import read_chains
 
             backend = select_backend(request.iptables_mode, family)
             save = read_chains(backend, ("POSTROUTING", rules.chain))
-            sources.append((family, f"{backend.command} -t nat", save))
+            sources.append((family, f"{backend.command} -t nat", save, None))
     return sources
 
 
 def run_diff(request: DiffRequest) -> tuple[str, int]:
-    """diff's whole job: what to print and the exit code (0 in sync, 1 drift)."""
+    """diff's whole job: what to print and the exit code (0 in sync, 1 drift, 2 a pasted
+    dump too incomplete to tell)."""
     from masqctl.commands.common import effective_ruleset
+    from masqctl.diff_paste import note_gaps
 
     require_choice("output", request.output_format, TEXT_OR_JSON)
     ruleset = effective_ruleset(request.config_paths, request.flags)
-    results = [
-        diff_family(ruleset.family(family), save, source)
-        for family, source, save in family_sources(request, ruleset)
-    ]
-    code = 0 if all(result.in_sync for result in results) else 1
+    results = []
+    for family, source, save, paste in family_sources(request, ruleset):
+        result = diff_family(ruleset.family(family), save, source)
+        if paste is not None:
+            note_gaps(result, paste)
+        results.append(result)
+    code = 1 if any(result.drifted for result in results) else 0
+    code = 2 if code == 0 and any(result.unchecked for result in results) else code
     if request.output_format == "json":
         return json.dumps(diff_json(results), indent=2) + "\n", code
     out = []

@@ -231,7 +231,7 @@ RENDER = Command(
         Option(
             "verbose",
             ("--verbose", "-v"),
-            "With --format list: as iptables -L -n -v (zero counters).",
+            "With --format list: as iptables -L -v (zero counters; with --numeric, -L -n -v).",
             SWITCH,
             False,
         ),

@@ -99,17 +99,29 @@ class Namespace:
 
 
 @contextmanager
-def namespace(prefix: str = "mq") -> Iterator[Namespace]:
-    """A fresh namespace with loopback up; deleted on exit, whatever happened."""
+def namespace(prefix: str = "mq", etc: dict[str, str] | None = None) -> Iterator[Namespace]:
+    """A fresh namespace with loopback up; deleted on exit, whatever happened.
+
+    ``etc``: files (name → text) that programs run in the namespace see in /etc instead
+    of the host's (``ip netns exec`` mounts /etc/netns/NAME/FILE over /etc/FILE).
+    """
     name = f"{prefix}{os.getpid()}-{next(_counter)}"
     lock_dir = tempfile.mkdtemp(prefix="masqctl-xtables-")
     lockfile = os.path.join(lock_dir, "xtables.lock")
     env = dict(os.environ, XTABLES_LOCKFILE=lockfile)
+    etc_dir = os.path.join("/etc/netns", name)
     run(["ip", "netns", "add", name])
     try:
+        if etc:
+            os.makedirs(etc_dir)
+            for file_name, text in etc.items():
+                with open(os.path.join(etc_dir, file_name), "w") as stream:
+                    stream.write(text)
         ns = Namespace(name, lockfile, env)
         ns.run(["ip", "link", "set", "lo", "up"])
         yield ns
     finally:
         run(["ip", "netns", "del", name], check=False)
         shutil.rmtree(lock_dir, ignore_errors=True)
+        if etc:
+            shutil.rmtree(etc_dir, ignore_errors=True)

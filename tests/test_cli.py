@@ -26,26 +26,31 @@ def test_version_through_both_paths(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("command", "args"),
     [
-        [BAD],
-        [GOOD],
-        ["--format", "json", BAD, GOOD],
-        ["--format=json", "--strict", GOOD],
-        ["-o", "json", "--ignore", "MASQ003", BAD],
-        ["--select", "MASQ999", BAD],
-        ["--enable-ipv6", "--nomasq-all-reserved-ranges", str(DATA / "corpus")],
-        ["/nonexistent.yaml"],
-        ["--format", "xml", GOOD],
+        ("validate", [BAD]),
+        ("validate", [GOOD]),
+        ("validate", ["--format", "json", BAD, GOOD]),
+        ("validate", ["--format=json", "--strict", GOOD]),
+        ("validate", ["-o", "json", "--ignore", "MASQ003", BAD]),
+        ("validate", ["--select", "MASQ999", BAD]),
+        ("validate", ["--enable-ipv6", "--nomasq-all-reserved-ranges", str(DATA / "corpus")]),
+        ("validate", ["/nonexistent.yaml"]),
+        ("validate", ["--format", "xml", GOOD]),
+        ("render", ["--format", "save", "--to-ports", "1024-29999,32768-65535"]),
+        ("render", ["--format", "list", "--enable-ipv6", "--family", "ipv6"]),
+        ("render", ["--format", "list", "-n", "-v", "--to-ports", "1024-29999,32768-65535"]),
+        ("render", ["--format", "list", "--verbose"]),
+        ("render", ["--format", "save", "--numeric"]),
     ],
 )
 def test_fast_path_and_typer_app_give_the_same_result(
-    capsys: pytest.CaptureFixture[str], args: list[str]
+    capsys: pytest.CaptureFixture[str], command: str, args: list[str]
 ) -> None:
-    assert parse_plain(COMMANDS["validate"], args) is not None
-    fast_code = main(["validate", *args])
+    assert parse_plain(COMMANDS[command], args) is not None
+    fast_code = main([command, *args])
     fast = capsys.readouterr()
-    typer_code = run_app(["validate", *args])
+    typer_code = run_app([command, *args])
     slow = capsys.readouterr()
     assert (fast_code, fast.out, fast.err) == (typer_code, slow.out, slow.err)
 

@@ -8,7 +8,7 @@ import sys
 from masqctl.errors import UsageError, require_choice
 from masqctl.ruleset import FAMILIES, Ruleset
 
-FORMATS = ("iptables", "json", "windows-v1", "windows-v2")
+FORMATS = ("iptables", "save", "list", "json", "windows-v1", "windows-v2")
 
 
 def render_text(
@@ -17,12 +17,23 @@ def render_text(
     output_format: str = "iptables",
     cni_conf: str | None = None,
     write: bool = False,
+    numeric: bool = False,
+    verbose: bool = False,
 ) -> str:
-    """render's output: a restore payload, the Ruleset as JSON, or a Windows CNI policy."""
+    """render's output: a restore payload, its iptables-save or iptables -L form, the
+    Ruleset as JSON, or a Windows CNI policy."""
     if output_format == "iptables":
         from masqctl.render.iptables import restore_payload
 
         return restore_payload(ruleset.family(family))
+    if output_format == "save":
+        from masqctl.render.save_form import save_text
+
+        return save_text(ruleset.family(family))
+    if output_format == "list":
+        from masqctl.render.listing import listing_text
+
+        return listing_text(ruleset.family(family), numeric, verbose)
     if output_format == "json":
         from masqctl.render.json_view import ruleset_json
 
@@ -51,7 +62,9 @@ def run(
     require_choice("family", family, FAMILIES)
     if (cni_conf or write) and not output_format.startswith("windows"):
         raise UsageError("--cni-conf and --write go with --format windows-v1 or windows-v2")
+    if (numeric or verbose) and output_format != "list":
+        raise UsageError("--numeric and --verbose go with --format list")
     _, flags = agent_setup(agent)
     ruleset = effective_ruleset(config, flags)
-    sys.stdout.write(render_text(ruleset, family, output_format, cni_conf, write))
+    sys.stdout.write(render_text(ruleset, family, output_format, cni_conf, write, numeric, verbose))
     return 0

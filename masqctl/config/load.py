@@ -29,7 +29,8 @@ class ConfigRejected(MasqctlError):
         ]
         # the agent's own words, unless a finding already quotes them
         quoted = any(agent_error in f.message for f in findings if f.severity == ERROR)
-        head = f"the agent refuses this config ({failure})" + (":" if quoted else f": {agent_error}")
+        said = ":" if quoted else f": {agent_error}"
+        head = f"the agent refuses this config ({failure}){said}"
         super().__init__(head + "".join(f"\n{line}" for line in lines))
 
 

@@ -36,7 +36,12 @@ class FamilyTable:
     """One family's nat table with where it came from."""
 
     def __init__(
-        self, save: SaveFile, source: str, agent_chain: str, notes: Sequence[str] = ()
+        self,
+        save: SaveFile,
+        source: str,
+        agent_chain: str,
+        notes: Sequence[str] = (),
+        unseen: frozenset[str] | set[str] = frozenset(),
     ) -> None:
         table = save.tables.get("nat")
         if table is None or "POSTROUTING" not in table.chains:
@@ -45,6 +50,8 @@ class FamilyTable:
         self.save = save
         self.source = source
         self.notes = tuple(notes)
+        #: Chains the walk reaches that the source (a paste) does not show.
+        self.unseen = frozenset(unseen)
 
 
 class LiveExplainer:
@@ -126,6 +133,8 @@ class LiveExplainer:
     def _agent_notes(self, path: Path, table: FamilyTable) -> list[str]:
         chain = self.agent_chain
         if chain not in table.walker.table.chains:
+            if chain in table.unseen:
+                return []  # the paste does not show it: a note says so
             return [f"this nat table has no {chain} chain (is the agent running?)"]
         if not any(step.chain == chain for step in path.trace):
             return [

@@ -41,17 +41,21 @@ def dump_notes(text: str) -> list[str]:
 
 
 def dump_table(path: str, agent_chain: str, assume_not_local: bool) -> FamilyTable:
-    """--from FILE: a saved iptables-save document."""
-    from masqctl.netfilter.save_parser import parse_save, read_dump
+    """--from FILE: a saved iptables-save document, or what operators paste."""
+    from masqctl.explain.paste_notes import paste_notes
+    from masqctl.netfilter.paste import read_paste
+    from masqctl.netfilter.save_parser import read_dump
 
     text = read_dump(path)
-    notes = dump_notes(text)
+    paste = read_paste(text, path)
+    walk_notes, unseen = paste_notes(paste)
+    notes = dump_notes(text) + walk_notes
     if assume_not_local:
         notes.append(
             "assumed the destination is not a local address of the node (give the "
             "node's addresses with --local-address)"
         )
-    return FamilyTable(parse_save(text, path), path, agent_chain, notes)
+    return FamilyTable(paste.save, path, agent_chain, notes, unseen)
 
 
 def live_table(mode: str, family: str, agent_chain: str) -> FamilyTable:

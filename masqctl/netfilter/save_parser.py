@@ -471,7 +471,8 @@ _canonical_addresses: dict[str, str] = {}
 
 
 def canonical_address(text: str) -> str:
-    """``10.0.0.1/8`` → ``10.0.0.0/8``, ``192.0.2.8`` → ``192.0.2.8/32``; names unchanged."""
+    """``10.0.0.1/8`` → ``10.0.0.0/8``, ``192.0.2.8`` → ``192.0.2.8/32``, IPv6 as
+    ip6tables-save spells it (:func:`ipv6_text`); names unchanged."""
     known = _canonical_addresses.get(text)
     if known is None:
         known = _canonical_address(text)
@@ -505,7 +506,17 @@ def _canonical_address_slow(text: str) -> str:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         return text
-    return network.with_prefixlen if network.version == 4 else network.compressed
+    if network.version == 4:
+        return network.with_prefixlen
+    return f"{ipv6_text(network.network_address.packed)}/{network.prefixlen}"
+
+
+def ipv6_text(packed: bytes) -> str:
+    """An IPv6 address as ip6tables prints it: libc's inet_ntop (``::1.2.3.0``, where
+    Python would write ``::102:300``)."""
+    import socket
+
+    return socket.inet_ntop(socket.AF_INET6, packed)
 
 
 def _probability(text: str) -> str:
