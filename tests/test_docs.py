@@ -31,7 +31,7 @@ DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 _FENCE = re.compile(r"^```(\S*)(.*)$")
 #: masqctl subcommands that touch nothing but files (safe to run anywhere).
-SAFE_SUBCOMMANDS = {"validate", "render", "explain", "diff", "checks", "generate"}
+SAFE_SUBCOMMANDS = {"validate", "render", "explain", "diff", "checks", "generate", "show"}
 #: Other programs an example may use, as argument lists (never through a shell).
 SAFE_PROGRAMS = {"cat", "echo", "printf", "head", "tail", "grep", "python3"}
 

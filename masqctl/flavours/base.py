@@ -53,6 +53,10 @@ class Flavour:
     failure: str = "it writes no rules and keeps the ones it has; a new node gets none"
     #: Which inputs hold the config it reads, in words (for errors).
     files_description: str = "a raw config file, or a ConfigMap's data key config"
+    #: What precedes the effective config in the agent's log (None: it logs none), and
+    #: what it logs when it finds no config file and runs on its defaults.
+    log_marker: str | None = "Using config: "
+    defaults_log_marker: str | None = "No config file found at "
 
     def files_read(self, found: Sequence[FoundConfig]) -> list[FoundConfig]:
         """The configs among ``found`` this agent reads (raw files, and the ConfigMap key
