@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from masqctl.agent import AgentFlags
 from masqctl.diff import Desired, FamilyDiff, diff_family, findings
 from masqctl.errors import TEXT_OR_JSON, MasqctlError, require_choice
+from masqctl.flavours.base import Flavour
 from masqctl.netfilter.backend import Backend, select_backend
 from masqctl.netfilter.chains import PendingChains, read_chains, start_chain_read
 from masqctl.netfilter.save_parser import SavedRule, SaveFile, rule_line
@@ -46,6 +47,7 @@ class ApplyRequest:
     backup_path: str | None = None
     remove: bool = False
     output_format: str = "text"
+    flavour: Flavour | None = None
 
 
 @dataclass
@@ -466,7 +468,9 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
             if request.remove:
                 check_chain_name(request.flags.masq_chain)
             else:
-                ruleset = effective_ruleset(request.config_paths, request.flags, writes=True)
+                ruleset = effective_ruleset(
+                    request.config_paths, request.flags, request.flavour, writes=True
+                )
             for family in families:
                 backend, reading = backends[family], reads.pop(family)
                 try:

@@ -37,6 +37,7 @@ from masqctl.netfilter.save_parser import (
 from masqctl.ruleset import FamilyRules, Rule, Ruleset
 
 if TYPE_CHECKING:
+    from masqctl.flavours.base import Flavour
     from masqctl.netfilter.paste import Paste
 
 JUMP_OK = "ok"
@@ -328,10 +329,24 @@ def _is_old_format(rule: SavedRule, known: set[str | None]) -> bool:
     )
 
 
+def _live_keys(live: list[SavedRule], desired: Desired, known: set[str | None]) -> list[Key]:
+    """The keys of the live rules (see Desired); ``known``: the rendered rules' lines."""
+    chain = desired.rules.chain
+    return [rule.text if rule.text in known else rule_key(rule, chain) for rule in live]
+
+
+def _same_set(live_keys: list[Key], wanted: list[Key]) -> bool:
+    """For an agent whose RETURN rules come in any order: the same rules, and the final
+    MASQUERADE last (a RETURN after it would never be reached)."""
+    return Counter(live_keys) == Counter(wanted) and live_keys[-1:] == wanted[-1:]
+
+
 def _chain_matches(live: list[SavedRule], desired: Desired) -> bool:
     """Whether the live chain holds the rendered rules, in order (read as canonical)."""
     if len(live) != len(desired.rules.rules):
         return False
+    if not desired.rules.ordered:
+        return _same_set(_live_keys(live, desired, set(desired.saved_lines())), desired.keys())
     written = desired.saved_lines_as_written()
     live_texts = [rule.text for rule in live]
     if live_texts == written:  # the common case: each line a rendered rule's, in order
@@ -345,17 +360,11 @@ def _chain_matches(live: list[SavedRule], desired: Desired) -> bool:
 
 
 def _compare_rules(result: FamilyDiff, live: list[SavedRule], desired: Desired) -> None:
-    texts = desired.saved_lines()
-    live_texts = [rule.text for rule in live]
-    known = set(texts)
+    known = set(desired.saved_lines())
     result.old_format = any(_is_old_format(rule, known) for rule in live)
-    chain = result.chain
-    live_keys = [
-        text if text in known else rule_key(rule, chain)
-        for text, rule in zip(live_texts, live, strict=True)
-    ]
+    live_keys = _live_keys(live, desired, known)
     wanted = desired.keys()
-    if live_keys == wanted:
+    if live_keys == wanted or (not desired.rules.ordered and _same_set(live_keys, wanted)):
         return
     live_counts = Counter(live_keys)
     wanted_counts = Counter(wanted)
@@ -391,7 +400,11 @@ def _compare_rules(result: FamilyDiff, live: list[SavedRule], desired: Desired) 
         else:
             result.extra.append(rule)
     result.missing = [item for item in missing if item[0] not in paired]
-    result.out_of_order = _out_of_order(common_live, common_live_keys, common_wanted)
+    if desired.rules.ordered:
+        result.out_of_order = _out_of_order(common_live, common_live_keys, common_wanted)
+    elif wanted and wanted[-1] in common_live_keys:
+        final = len(common_live_keys) - 1 - common_live_keys[::-1].index(wanted[-1])
+        result.out_of_order = common_live[final + 1 :]  # never reached after MASQUERADE
 
 
 def _out_of_order(
@@ -604,6 +617,7 @@ class DiffRequest:
     dump6_path: str | None = None
     iptables_mode: str = "auto"
     output_format: str = "text"
+    flavour: Flavour | None = None
 
 
 def family_sources(
@@ -643,7 +657,7 @@ def run_diff(request: DiffRequest) -> tuple[str, int]:
     from masqctl.diff_paste import note_gaps
 
     require_choice("output", request.output_format, TEXT_OR_JSON)
-    ruleset = effective_ruleset(request.config_paths, request.flags)
+    ruleset = effective_ruleset(request.config_paths, request.flags, request.flavour)
     results = []
     for family, source, save, paste in family_sources(request, ruleset):
         result = diff_family(ruleset.family(family), save, source)

@@ -216,8 +216,8 @@ RENDER = Command(
         Option(
             "family",
             ("--family",),
-            "ipv4 (iptables) or ipv6 (ip6tables, needs --enable-ipv6).",
-            default="ipv4",
+            "ipv4 (iptables; the default) or ipv6 (ip6tables, needs --enable-ipv6); for "
+            "Cilium's maps, one family's map (default both).",
             metavar="FAMILY",
         ),
         _output(

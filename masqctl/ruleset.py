@@ -6,7 +6,8 @@ argument order and know the config entry behind them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from masqctl.agent import (
     BUILTIN_NAT_CHAINS,
@@ -60,15 +61,44 @@ class FamilyRules:
     chain: str
     rules: tuple[Rule, ...]
     jump: Rule
+    #: False when the agent writes the RETURN rules in a different order every sync
+    #: (Azure's v2 agent builds them through a Go map): they are compared as a set.
+    ordered: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MapEntry:
+    """One prefix of a BPF non-masquerade map, and why it is there."""
+
+    cidr: str
+    label: str
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class FamilyMap:
+    """What Cilium's agent puts in one family's BPF map (no chain, no jump)."""
+
+    family: str
+    name: str
+    #: Sorted by address, then prefix length.
+    entries: tuple[MapEntry, ...]
+    #: Entries the map holds; inserts past it fail without a word.
+    capacity: int
 
 
 @dataclass(frozen=True)
 class Ruleset:
-    """The effective ruleset: what one sync of the agent leaves in the nat table."""
+    """The effective ruleset: what one sync of the agent leaves in the nat table (or, for
+    an agent that masquerades in BPF, in its maps)."""
 
     config: MasqConfig
     flags: AgentFlags
     families: dict[str, FamilyRules]
+    #: The flavour whose agent writes it.
+    flavour: str = "upstream"
+    #: Per family, the BPF map an agent fills instead of a chain.
+    maps: dict[str, FamilyMap] = field(default_factory=dict)
 
     def family(self, name: str) -> FamilyRules:
         if name not in self.families:
@@ -210,13 +240,13 @@ def _return_rule(chain: str, cidr: str, label: str, origin: Origin | None) -> Ru
     return Rule(chain, args, RETURN, label, cidr, origin)
 
 
-def jump_rule(chain: str) -> Rule:
-    """The agent's POSTROUTING jump to ``chain``."""
+def jump_rule(chain: str, comment: str | None = None) -> Rule:
+    """The agent's POSTROUTING jump to ``chain`` (``comment``: another agent's wording)."""
     args = (
         "-m",
         "comment",
         "--comment",
-        jump_comment(chain),
+        jump_comment(chain) if comment is None else comment,
         "-m",
         "addrtype",
         "!",
@@ -238,8 +268,17 @@ def cidr_family(text: str) -> str:
     return IPV4
 
 
-def build_ruleset(config: MasqConfig, flags: AgentFlags) -> Ruleset:
-    """The rules one sync of the agent writes, for IPv4 and (with --enable-ipv6) IPv6."""
+def build_ruleset(
+    config: MasqConfig,
+    flags: AgentFlags,
+    *,
+    jump: Callable[[str], Rule] = jump_rule,
+    ordered: bool = True,
+    flavour: str = "upstream",
+) -> Ruleset:
+    """The rules one sync of the agent writes, for IPv4 and (with --enable-ipv6) IPv6;
+    ``jump`` makes its POSTROUTING jump, ``ordered`` says whether its RETURN rules keep
+    their order from sync to sync."""
     chain = flags.masq_chain
     families = {}
     for family in (IPV4, IPV6) if flags.enable_ipv6 else (IPV4,):
@@ -256,5 +295,5 @@ def build_ruleset(config: MasqConfig, flags: AgentFlags) -> Ruleset:
                     )
                 )
         rules.extend(_masquerade_rules(chain, flags))
-        families[family] = FamilyRules(family, chain, tuple(rules), jump_rule(chain))
-    return Ruleset(config, flags, families)
+        families[family] = FamilyRules(family, chain, tuple(rules), jump(chain), ordered)
+    return Ruleset(config, flags, families, flavour)

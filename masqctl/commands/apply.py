@@ -19,9 +19,9 @@ def run(
     from masqctl.apply import ApplyRequest, run_apply
     from masqctl.commands.common import agent_setup
 
-    _, flags = agent_setup(agent)
+    flavour, flags = agent_setup(agent)
     text, code = run_apply(
-        ApplyRequest(config, flags, iptables_mode, dry_run, backup, remove, output_format)
+        ApplyRequest(config, flags, iptables_mode, dry_run, backup, remove, output_format, flavour)
     )
     sys.stdout.write(text)
     return code

@@ -21,7 +21,7 @@ def run(
     from masqctl.commands.common import agent_setup
     from masqctl.diff import DiffRequest, run_diff
 
-    _, flags = agent_setup(agent)
+    flavour, flags = agent_setup(agent)
     if cni_conf is not None:
         from masqctl.hns.diff import check_cni_options, run_cni_diff
 
@@ -29,6 +29,8 @@ def run(
         text, code = run_cni_diff(cni_conf, config, flags, output_format)
         sys.stdout.write(text)
         return code
-    text, code = run_diff(DiffRequest(config, flags, dump, dump6, iptables_mode, output_format))
+    text, code = run_diff(
+        DiffRequest(config, flags, dump, dump6, iptables_mode, output_format, flavour)
+    )
     sys.stdout.write(text)
     return code

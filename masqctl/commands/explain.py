@@ -22,7 +22,7 @@ def run(
     from masqctl.commands.common import agent_setup
     from masqctl.explain.command import ExplainRequest, parse_mark, run_explain
 
-    _, flags = agent_setup(agent)
+    flavour, flags = agent_setup(agent)
     if cni_conf is not None:
         from masqctl.hns.explain import check_cni_options, cni_explainer
 
@@ -44,5 +44,6 @@ def run(
             protocol=protocol,
             mark=parse_mark(mark),
             iptables_mode=iptables_mode,
+            flavour=flavour,
         )
     )

@@ -8,12 +8,12 @@ import sys
 from masqctl.errors import UsageError, require_choice
 from masqctl.ruleset import FAMILIES, Ruleset
 
-FORMATS = ("iptables", "save", "list", "json", "windows-v1", "windows-v2")
+FORMATS = ("iptables", "save", "list", "json", "windows-v1", "windows-v2", "cilium-map")
 
 
 def render_text(
     ruleset: Ruleset,
-    family: str = "ipv4",
+    family: str | None = None,
     output_format: str = "iptables",
     cni_conf: str | None = None,
     write: bool = False,
@@ -21,7 +21,12 @@ def render_text(
     verbose: bool = False,
 ) -> str:
     """render's output: a restore payload, its iptables-save or iptables -L form, the
-    Ruleset as JSON, or a Windows CNI policy."""
+    Ruleset as JSON, a Windows CNI policy, or the BPF maps an agent fills."""
+    if output_format == "cilium-map":
+        from masqctl.render.cilium_map import map_text
+
+        return map_text(ruleset, family)
+    family = family or "ipv4"
     if output_format == "iptables":
         from masqctl.render.iptables import restore_payload
 
@@ -46,7 +51,7 @@ def render_text(
 def run(
     *,
     config: list[str] | None = None,
-    family: str = "ipv4",
+    family: str | None = None,
     output_format: str | None = None,
     numeric: bool = False,
     verbose: bool = False,
@@ -57,14 +62,25 @@ def run(
     """Print what render renders; exit 0."""
     from masqctl.commands.common import agent_setup, effective_ruleset
 
-    output_format = output_format or "iptables"
+    flavour, flags = agent_setup(agent)
+    output_format = output_format or flavour.render_formats[0]
     require_choice("format", output_format, FORMATS)
-    require_choice("family", family, FAMILIES)
+    if output_format not in flavour.render_formats:
+        raise UsageError(
+            f"--format {output_format}: {flavour.title} {flavour.writes_what}; render prints "
+            f"{', '.join(flavour.render_formats)}"
+        )
+    if family is not None:
+        require_choice("family", family, FAMILIES)
     if (cni_conf or write) and not output_format.startswith("windows"):
         raise UsageError("--cni-conf and --write go with --format windows-v1 or windows-v2")
     if (numeric or verbose) and output_format != "list":
         raise UsageError("--numeric and --verbose go with --format list")
-    _, flags = agent_setup(agent)
-    ruleset = effective_ruleset(config, flags)
+    ruleset = effective_ruleset(config, flags, flavour)
+    if any(not rules.ordered for rules in ruleset.families.values()):
+        sys.stderr.write(
+            f"masqctl: note: {flavour.title} writes these RETURN rules in a new order on "
+            "every sync (it builds them through a Go map); shown in first-seen order\n"
+        )
     sys.stdout.write(render_text(ruleset, family, output_format, cni_conf, write, numeric, verbose))
     return 0

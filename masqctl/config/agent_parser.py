@@ -62,8 +62,9 @@ _GO_TYPES = {
     "masqLinkLocalIPv6": "bool",
     "resyncInterval": "string",
 }
-#: A list item decoder: (the item, its JSON text) → the CIDR, or _Abort.
-ItemDecoder = Callable[[Node, str], str]
+#: A list item decoder: (the item, its JSON text) → the CIDR and a warning about it (or
+#: None), or Abort.
+ItemDecoder = Callable[[Node, str], tuple[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,9 @@ class DecodedConfig:
     config: MasqConfig
     findings: list[Finding] = field(default_factory=list)
     agent_error: str | None = None
+    #: Where the agent's error arose: "tojson" (apimachinery's ToJSON), "unmarshal"
+    #: (encoding/json) or "validate" (the agent's own checks).
+    phase: str | None = None
 
 
 def go_fold(text: str) -> str:
@@ -462,11 +466,13 @@ class _Decoder:
             slot = self.backing[index]
             if self.struct.item_decoder is not None:
                 try:
-                    text = self.struct.item_decoder(item, self.json_text(item))
+                    text, warning = self.struct.item_decoder(item, self.json_text(item))
                 except Abort as error:
                     self.abort_error = str(error)
                     self.report("MASQ004", item, f"{entry}: {error}")
                     return
+                if warning is not None:
+                    self.report("MASQ029", item, warning)
                 self.backing[index] = _Slot(text, self.origin(item, entry))
             elif item.kind == SCALAR and item.tag == STR:
                 self.backing[index] = _Slot(item.value, self.origin(item, entry))
@@ -484,12 +490,16 @@ class _Decoder:
         if slot.text == "" and slot.origin is None:
             self.exposed_empty.add(index)
             self.backing[index] = _Slot("", self.origin(item, entry))
+            past = (
+                f", past the {self.default_count()} default CIDRs the agent decodes into"
+                if self.struct.prefilled
+                else ""
+            )
             self.report(
                 "MASQ023",
                 item,
-                f"{entry} is null, past the {self.default_count()} default CIDRs the agent "
-                'decodes into: it reads it as "" and refuses the config (CIDR "" could '
-                "not be parsed, invalid CIDR address: )",
+                f'{entry} is null{past}: the agent reads it as "" and refuses the config (CIDR '
+                '"" could not be parsed, invalid CIDR address: )',
                 ERROR,
             )
             return
@@ -760,7 +770,8 @@ def decode_struct(
     decoder = _Decoder(source, flags, is_json, struct)
     syntax = _syntax_error(findings)
     if syntax is not None or root is None or (root.kind == SCALAR and root.tag == NULL):
-        return DecodedConfig(decoder.config_now(), findings, syntax), frozenset()
+        phase = None if syntax is None else "unmarshal" if is_json else "tojson"
+        return DecodedConfig(decoder.config_now(), findings, syntax, phase), frozenset()
     try:
         if not is_json:
             _check_keys(root)
@@ -773,17 +784,19 @@ def decode_struct(
                 root,
                 f"the config is {root.describe()} but the agent needs a mapping of keys ({agent})",
             )
-            return DecodedConfig(decoder.config_now(), findings + decoder.findings, agent), (
-                frozenset()
+            refused = DecodedConfig(
+                decoder.config_now(), findings + decoder.findings, agent, "unmarshal"
             )
+            return refused, frozenset()
         config = decoder.decode(root)
     except _Refused as refused:
         decoder.report(refused.rule, refused.node, f"{refused.message} ({refused.agent_error})")
         return DecodedConfig(
-            decoder.config_now(), findings + decoder.findings, refused.agent_error
+            decoder.config_now(), findings + decoder.findings, refused.agent_error, "tojson"
         ), frozenset()
+    error = decoder.abort_error or decoder.saved_error
     decoded = DecodedConfig(
-        config, findings + decoder.findings, decoder.abort_error or decoder.saved_error
+        config, findings + decoder.findings, error, None if error is None else "unmarshal"
     )
     return decoded, frozenset(decoder.exposed_empty)
 
@@ -791,7 +804,16 @@ def decode_struct(
 def decode_config(source: ConfigText, flags: AgentFlags) -> DecodedConfig:
     """Read one config file the way upstream's agent does, with every finding about it."""
     decoded, exposed = decode_struct(source, flags, UPSTREAM_STRUCT)
+    return with_validation(decoded, flags, exposed)
+
+
+def with_validation(
+    decoded: DecodedConfig, flags: AgentFlags, exposed: frozenset[int]
+) -> DecodedConfig:
+    """``decoded`` with the agent's validate() run on it: its findings always (validate
+    reports every problem), its error when decoding had none."""
     validate_error, validate_findings = agent_validate(decoded.config, flags, exposed)
     decoded.findings.extend(validate_findings)
-    decoded.agent_error = decoded.agent_error or validate_error
+    if decoded.agent_error is None and validate_error is not None:
+        decoded.agent_error, decoded.phase = validate_error, "validate"
     return decoded

@@ -11,6 +11,7 @@ from masqctl.agent import AgentFlags
 from masqctl.errors import TEXT_OR_JSON, UsageError, require_choice
 from masqctl.explain.addresses import parse_target
 from masqctl.explain.stream import Explainer, explain_arguments, explain_lines
+from masqctl.flavours.base import Flavour
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class ExplainRequest:
     #: The packet mark from --mark; None: assume 0 and say so.
     mark: int | None = None
     iptables_mode: str = "auto"
+    flavour: Flavour | None = None
 
 
 def build_explainer(request: ExplainRequest) -> Explainer:
@@ -41,7 +43,8 @@ def build_explainer(request: ExplainRequest) -> Explainer:
     from masqctl.explain.config_mode import ConfigExplainer
 
     return ConfigExplainer(
-        effective_ruleset(request.config_paths, request.flags), request.local_addresses
+        effective_ruleset(request.config_paths, request.flags, request.flavour),
+        request.local_addresses,
     )
 
 

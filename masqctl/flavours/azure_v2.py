@@ -1,10 +1,29 @@
-"""azure-v2: AKS's ip-masq-agent-v2 (Azure/ip-masq-agent-v2)."""
+"""azure-v2: AKS's ip-masq-agent-v2 (Azure/ip-masq-agent-v2).
+
+It reads every file whose name starts with ``ip-masq`` in /etc/config/, in name order;
+each is decoded as upstream decodes its one file, but into a struct of three keys with
+no defaults filled in, and validated on its own (at most 64 entries).  The files are then
+merged: the CIDRs united by exact text through a Go map (so the RETURN rules come in a
+new order every sync), the booleans OR'ed.  The defaults apply only when no such file
+exists.  Any error is fatal: the agent exits and its pod crash-loops.
+"""
 
 from __future__ import annotations
 
-from masqctl.agent import DEFAULT_CHAIN
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from masqctl.agent import DEFAULT_CHAIN, AgentFlags, jump_comment
+from masqctl.config.goparse import go_json_string, go_quote
 from masqctl.flavours.base import FlagDef, Flavour
 from masqctl.flavours.logging import GLOG, KLOG, version_key
+
+if TYPE_CHECKING:
+    from masqctl.config.agent_parser import DecodedConfig
+    from masqctl.config.sources import FoundConfig
+    from masqctl.model import MasqConfig
+    from masqctl.ruleset import Rule, Ruleset
 
 #: The agent's only flags, all there since v0.1.0; --resync-interval is whole seconds.
 AZURE_FLAGS = (
@@ -13,6 +32,15 @@ AZURE_FLAGS = (
     FlagDef("enable_ipv6", "enable-ipv6", "bool", False),
     FlagDef("resync_interval", "resync-interval", "int", 60),
 )
+#: The limit of entries in one file (no cidrLimit key), duplicates counted.
+FILE_LIMIT = 64
+#: How each phase's error is wrapped before the agent's fatal "the daemon encountered an
+#: error: error syncing configuration: ..." (%s: the file's name, Go-quoted).
+_WRAPPING = {
+    "tojson": "failed to convert config file {name} to JSON, error: {error}",
+    "unmarshal": "failed to unmarshal config file {name}, error: {error}",
+    "validate": "config file {name} is invalid: {error}",
+}
 
 
 class AzureV2(Flavour):
@@ -26,10 +54,95 @@ class AzureV2(Flavour):
         "mcr.microsoft.com/oss/v2/azure/ip-masq-agent-v2",
         "mcr.microsoft.com/oss/azure/ip-masq-agent-v2",
     )
+    failure = (
+        "it exits (klog.Fatalf, status 255) and its pod crash-loops, on every node that reads "
+        "this: the chain keeps the rules of its last good sync"
+    )
+    files_description = "a raw config file, or ConfigMap data keys starting with ip-masq"
+    log_marker = "using config: "
+    defaults_log_marker = None  # it logs "using config:" for its defaults too
 
     def reads_file(self, name: str) -> bool:
         """Every file whose name starts with ``ip-masq`` (case-sensitive)."""
         return name.startswith("ip-masq")
+
+    def files_read(self, found: Sequence[FoundConfig]) -> list[FoundConfig]:
+        """Raw files, and ConfigMap keys starting with ``ip-masq``, in name order (the
+        agent lists /etc/config/ with os.ReadDir, sorted by name)."""
+        chosen = [
+            config for config in found if not config.data_key or self.reads_file(config.data_key)
+        ]
+        return sorted(chosen, key=lambda config: config.file_name.encode())
+
+    def decode(self, files: Sequence[FoundConfig], flags: AgentFlags) -> DecodedConfig:
+        """Each file decoded and validated on its own, then merged (see the module doc)."""
+        from masqctl.config.agent_parser import (
+            DecodedConfig,
+            Struct,
+            decode_struct,
+            with_validation,
+        )
+        from masqctl.model import CIDREntry, MasqConfig, default_config
+
+        if not files:
+            return DecodedConfig(default_config(flags))
+        struct = Struct(
+            fields=("nonMasqueradeCIDRs", "masqLinkLocal", "masqLinkLocalIPv6"),
+            prefilled=False,
+            unread=(
+                (
+                    "cidrLimit",
+                    f"{self.title} has no cidrLimit and ignores this key (its limit is "
+                    f"{FILE_LIMIT} CIDRs per file)",
+                ),
+                (
+                    "resyncInterval",
+                    f"{self.title} ignores this key (its interval is the agent flag "
+                    "--resync-interval, in whole seconds)",
+                ),
+            ),
+        )
+        findings = []
+        error = None
+        seen: dict[str, CIDREntry] = {}
+        masq_link_local = masq_link_local_ipv6 = False
+        for found in files:
+            decoded, exposed = decode_struct(found.text, flags, struct)
+            decoded = with_validation(decoded, flags, exposed)
+            findings.extend(decoded.findings)
+            if decoded.agent_error is not None and error is None:
+                wrapped = _WRAPPING[decoded.phase or "validate"].format(
+                    name=go_quote(found.file_name), error=decoded.agent_error
+                )
+                error = f"the daemon encountered an error: error syncing configuration: {wrapped}"
+            for entry in decoded.config.non_masquerade_cidrs:
+                seen.setdefault(entry.text, replace(entry, index=len(seen)))
+            masq_link_local |= decoded.config.masq_link_local
+            masq_link_local_ipv6 |= decoded.config.masq_link_local_ipv6
+        merged = MasqConfig(
+            non_masquerade_cidrs=tuple(seen.values()),
+            masq_link_local=masq_link_local,
+            masq_link_local_ipv6=masq_link_local_ipv6,
+            source=", ".join(found.text.file for found in files),
+        )
+        return DecodedConfig(merged, findings, error)
+
+    def ruleset(self, config: MasqConfig, flags: AgentFlags) -> Ruleset:
+        """Upstream's RETURN rules (in an order that changes every sync), a plain final
+        MASQUERADE, and a jump whose comment holds literal double quotes."""
+        from masqctl.ruleset import build_ruleset
+
+        plain = replace(flags, random_fully=False, to_ports="")
+        return build_ruleset(config, plain, jump=quoted_jump, ordered=False, flavour=self.name)
+
+    def effective_json(self, config: MasqConfig) -> str:
+        """The agent's ``using config:`` log line: json.Marshal of its three-key struct."""
+        cidrs = ",".join(go_json_string(entry.text) for entry in config.non_masquerade_cidrs)
+        return (
+            f'{{"nonMasqueradeCIDRs":[{cidrs}],"masqLinkLocal":'
+            f'{"true" if config.masq_link_local else "false"},"masqLinkLocalIPv6":'
+            f"{'true' if config.masq_link_local_ipv6 else 'false'}}}"
+        )
 
     def logging_flags(self, version: str | None) -> dict[str, str]:
         """glog in v0.1.0, none in v0.1.1 and v0.1.2 (klog not initialised), klog's 13
@@ -38,6 +151,14 @@ class AzureV2(Flavour):
         if key is None or key >= (0, 1, 3):
             return KLOG
         return GLOG if key < (0, 1, 1) else {}
+
+
+def quoted_jump(chain: str) -> Rule:
+    """The v2 agent's POSTROUTING jump (v0.1.9 and later): its comment argument carries
+    literal double quotes, so iptables-save shows ``"\\"ip-masq-agent: ...\\""``."""
+    from masqctl.ruleset import jump_rule
+
+    return jump_rule(chain, f'"{jump_comment(chain)}"')
 
 
 FLAVOUR = AzureV2()

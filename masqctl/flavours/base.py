@@ -53,6 +53,17 @@ class Flavour:
     failure: str = "it writes no rules and keeps the ones it has; a new node gets none"
     #: Which inputs hold the config it reads, in words (for errors).
     files_description: str = "a raw config file, or a ConfigMap's data key config"
+    #: What the agent writes, in words.
+    writes_what: str = "writes an iptables chain and its POSTROUTING jump"
+    #: The forms ``render`` can print of what this agent writes; the first is the default.
+    render_formats: tuple[str, ...] = (
+        "iptables",
+        "save",
+        "list",
+        "json",
+        "windows-v1",
+        "windows-v2",
+    )
     #: What precedes the effective config in the agent's log (None: it logs none), and
     #: what it logs when it finds no config file and runs on its defaults.
     log_marker: str | None = "Using config: "
@@ -75,7 +86,7 @@ class Flavour:
         """What one sync of the agent writes for ``config``."""
         from masqctl.ruleset import build_ruleset
 
-        return build_ruleset(config, flags)
+        return build_ruleset(config, flags, flavour=self.name)
 
     def reads_file(self, name: str) -> bool:
         """Whether the agent reads the file ``name`` of its config directory."""

@@ -306,6 +306,16 @@ _CHECKS = (
         "Remove the key (Azure v2: its limit is 64 CIDRs per file and --resync-interval is a "
         "flag; Cilium has neither).",
     ),
+    Check(
+        "MASQ029",
+        "cidr-masked",
+        WARNING,
+        "A CIDR with host bits set, which Cilium masks without a word.",
+        "Cilium parses each CIDR with netip.ParsePrefix and masks it: 10.1.2.3/8 becomes "
+        "10.0.0.0/8 and the config is taken, where upstream's agent refuses it. The network "
+        "left unmasqueraded is probably larger than meant.",
+        "Write the network address you mean.",
+    ),
 )
 
 CHECKS: dict[str, Check] = {check.id: check for check in _CHECKS}

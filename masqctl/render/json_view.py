@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from masqctl.config.goparse import format_duration
+import json
+
+from masqctl.render.cilium_map import maps_json
 from masqctl.ruleset import Rule, Ruleset
 
 JSON_VERSION = 1
@@ -25,29 +27,38 @@ def rule_json(rule: Rule, index: int | None = None) -> dict[str, object]:
     }
 
 
+#: Each agent flag's name in the JSON form.
+_FLAG_NAMES = {
+    "masq_chain": "masqChain",
+    "nomasq_all_reserved_ranges": "nomasqAllReservedRanges",
+    "enable_ipv6": "enableIPv6",
+    "random_fully": "randomFully",
+    "to_ports": "toPorts",
+    "resync_interval": "resyncInterval",
+    "enable_ipv4_masquerade": "enableIPv4Masquerade",
+    "enable_ipv6_masquerade": "enableIPv6Masquerade",
+}
+
+
 def ruleset_json(ruleset: Ruleset) -> dict[str, object]:
     """The whole Ruleset: the flags, the effective config and each family's chain."""
-    flags, config = ruleset.flags, ruleset.config
+    from dataclasses import asdict
+
+    from masqctl.flavours import get_flavour
+
+    flavour = get_flavour(ruleset.flavour)
+    values = asdict(ruleset.flags)
+    config = json.loads(flavour.effective_json(ruleset.config))
     return {
         "version": JSON_VERSION,
-        "flags": {
-            "masqChain": flags.masq_chain,
-            "nomasqAllReservedRanges": flags.nomasq_all_reserved_ranges,
-            "enableIPv6": flags.enable_ipv6,
-            "randomFully": flags.random_fully,
-            "toPorts": flags.to_ports,
-        },
-        "config": {
-            "source": config.source,
-            "nonMasqueradeCIDRs": [entry.text for entry in config.non_masquerade_cidrs],
-            "cidrLimit": config.cidr_limit,
-            "masqLinkLocal": config.masq_link_local,
-            "masqLinkLocalIPv6": config.masq_link_local_ipv6,
-            "resyncInterval": format_duration(config.resync_interval_ns),
-        },
+        "flavour": ruleset.flavour,
+        "flags": {_FLAG_NAMES[flag.dest]: values[flag.dest] for flag in flavour.flags},
+        "config": {"source": ruleset.config.source, **config},
+        "maps": maps_json(ruleset),
         "families": {
             name: {
                 "chain": family.chain,
+                "order": "ordered" if family.ordered else "unordered",
                 "jump": rule_json(family.jump),
                 "rules": [rule_json(rule, index) for index, rule in enumerate(family.rules, 1)],
             }
