@@ -17,6 +17,8 @@ from masqctl.model import MasqConfig, default_config
 class ConfigRejected(MasqctlError):
     """The agent would refuse this config; the message lists why, one finding a line."""
 
+    reason = "config_rejected"
+
     def __init__(self, findings: list[Finding]) -> None:
         self.findings = findings
         lines = [

@@ -28,8 +28,20 @@ _KUBELET_CHAINS = re.compile(r"^:(KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY)\b", re
 _RULE_LINE = re.compile(r"^-", re.MULTILINE)
 
 
+#: IptablesError reasons.
+IPTABLES_MISSING = "iptables_missing"
+PERMISSION_DENIED = "permission_denied"
+XTABLES_LOCK = "xtables_lock"
+IPTABLES_TIMEOUT = "iptables_timeout"
+IPTABLES_FAILED = "iptables_failed"
+
+
 class IptablesError(MasqctlError):
-    """iptables-save or iptables-restore could not do its job."""
+    """iptables-save or iptables-restore could not do its job (``reason``: which way)."""
+
+    def __init__(self, message: str, reason: str = IPTABLES_FAILED) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _command_prefix(name: str, family: str) -> str:
@@ -46,18 +58,22 @@ def _one_line(stderr: str) -> str:
     return "; ".join(lines)
 
 
-def explain_failure(program: str, returncode: int, stderr: str) -> str:
-    """The one line masqctl prints when ``program`` exits ``returncode`` with ``stderr``."""
+def failure_error(program: str, returncode: int, stderr: str) -> IptablesError:
+    """The error for ``program`` exiting ``returncode`` with ``stderr``: its line and reason."""
     message = _one_line(stderr) or f"exit status {returncode}"
     lowered = message.lower()
     if "permission denied" in lowered or "operation not permitted" in lowered:
-        return (
+        return IptablesError(
             f"{program}: permission denied: masqctl needs root (CAP_NET_ADMIN) to read "
-            f"and write the nat table ({message})"
+            f"and write the nat table ({message})",
+            PERMISSION_DENIED,
         )
     if "xtables lock" in lowered:
-        return f"{program}: another program held the xtables lock too long ({message})"
-    return f"{program} failed: {message}"
+        return IptablesError(
+            f"{program}: another program held the xtables lock too long ({message})",
+            XTABLES_LOCK,
+        )
+    return IptablesError(f"{program} failed: {message}")
 
 
 class Running:
@@ -116,11 +132,14 @@ class Running:
             self._close()
             raise IptablesError(
                 f"{self.program} not found: install the Debian package iptables "
-                "(apt-get install iptables), which provides iptables-nft and iptables-legacy"
+                "(apt-get install iptables), which provides iptables-nft and iptables-legacy",
+                IPTABLES_MISSING,
             ) from None
         except PermissionError:
             self._close()
-            raise IptablesError(f"{self.program}: permission denied (cannot execute it)") from None
+            raise IptablesError(
+                f"{self.program}: permission denied (cannot execute it)", PERMISSION_DENIED
+            ) from None
         finally:
             if not isinstance(given, int):
                 given.close()
@@ -178,10 +197,11 @@ class Running:
         if self.timed_out:
             raise IptablesError(
                 f"{self.program} did not finish within {self.timeout:g} s "
-                "(the xtables lock may be held)"
+                "(the xtables lock may be held)",
+                IPTABLES_TIMEOUT,
             )
         if returncode != 0:
-            raise IptablesError(explain_failure(self.program, returncode, stderr))
+            raise failure_error(self.program, returncode, stderr)
         return output
 
     def abandon(self) -> None:
