@@ -60,7 +60,7 @@ def test_held_xtables_lock_is_named() -> None:
         "xtables_lock",
         "iptables-legacy-restore: another program held the xtables lock too long (Can't lock "
         "/run/xtables.lock: Resource temporarily unavailable; Another app is currently holding "
-        "the xtables lock. Stopped waiting after 10s.)"
+        "the xtables lock. Stopped waiting after 10s.)",
     )
 
 
@@ -72,9 +72,9 @@ def test_not_root_says_what_is_needed() -> None:
     error = failure_error("iptables-legacy-save", 1, stderr)
     assert (error.reason, str(error)) == (
         "permission_denied",
-        "iptables-legacy-save: permission denied: masqctl needs root (CAP_NET_ADMIN) to read and "
-        "write the nat table (iptables-legacy-save v1.8.9 (legacy): Cannot initialize: Permission "
-        "denied (you must be root))"
+        "iptables-legacy-save: permission denied: masqctl needs root (CAP_NET_ADMIN and "
+        "CAP_NET_RAW) to read and write the nat table (iptables-legacy-save v1.8.9 (legacy): Cannot initialize: Permission "
+        "denied (you must be root))",
     )
 
 
@@ -88,7 +88,7 @@ def test_rejected_rule_quotes_iptables_message_and_line_without_the_help_hint() 
     assert (error.reason, str(error)) == (
         "iptables_failed",
         "iptables-legacy-restore failed: iptables-restore v1.8.9 (legacy): Couldn't load target "
-        "`NOPE':No such file or directory; Error occurred at line: 2"
+        "`NOPE':No such file or directory; Error occurred at line: 2",
     )
 
 

@@ -63,8 +63,10 @@ def failure_error(program: str, returncode: int, stderr: str) -> IptablesError:
     message = _one_line(stderr) or f"exit status {returncode}"
     lowered = message.lower()
     if "permission denied" in lowered or "operation not permitted" in lowered:
+        # measured: nft needs CAP_NET_ADMIN; legacy also CAP_NET_RAW (its raw socket)
+        needed = "CAP_NET_ADMIN and CAP_NET_RAW" if "legacy" in program else "CAP_NET_ADMIN"
         return IptablesError(
-            f"{program}: permission denied: masqctl needs root (CAP_NET_ADMIN) to read "
+            f"{program}: permission denied: masqctl needs root ({needed}) to read "
             f"and write the nat table ({message})",
             PERMISSION_DENIED,
         )
@@ -280,13 +282,20 @@ class Backend:
 
 
 def _quiet_save(args: list[str]) -> str:
-    """A save used only for detection: failures count as an empty output."""
+    """A save used only for detection: failures count as an empty output, except a
+    refusal for want of privileges (the backend's rules are there but unseen, so the
+    choice would be wrong: without CAP_NET_RAW, legacy looks empty)."""
     try:
-        return subprocess.run(
+        result = subprocess.run(
             args, capture_output=True, text=True, timeout=SAVE_TIMEOUT, check=False
-        ).stdout
+        )
     except (OSError, subprocess.SubprocessError):
         return ""
+    if result.returncode != 0:
+        error = failure_error(args[0], result.returncode, result.stderr)
+        if error.reason == PERMISSION_DENIED:
+            raise error
+    return result.stdout
 
 
 @cache
