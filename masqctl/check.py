@@ -204,8 +204,11 @@ def failure_of(document: Mapping[str, Any]) -> Mapping[str, str] | None:
 
 
 def one_line(text: str) -> str:
-    """``text`` with its line breaks turned into ``; ``."""
-    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+    """``text`` on one line: its lines joined by ``; `` (after a colon, by a space)."""
+    joined = ""
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        joined += ("" if not joined else " " if joined.endswith(":") else "; ") + line
+    return joined
 
 
 def summary_line(document: Mapping[str, Any], limit: int = SUMMARY_LIMIT) -> str:
