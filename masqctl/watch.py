@@ -17,7 +17,21 @@ from masqctl.errors import MasqctlError, UsageError
 
 
 class _Stopped(Exception):
-    """SIGTERM arrived."""
+    """SIGTERM arrived while waiting for the next round."""
+
+
+class _Signals:
+    """SIGTERM ends the loop: at once while it waits, after the round during a round (so
+    that no round stops half-way, its metrics file half-written)."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.waiting = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.stopping = True
+        if self.waiting:
+            raise _Stopped
 
 
 def interval_seconds(text: str) -> float:
@@ -29,10 +43,6 @@ def interval_seconds(text: str) -> float:
     if not 0 < seconds < float("inf"):
         raise UsageError(f"--watch: expected seconds above 0, got {text!r}")
     return seconds
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise _Stopped
 
 
 def repeat(
@@ -49,11 +59,12 @@ def repeat(
 
     A MasqctlError of a round goes to ``report``; a UsageError stops the loop.
     """
-    previous = signal.signal(signal.SIGTERM, _stop)
+    signals = _Signals()
+    previous = signal.signal(signal.SIGTERM, signals)
     done = 0
     start = clock()
     try:
-        while rounds is None or done < rounds:
+        while not signals.stopping and (rounds is None or done < rounds):
             try:
                 check()
             except UsageError:
@@ -63,8 +74,12 @@ def repeat(
             sys.stdout.flush()  # each round reaches the log as it is made
             done += 1
             start = max(start + interval, clock())
-            if rounds is None or done < rounds:
+            if rounds is not None and done >= rounds:
+                break
+            signals.waiting = True
+            if not signals.stopping:
                 sleep(max(start - clock(), 0.0))
+            signals.waiting = False
     except _Stopped:
         pass
     finally:

@@ -46,7 +46,9 @@ def node_states() -> list[dict[str, object]]:
         "in-sync": in_sync,
         "no-chain": "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n",
         "missing-rule": in_sync.replace(rule + "\n", ""),
-        "extra-rule": in_sync.replace(rule, rule + "\n" + rule.replace("172.16.0.0/12", "203.0.113.0/24")),
+        "extra-rule": in_sync.replace(
+            rule, rule + "\n" + rule.replace("172.16.0.0/12", "203.0.113.0/24")
+        ),
         "duplicated-jump": in_sync.replace(jump, f"{jump}\n{jump}"),
         "failed": None,
     }
@@ -57,7 +59,18 @@ def node_states() -> list[dict[str, object]]:
             if dump is not None:
                 path.write_text(dump)
             result = subprocess.run(
-                [*MASQCTL, "diff", "-o", "json", "--from", str(path), "-c", str(CONFIG), "--to-ports", TO_PORTS],
+                [
+                    *MASQCTL,
+                    "diff",
+                    "-o",
+                    "json",
+                    "--from",
+                    str(path),
+                    "-c",
+                    str(CONFIG),
+                    "--to-ports",
+                    TO_PORTS,
+                ],
                 capture_output=True,
                 text=True,
                 timeout=60,
@@ -87,7 +100,9 @@ def best_wall(command: list[str], stdin_path: Path | None = None) -> float:
     for _ in range(RUNS):
         with open(stdin_path or os.devnull, "rb") as stdin:
             started = time.perf_counter()
-            subprocess.run(command, stdin=stdin, stdout=subprocess.DEVNULL, timeout=120, check=False)
+            subprocess.run(
+                command, stdin=stdin, stdout=subprocess.DEVNULL, timeout=120, check=False
+            )
             best = min(best, time.perf_counter() - started)
     return best
 
@@ -98,18 +113,24 @@ def bench_report(count: int) -> None:
         directory = Path(work, "results")
         directory.mkdir()
         for document in documents:
-            Path(directory, f"{document['check']['node']}.json").write_text(json.dumps(document, indent=2))
+            Path(directory, f"{document['check']['node']}.json").write_text(
+                json.dumps(document, indent=2)
+            )
         logs = Path(work, "logs.txt")
         with logs.open("w") as stream:
             for number, document in enumerate(documents):
-                stream.write(f"[pod/masqctl-audit-{number:05x}/masqctl] {json.dumps(document, separators=(',', ':'))}\n")
+                stream.write(
+                    f"[pod/masqctl-audit-{number:05x}/masqctl] {json.dumps(document, separators=(',', ':'))}\n"
+                )
         size = sum(path.stat().st_size for path in directory.iterdir())
         start_up = best_wall([*MASQCTL, "--version"])
         from_files = best_wall([*MASQCTL, "fleet", str(directory)])
         from_logs = best_wall([*MASQCTL, "fleet", "-"], logs)
     print(f"masqctl fleet, {count:,} nodes ({size / 1e6:.1f} MB of JSON), best of {RUNS}:")
     print(f"  a directory of files: {from_files:.3f} s wall")
-    print(f"  kubectl logs --prefix on stdin ({logs_size(documents) / 1e6:.1f} MB): {from_logs:.3f} s wall")
+    print(
+        f"  kubectl logs --prefix on stdin ({logs_size(documents) / 1e6:.1f} MB): {from_logs:.3f} s wall"
+    )
     print(f"  (interpreter start alone: {start_up:.3f} s)")
     worst = max(from_files, from_logs)
     print(f"  target < 1 s: {'met' if worst < 1 else 'MISSED'}")
@@ -125,7 +146,12 @@ def logs_size(documents: list[dict[str, object]]) -> int:
 def kube_proxy_nat(services: int) -> str:
     """kube-proxy's (iptables mode) nat rules for ``services`` services of one endpoint
     each, with the agent's chain and jump as the agent writes them."""
-    lines = ["*nat", ":KUBE-SERVICES - [0:0]", ":KUBE-MARK-MASQ - [0:0]", ":KUBE-POSTROUTING - [0:0]"]
+    lines = [
+        "*nat",
+        ":KUBE-SERVICES - [0:0]",
+        ":KUBE-MARK-MASQ - [0:0]",
+        ":KUBE-POSTROUTING - [0:0]",
+    ]
     rules = [
         '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
         '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
@@ -163,7 +189,9 @@ def bench_footprint(services: list[int], rounds: int) -> None:
     if reason:
         print(f"audit footprint skipped: {reason}")
         return
-    print(f"masqctl diff --watch (JSON out, metrics file), {rounds} rounds per table, iptables-nft:")
+    print(
+        f"masqctl diff --watch (JSON out, metrics file), {rounds} rounds per table, iptables-nft:"
+    )
     for count in services:
         with tempfile.TemporaryDirectory() as work, namespace("mqfoot") as ns:
             ns.run(["iptables-nft-restore", "--noflush"], input=kube_proxy_nat(count), timeout=600)
@@ -171,17 +199,47 @@ def bench_footprint(services: list[int], rounds: int) -> None:
             ns.run(["iptables-nft-restore", "--noflush"], input=payload)
             ns.run(
                 [
-                    "iptables-nft", "-t", "nat", "-A", "POSTROUTING", "-m", "comment", "--comment",
+                    "iptables-nft",
+                    "-t",
+                    "nat",
+                    "-A",
+                    "POSTROUTING",
+                    "-m",
+                    "comment",
+                    "--comment",
                     "ip-masq-agent: ensure nat POSTROUTING directs all non-LOCAL destination traffic to our custom IP-MASQ-AGENT chain",
-                    "-m", "addrtype", "!", "--dst-type", "LOCAL", "-j", "IP-MASQ-AGENT",
+                    "-m",
+                    "addrtype",
+                    "!",
+                    "--dst-type",
+                    "LOCAL",
+                    "-j",
+                    "IP-MASQ-AGENT",
                 ]
             )
             rules = ns.run(["iptables-nft-save", "-t", "nat"]).stdout.count("\n-A ")
-            save = subprocess.Popen(ns.exec_args(["iptables-nft-save", "-t", "nat"]), stdout=subprocess.DEVNULL, env=ns.env)
+            save = subprocess.Popen(
+                ns.exec_args(["iptables-nft-save", "-t", "nat"]),
+                stdout=subprocess.DEVNULL,
+                env=ns.env,
+            )
             _, _, usage = os.wait4(save.pid, 0)
             metrics = Path(work, "masqctl.prom")
             watching = subprocess.Popen(
-                ns.exec_args([*MASQCTL, "diff", "--watch", "0.2", "-o", "json", "--metrics-file", str(metrics), "--iptables-mode", "nft"]),
+                ns.exec_args(
+                    [
+                        *MASQCTL,
+                        "diff",
+                        "--watch",
+                        "0.2",
+                        "-o",
+                        "json",
+                        "--metrics-file",
+                        str(metrics),
+                        "--iptables-mode",
+                        "nft",
+                    ]
+                ),
                 stdout=subprocess.PIPE,
                 env=ns.env,
                 text=True,
