@@ -73,8 +73,8 @@ def test_not_root_says_what_is_needed() -> None:
     assert (error.reason, str(error)) == (
         "permission_denied",
         "iptables-legacy-save: permission denied: masqctl needs root (CAP_NET_ADMIN and "
-        "CAP_NET_RAW) to read and write the nat table (iptables-legacy-save v1.8.9 (legacy): Cannot initialize: Permission "
-        "denied (you must be root))",
+        "CAP_NET_RAW) to read and write the nat table (iptables-legacy-save v1.8.9 (legacy): "
+        "Cannot initialize: Permission denied (you must be root))",
     )
 
 
