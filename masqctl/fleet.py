@@ -246,8 +246,9 @@ def report_text(report: FleetReport) -> str:
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
-        + f"  {row[4]}".rstrip()
+        "  ".join(
+            [*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[4]]
+        ).rstrip()
         for row in rows
     ]
     if report.groups:
