@@ -31,7 +31,7 @@ DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 _FENCE = re.compile(r"^```(\S*)(.*)$")
 #: masqctl subcommands that touch nothing but files (safe to run anywhere).
-SAFE_SUBCOMMANDS = {"validate", "render", "explain", "diff", "checks"}
+SAFE_SUBCOMMANDS = {"validate", "render", "explain", "diff", "checks", "fleet"}
 #: Other programs an example may use, as argument lists (never through a shell).
 SAFE_PROGRAMS = {"cat", "echo", "printf", "head", "tail", "grep", "python3"}
 
@@ -96,6 +96,8 @@ def unsafe_reason(argv: list[str]) -> str | None:
         return f"masqctl {subcommand} may touch the node"
     if "--live" in argv or "--write" in argv:
         return "it reads the live table or writes files"
+    if any(arg == "--watch" or arg.startswith("--watch=") for arg in argv):
+        return "it runs until stopped"
     if subcommand == "diff" and not any(a == "--from" or a.startswith("--from=") for a in argv):
         return "masqctl diff without --from reads the live table"
     return None
@@ -217,6 +219,8 @@ def test_example_runner_refuses_commands_that_touch_the_node() -> None:
     assert unsafe_reason(["masqctl", "explain", "--live", "10.0.0.1"]) is not None
     assert unsafe_reason(["iptables-save"]) is not None
     assert unsafe_reason(["masqctl", "diff", "--from", "nat.txt"]) is None
+    assert unsafe_reason(["masqctl", "diff", "--from", "nat.txt", "--watch", "60"]) is not None
+    assert unsafe_reason(["masqctl", "fleet", "examples/fleet"]) is None
     assert unsafe_reason(["masqctl", "validate", "examples/cm.yaml"]) is None
 
 
