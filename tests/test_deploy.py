@@ -216,7 +216,8 @@ def test_the_plugin_config_is_what_node_problem_detector_accepts() -> None:
 def test_the_plugin_runs_masqctl_where_its_image_installs_it() -> None:
     (rule,) = MONITOR["rules"]
     npd = container(workload("node-problem-detector"))
-    (venv,) = [m for run in run_steps("node-problem-detector") if (m := VENV.search(run))]
+    # the image is the audit's (see the next tests), where masqctl has its venv
+    (venv,) = [m for run in run_steps("audit") if (m := VENV.search(run))]
     assert rule["path"] == f"{venv.group(1)}/bin/masqctl"
     assert rule["args"][0] == "diff"
     options = diff_options(rule["args"][1:])
@@ -272,16 +273,30 @@ def test_node_problem_detector_reads_each_verdict_whole(
     assert message is None or got_message == message
 
 
-def test_the_images_install_masqctl_and_iptables_as_the_readme_does() -> None:
+def test_the_audit_image_installs_masqctl_and_iptables_as_the_readme_does() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "python3 -m venv .venv && .venv/bin/pip install -q ." in readme
-    for name in ("audit", "node-problem-detector"):
-        runs = run_steps(name)
-        assert any(
-            re.search(r"apt-get install .*\biptables python3 python3-venv\b", run) for run in runs
-        )
-        assert any(VENV.search(run) for run in runs), runs
-        steps = dockerfile.parse_file(str(DEPLOY / name / "Dockerfile"))
-        assert [step.value for step in steps if step.cmd == "COPY"] == [(".", "/src")]
-    audit = dockerfile.parse_file(str(DEPLOY / "audit" / "Dockerfile"))
-    assert [step.value for step in audit if step.cmd == "ENTRYPOINT"] == [("masqctl",)]
+    runs = run_steps("audit")
+    assert any(
+        re.search(r"apt-get install .*\biptables python3 python3-venv\b", run) for run in runs
+    )
+    assert any(VENV.search(run) for run in runs), runs
+    steps = dockerfile.parse_file(str(DEPLOY / "audit" / "Dockerfile"))
+    assert [step.value for step in steps if step.cmd == "COPY"] == [(".", "/src")]
+    assert [step.value for step in steps if step.cmd == "ENTRYPOINT"] == [("masqctl",)]
+
+
+def test_the_npd_image_is_the_audit_image_with_npds_binary() -> None:
+    steps = dockerfile.parse_file(str(DEPLOY / "node-problem-detector" / "Dockerfile"))
+    arguments = dict(step.value[0].split("=", 1) for step in steps if step.cmd == "ARG")
+    (audit,) = kustomize(DEPLOY / "audit")
+    assert arguments["MASQCTL_IMAGE"] == container(audit)["image"]
+    assert arguments["NPD_IMAGE"].startswith("registry.k8s.io/node-problem-detector/")
+    assert [step.value for step in steps if step.cmd == "FROM"] == [
+        ("${NPD_IMAGE}", "AS", "npd"),
+        ("${MASQCTL_IMAGE}",),
+    ]
+    copies = [(step.flags, step.value) for step in steps if step.cmd == "COPY"]
+    assert copies == [(("--from=npd",), ("/node-problem-detector", "/node-problem-detector"))]
+    npd = container(workload("node-problem-detector"))
+    assert npd["command"][0] == "/node-problem-detector"
