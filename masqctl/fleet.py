@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,20 +99,19 @@ def split_logs(name: str, text: str) -> list[tuple[str, str]]:
     return [(source, "\n".join(lines)) for source, lines in by_source.items()]
 
 
-def documents(text: str) -> Iterator[dict[str, Any]]:
-    """The diff results in ``text``, in order: JSON objects starting a line (one a line,
-    or indented over several), other lines skipped."""
+def last_document(text: str) -> dict[str, Any] | None:
+    """The last diff result in ``text``: a JSON object that starts a line (one a line, or
+    indented over several); other lines, and objects cut short, are skipped.  Read from
+    the end, so a long log costs no more than its last result."""
     decoder = json.JSONDecoder()
-    end = 0
-    for start in _DOCUMENT_START.finditer(text):
-        if start.start() < end:
-            continue
+    for start in reversed([match.start() for match in _DOCUMENT_START.finditer(text)]):
         try:
-            document, end = decoder.raw_decode(text, start.start())
+            document, _ = decoder.raw_decode(text, start)
         except ValueError:
             continue
         if isinstance(document, dict) and "families" in document:
-            yield document
+            return document
+    return None
 
 
 def _last_line(text: str) -> str:
@@ -122,9 +121,7 @@ def _last_line(text: str) -> str:
 
 def result_of(source: str, text: str) -> NodeResult:
     """The node's result in one source's text: its last document."""
-    found = None
-    for found in documents(text):  # noqa: B007 - the last one counts
-        pass
+    found = last_document(text)
     if found is None:
         return NodeResult(source, NO_RESULT, source, f"no masqctl diff result: {_last_line(text)}")
     check = found.get("check") if isinstance(found.get("check"), Mapping) else {}

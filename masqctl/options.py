@@ -454,7 +454,8 @@ GENERATE = Command(
 
 FLEET = Command(
     "fleet",
-    "Summarise many nodes' 'masqctl diff --output json' results (exit 1 when any drifted).",
+    "Summarise many nodes' 'masqctl diff --output json' results (exit 1 when a node "
+    "drifted, 2 when one has no verdict).",
     "masqctl.commands.fleet:run",
     (
         _output("text, or json."),

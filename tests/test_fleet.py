@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from masqctl.entry import main
-from masqctl.fleet import documents, split_logs
+from masqctl.fleet import last_document, split_logs
 
 SAVES = Path(__file__).parent / "data" / "saves"
 IN_SYNC = (SAVES / "nft-agent-to-ports.txt").read_text()
@@ -262,13 +262,13 @@ def test_no_results_at_all_and_unreadable_files_are_one_line_exit_2(tmp_path: Pa
     )
 
 
-def test_documents_are_read_one_a_line_or_indented_and_other_lines_skipped() -> None:
-    text = (
-        'masqctl: warning\n{"families": [], "n": 1}\n{"families": [],\n  "n": 2\n}\n'
-        "{not json\n[1, 2]\n"
-        '{"other": true}\n'
-    )
-    assert [document["n"] for document in documents(text)] == [1, 2]
+def test_the_last_result_counts_one_a_line_or_indented_other_lines_skipped() -> None:
+    first = '{"families": [], "n": 1}\n'
+    indented = '{"families": [],\n  "n": 2\n}\n'
+    tail = '{not json\n[1, 2]\n{"other": true}\n{"families": [], "cut sh'
+    assert last_document(f"masqctl: warning\n{first}{indented}{tail}") == {"families": [], "n": 2}
+    assert last_document(f"{indented}{first}") == {"families": [], "n": 1}
+    assert last_document("masqctl: iptables-nft-save not found\n") is None
 
 
 def test_logs_are_split_by_container_without_kubectls_own_lines_or_timestamps() -> None:
