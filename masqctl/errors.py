@@ -11,14 +11,20 @@ class MasqctlError(Exception):
     """The command could not do its job (exit 2); the message is shown as it is."""
 
     exit_code = EXIT_ERROR
+    #: Why, as one stable word for machines (metrics, the fleet report).
+    reason = "error"
 
 
 class InputError(MasqctlError):
     """An input file or stream could not be read."""
 
+    reason = "unreadable_input"
+
 
 class UsageError(MasqctlError):
     """An option or argument is not valid."""
+
+    reason = "usage"
 
 
 def require_choice(what: str, value: str, choices: tuple[str, ...]) -> None:

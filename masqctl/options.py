@@ -259,6 +259,14 @@ DIFF = Command(
     (
         *AGENT_INPUTS,
         Option(
+            "optional_config",
+            ("--optional-config",),
+            "A --config file that does not exist is left out (none left: the agent's "
+            "defaults), as the agent reads a ConfigMap mounted with optional: true.",
+            SWITCH,
+            False,
+        ),
+        Option(
             "dump",
             ("--from",),
             "Compare with this iptables-save dump, iptables -S/-L output or cilium-dbg bpf "
@@ -277,18 +285,22 @@ DIFF = Command(
             "Compare this Windows CNI config's OutBoundNAT exceptions instead.",
             metavar="FILE",
         ),
-        _output("text, json, or prometheus (node_exporter textfile format)."),
+        _output(
+            "text, json, summary (one line, for node-problem-detector), or prometheus "
+            "(node_exporter textfile format)."
+        ),
         Option(
             "metrics_file",
             ("--metrics-file",),
-            "With --output prometheus: write the metrics here atomically (for "
-            "node_exporter's textfile collector).",
+            "Write the metrics here atomically, for node_exporter's textfile collector "
+            "(with --output prometheus, json or summary).",
             metavar="PATH",
         ),
         Option(
             "watch",
             ("--watch",),
-            "Repeat the check every SECONDS, rewriting the output (for a DaemonSet).",
+            "Repeat the check every SECONDS until SIGTERM, printing each result (JSON: "
+            "one line each) and rewriting the metrics file (for a DaemonSet).",
             metavar="SECONDS",
         ),
         IPTABLES_MODE,
@@ -442,9 +454,19 @@ GENERATE = Command(
 
 FLEET = Command(
     "fleet",
-    "Summarise many nodes' 'masqctl diff --output json' results (exit 1 when any drifted).",
+    "Summarise many nodes' 'masqctl diff --output json' results (exit 1 when a node "
+    "drifted, 2 when one has no verdict).",
     "masqctl.commands.fleet:run",
-    (_output("text, or json."),),
+    (
+        _output("text, or json."),
+        Option(
+            "nodes",
+            ("--nodes",),
+            "The nodes there should be results for, one a line ('kubectl get nodes -o "
+            "name' output): a node without one shows as 'no result'.",
+            metavar="FILE",
+        ),
+    ),
     Arguments(
         "paths",
         "Result files or directories; '-' (the default) reads 'kubectl logs --prefix' output.",

@@ -75,6 +75,17 @@ def run(
     return result
 
 
+def agent_jump_args(chain: str = "IP-MASQ-AGENT") -> list[str]:
+    """The POSTROUTING jump's arguments as the agent adds them (``iptables -t nat -A
+    POSTROUTING ...``)."""
+    from masqctl.agent import jump_comment
+
+    return [
+        *("-m", "comment", "--comment", jump_comment(chain)),
+        *("-m", "addrtype", "!", "--dst-type", "LOCAL", "-j", chain),
+    ]
+
+
 def tool(backend: str, name: str = "", family: str = "ipv4") -> str:
     """An iptables program: ``tool("nft", "save", "ipv6")`` is ``ip6tables-nft-save``."""
     base = "ip6tables" if family == "ipv6" else "iptables"

@@ -18,27 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from masqctl.agent import jump_comment
-from tests.netns import Namespace, namespace, require_netfilter, tool
+from tests.netns import Namespace, agent_jump_args, namespace, require_netfilter, tool
 
 pytestmark = pytest.mark.netfilter
 
 DATA = Path(__file__).parent / "data"
 CONFIG = str(DATA / "corpus" / "upstream-agent-config.yaml")
 CHAIN = "IP-MASQ-AGENT"
-JUMP_ARGS = [
-    "-m",
-    "comment",
-    "--comment",
-    jump_comment(CHAIN),
-    "-m",
-    "addrtype",
-    "!",
-    "--dst-type",
-    "LOCAL",
-    "-j",
-    CHAIN,
-]
+JUMP_ARGS = agent_jump_args(CHAIN)
 
 
 @pytest.fixture

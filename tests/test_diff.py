@@ -200,7 +200,7 @@ def test_ipv6_dump_is_read_with_from6(tmp_path, capsys) -> None:
             "with --enable-ipv6 and --from, give the ip6tables-save dump with --from6",
         ),
         (["--from6", "x"], "--from6 goes with --enable-ipv6"),
-        (["-o", "yaml"], "unknown output 'yaml' (choose from text, json)"),
+        (["-o", "yaml"], "unknown output 'yaml' (choose from text, json, summary, prometheus)"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(tmp_path, capsys, args: list[str], message: str) -> None:

@@ -31,7 +31,7 @@ DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 _FENCE = re.compile(r"^```(\S*)(.*)$")
 #: masqctl subcommands that touch nothing but files (safe to run anywhere).
-SAFE_SUBCOMMANDS = {"validate", "render", "explain", "diff", "checks", "generate", "show"}
+SAFE_SUBCOMMANDS = {"validate", "render", "explain", "diff", "checks", "generate", "show", "fleet"}
 #: Other programs an example may use, as argument lists (never through a shell).
 SAFE_PROGRAMS = {"cat", "echo", "printf", "head", "tail", "grep", "python3"}
 
@@ -96,6 +96,8 @@ def unsafe_reason(argv: list[str]) -> str | None:
         return f"masqctl {subcommand} may touch the node"
     if "--live" in argv or "--write" in argv:
         return "it reads the live table or writes files"
+    if any(arg == "--watch" or arg.startswith("--watch=") for arg in argv):
+        return "it runs until stopped"
     reads_files = ("--from", "--cni-conf")
     if subcommand == "diff" and not any(a.split("=")[0] in reads_files for a in argv):
         return "masqctl diff without --from or --cni-conf reads the live table"
@@ -220,6 +222,8 @@ def test_example_runner_refuses_commands_that_touch_the_node() -> None:
     assert unsafe_reason(["iptables-save"]) is not None
     assert unsafe_reason(["masqctl", "diff", "--from", "nat.txt"]) is None
     assert unsafe_reason(["masqctl", "diff", "--cni-conf", "cni.conf"]) is None
+    assert unsafe_reason(["masqctl", "diff", "--from", "nat.txt", "--watch", "60"]) is not None
+    assert unsafe_reason(["masqctl", "fleet", "examples/fleet"]) is None
     assert unsafe_reason(["masqctl", "validate", "examples/cm.yaml"]) is None
 
 

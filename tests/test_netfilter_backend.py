@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from masqctl.errors import MasqctlError, UsageError
-from masqctl.netfilter.backend import Backend, explain_failure, select_backend
+from masqctl.netfilter.backend import Backend, failure_error, select_backend
 
 
 def test_restore_is_one_noflush_transaction_and_legacy_waits_a_bounded_time() -> None:
@@ -42,6 +42,7 @@ def test_missing_binaries_name_the_debian_package(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MasqctlError) as caught:
         Backend("nft", "ipv4").save()
+    assert caught.value.reason == "iptables_missing"
     assert str(caught.value) == (
         "iptables-nft-save not found: install the Debian package iptables (apt-get install "
         "iptables), which provides iptables-nft and iptables-legacy"
@@ -54,10 +55,12 @@ def test_held_xtables_lock_is_named() -> None:
         "Can't lock /run/xtables.lock: Resource temporarily unavailable\n"
         "Another app is currently holding the xtables lock. Stopped waiting after 10s.\n"
     )
-    assert explain_failure("iptables-legacy-restore", 4, stderr) == (
+    error = failure_error("iptables-legacy-restore", 4, stderr)
+    assert (error.reason, str(error)) == (
+        "xtables_lock",
         "iptables-legacy-restore: another program held the xtables lock too long (Can't lock "
         "/run/xtables.lock: Resource temporarily unavailable; Another app is currently holding "
-        "the xtables lock. Stopped waiting after 10s.)"
+        "the xtables lock. Stopped waiting after 10s.)",
     )
 
 
@@ -66,10 +69,12 @@ def test_not_root_says_what_is_needed() -> None:
         "iptables-legacy-save v1.8.9 (legacy): Cannot initialize: Permission denied "
         "(you must be root)\n"
     )
-    assert explain_failure("iptables-legacy-save", 1, stderr) == (
-        "iptables-legacy-save: permission denied: masqctl needs root (CAP_NET_ADMIN) to read and "
-        "write the nat table (iptables-legacy-save v1.8.9 (legacy): Cannot initialize: Permission "
-        "denied (you must be root))"
+    error = failure_error("iptables-legacy-save", 1, stderr)
+    assert (error.reason, str(error)) == (
+        "permission_denied",
+        "iptables-legacy-save: permission denied: masqctl needs root (CAP_NET_ADMIN and "
+        "CAP_NET_RAW) to read and write the nat table (iptables-legacy-save v1.8.9 (legacy): "
+        "Cannot initialize: Permission denied (you must be root))",
     )
 
 
@@ -79,9 +84,11 @@ def test_rejected_rule_quotes_iptables_message_and_line_without_the_help_hint() 
         "directory\n\nError occurred at line: 2\n"
         "Try `iptables-restore -h' or 'iptables-restore --help' for more information.\n"
     )
-    assert explain_failure("iptables-legacy-restore", 2, stderr) == (
+    error = failure_error("iptables-legacy-restore", 2, stderr)
+    assert (error.reason, str(error)) == (
+        "iptables_failed",
         "iptables-legacy-restore failed: iptables-restore v1.8.9 (legacy): Couldn't load target "
-        "`NOPE':No such file or directory; Error occurred at line: 2"
+        "`NOPE':No such file or directory; Error occurred at line: 2",
     )
 
 

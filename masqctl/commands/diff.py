@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from masqctl.errors import UsageError, require_choice
+
+if TYPE_CHECKING:
+    from masqctl.diff import DiffRequest
+
+OUTPUTS = ("text", "json", "summary", "prometheus")
 
 
 def run(
     *,
     config: list[str] | None = None,
+    optional_config: bool = False,
     dump: str | None = None,
     dump6: str | None = None,
     cni_conf: str | None = None,
@@ -17,9 +28,10 @@ def run(
     iptables_mode: str = "auto",
     **agent: object,
 ) -> int:
-    """Print the drift; exit 0 in sync, 1 drift."""
+    """Print the drift; exit 0 in sync, 1 drift (with --watch: check until stopped)."""
+    from masqctl.check import present_configs
     from masqctl.commands.common import agent_setup
-    from masqctl.diff import DiffRequest, run_diff
+    from masqctl.diff import DiffRequest
 
     flavour, flags = agent_setup(agent)
     if cni_conf is not None:
@@ -29,8 +41,64 @@ def run(
         text, code = run_cni_diff(cni_conf, config, flags, output_format)
         sys.stdout.write(text)
         return code
-    text, code = run_diff(
-        DiffRequest(config, flags, dump, dump6, iptables_mode, output_format, flavour)
-    )
-    sys.stdout.write(text)
+    require_choice("output", output_format, OUTPUTS)
+    if metrics_file is not None and output_format == "text":
+        raise UsageError("--metrics-file goes with --output prometheus, json or summary")
+    request = DiffRequest(config, flags, dump, dump6, iptables_mode, output_format, flavour)
+    watching = watch is not None
+
+    def once() -> int:
+        paths = present_configs(config) if optional_config else config
+        checked = replace(request, config_paths=paths)
+        return check_once(checked, flavour.name, metrics_file, watching)
+
+    if not watching:
+        return once()
+    from masqctl.entry import fail
+    from masqctl.watch import interval_seconds, repeat
+
+    return repeat(once, interval_seconds(watch), fail)
+
+
+def check_once(request: DiffRequest, flavour: str, metrics_file: str | None, watching: bool) -> int:
+    """One check, printed as asked and its metrics written; its exit code."""
+    if request.dump_path is None:
+        from masqctl.netfilter.backend import detect_mode
+
+        detect_mode.cache_clear()  # every check decides nft or legacy afresh
+    if request.output_format == "text":
+        from masqctl.diff import run_diff
+
+        text, code = run_diff(request)
+        sys.stdout.write(text)
+        return code
+    from masqctl.check import run_check
+    from masqctl.entry import fail
+
+    check = run_check(request, flavour)
+    code = check.code
+    if check.error is not None:
+        code = fail(str(check.error))  # before the result: the log's last line is the result
+    if metrics_file is None or request.output_format != "prometheus":
+        sys.stdout.write(rendered(check.document, request.output_format, watching))
+    if metrics_file is not None:
+        from masqctl.metrics import exposition, write_atomically
+
+        write_atomically(metrics_file, exposition(check.document))
     return code
+
+
+def rendered(document: dict[str, Any], output_format: str, watching: bool) -> str:
+    """The check's document as json (one line a check when watching: a log line each),
+    summary (one line) or prometheus (the text format)."""
+    if output_format == "json":
+        if watching:
+            return json.dumps(document, separators=(",", ":")) + "\n"
+        return json.dumps(document, indent=2) + "\n"
+    if output_format == "summary":
+        from masqctl.check import summary_line
+
+        return summary_line(document) + "\n"
+    from masqctl.metrics import exposition
+
+    return exposition(document)

@@ -1,10 +1,30 @@
-"""masqctl fleet."""
+"""masqctl fleet: many nodes' diff results as one report."""
 
 from __future__ import annotations
 
-from masqctl.errors import MasqctlError
+import json
+import sys
+
+from masqctl.errors import TEXT_OR_JSON, InputError, UsageError, require_choice
 
 
-def run(**options: object) -> int:
-    """Not built yet."""
-    raise MasqctlError("fleet: not built yet")
+def run(*, paths: list[str], output_format: str = "text", nodes: str | None = None) -> int:
+    """Print the report; exit 1 when a node drifted, 2 when a node has no verdict."""
+    from masqctl.config.sources import read_text
+    from masqctl.fleet import fleet_report, node_names, read_sources, report_json, report_text
+
+    require_choice("output", output_format, TEXT_OR_JSON)
+    if not paths:
+        if sys.stdin.isatty():
+            raise UsageError("fleet: give result files or directories, or - for stdin")
+        paths = ["-"]
+    expected = node_names(read_text(nodes)) if nodes is not None else []
+    sources = read_sources(paths, sys.stdin if "-" in paths else None)
+    if not sources and not expected:
+        raise InputError(f"no masqctl diff results in {', '.join(paths)}")
+    report = fleet_report(sources, expected)
+    if output_format == "json":
+        sys.stdout.write(json.dumps(report_json(report), indent=2) + "\n")
+    else:
+        sys.stdout.write(report_text(report))
+    return report.exit_code

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 class ConfigRejected(MasqctlError):
     """The agent refuses this config: its own error, what it then does, and the findings."""
 
+    reason = "config_rejected"
+
     def __init__(self, agent_error: str, failure: str, findings: list[Finding]) -> None:
         self.agent_error = agent_error
         self.findings = findings

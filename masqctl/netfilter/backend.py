@@ -27,8 +27,20 @@ LOCK_WAIT_SECONDS = 10
 _RULE_LINE = re.compile(r"^-A ", re.MULTILINE)
 
 
+#: IptablesError reasons.
+IPTABLES_MISSING = "iptables_missing"
+PERMISSION_DENIED = "permission_denied"
+XTABLES_LOCK = "xtables_lock"
+IPTABLES_TIMEOUT = "iptables_timeout"
+IPTABLES_FAILED = "iptables_failed"
+
+
 class IptablesError(MasqctlError):
-    """iptables-save or iptables-restore could not do its job."""
+    """iptables-save or iptables-restore could not do its job (``reason``: which way)."""
+
+    def __init__(self, message: str, reason: str = IPTABLES_FAILED) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _command_prefix(name: str, family: str) -> str:
@@ -45,18 +57,24 @@ def _one_line(stderr: str) -> str:
     return "; ".join(lines)
 
 
-def explain_failure(program: str, returncode: int, stderr: str) -> str:
-    """The one line masqctl prints when ``program`` exits ``returncode`` with ``stderr``."""
+def failure_error(program: str, returncode: int, stderr: str) -> IptablesError:
+    """The error for ``program`` exiting ``returncode`` with ``stderr``: its line and reason."""
     message = _one_line(stderr) or f"exit status {returncode}"
     lowered = message.lower()
     if "permission denied" in lowered or "operation not permitted" in lowered:
-        return (
-            f"{program}: permission denied: masqctl needs root (CAP_NET_ADMIN) to read "
-            f"and write the nat table ({message})"
+        # measured: nft needs CAP_NET_ADMIN; legacy also CAP_NET_RAW (its raw socket)
+        needed = "CAP_NET_ADMIN and CAP_NET_RAW" if "legacy" in program else "CAP_NET_ADMIN"
+        return IptablesError(
+            f"{program}: permission denied: masqctl needs root ({needed}) to read "
+            f"and write the nat table ({message})",
+            PERMISSION_DENIED,
         )
     if "xtables lock" in lowered:
-        return f"{program}: another program held the xtables lock too long ({message})"
-    return f"{program} failed: {message}"
+        return IptablesError(
+            f"{program}: another program held the xtables lock too long ({message})",
+            XTABLES_LOCK,
+        )
+    return IptablesError(f"{program} failed: {message}")
 
 
 class Running:
@@ -115,11 +133,14 @@ class Running:
             self._close()
             raise IptablesError(
                 f"{self.program} not found: install the Debian package iptables "
-                "(apt-get install iptables), which provides iptables-nft and iptables-legacy"
+                "(apt-get install iptables), which provides iptables-nft and iptables-legacy",
+                IPTABLES_MISSING,
             ) from None
         except PermissionError:
             self._close()
-            raise IptablesError(f"{self.program}: permission denied (cannot execute it)") from None
+            raise IptablesError(
+                f"{self.program}: permission denied (cannot execute it)", PERMISSION_DENIED
+            ) from None
         finally:
             if not isinstance(given, int):
                 given.close()
@@ -177,10 +198,11 @@ class Running:
         if self.timed_out:
             raise IptablesError(
                 f"{self.program} did not finish within {self.timeout:g} s "
-                "(the xtables lock may be held)"
+                "(the xtables lock may be held)",
+                IPTABLES_TIMEOUT,
             )
         if returncode != 0:
-            raise IptablesError(explain_failure(self.program, returncode, stderr))
+            raise failure_error(self.program, returncode, stderr)
         return output
 
     def abandon(self) -> None:
@@ -263,26 +285,35 @@ class Backend:
         return [*args, str(LOCK_WAIT_SECONDS)] if self.name == "legacy" else args
 
 
-def _succeeds(args: list[str]) -> bool:
-    """Whether a program used only for detection runs and exits 0."""
-    try:
-        return (
-            subprocess.run(args, capture_output=True, timeout=SAVE_TIMEOUT, check=False).returncode
-            == 0
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
-def _listed_rules(args: list[str]) -> int:
-    """How many rules a ``-S CHAIN`` listing used only for detection shows (0 on failure)."""
+def _detection_listing(args: list[str]) -> subprocess.CompletedProcess[str] | None:
+    """A listing used only for detection; None when it cannot run.  A refusal for want of
+    privileges raises: the backend's rules would be there but unseen, so the choice would
+    be wrong (without CAP_NET_RAW, legacy looks empty)."""
     try:
         result = subprocess.run(
             args, capture_output=True, text=True, timeout=SAVE_TIMEOUT, check=False
         )
     except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        error = failure_error(args[0], result.returncode, result.stderr)
+        if error.reason == PERMISSION_DENIED:
+            raise error
+    return result
+
+
+def _succeeds(args: list[str]) -> bool:
+    """Whether a program used only for detection runs and exits 0."""
+    result = _detection_listing(args)
+    return result is not None and result.returncode == 0
+
+
+def _listed_rules(args: list[str]) -> int:
+    """How many rules a ``-S CHAIN`` listing used only for detection shows (0 on failure)."""
+    result = _detection_listing(args)
+    if result is None or result.returncode != 0:
         return 0
-    return len(_RULE_LINE.findall(result.stdout)) if result.returncode == 0 else 0
+    return len(_RULE_LINE.findall(result.stdout))
 
 
 @cache

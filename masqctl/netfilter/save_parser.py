@@ -21,6 +21,8 @@ from masqctl.errors import InputError, MasqctlError
 class SaveParseError(MasqctlError):
     """An iptables-save document could not be read."""
 
+    reason = "unreadable_table"
+
 
 class SavedRule:
     """``-A chain args...``: its text, and the arguments as iptables-restore reads them,

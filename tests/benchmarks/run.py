@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SECTIONS = ("bench_validate", "bench_apply", "bench_explain")
+SECTIONS = ("bench_validate", "bench_apply", "bench_explain", "bench_fleet")
 
 
 def main() -> None:
