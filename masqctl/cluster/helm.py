@@ -75,6 +75,7 @@ def read_helm_values(read: ReadFile) -> HelmValues | None:
         values.findings.append(_misplaced(read.path, path, key))
     if cilium is not None and cilium.kind == MAP:
         _read_cilium(values, cilium)
+    values.findings.sort(key=lambda f: (f.line, f.column))
     return values
 
 
@@ -197,7 +198,7 @@ def template_finding(read: ReadFile) -> Finding | None:
     return finding_at(
         "MASQ057",
         Origin(read.path, line, column, ""),
-        f"this is a template ({marker} is a placeholder), not a manifest yet: {_HOW[kind]}",
+        f"this is a template, not a manifest yet (it holds {marker}): {_HOW[kind]}",
     )
 
 
