@@ -893,3 +893,68 @@ def test_found_deployments_serialise_their_files_for_reports() -> None:
         '{"agent": "DaemonSet kube-system/ip-masq-agent", "files": [{"file": "ip-masq-agent", '
         '"configmap": "ip-masq-agent", "key": "config"}]}'
     )
+
+
+def test_read_input_keeps_every_object_in_order_lists_flattened(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: apps/v1, kind: DaemonSet, "
+        "metadata: {name: a}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    )
+    read = read_input(str(path))
+    assert [(o.get("kind").value, o.line) for o in read.objects] == [  # type: ignore[union-attr]
+        ("DaemonSet", 4),
+        ("ConfigMap", 5),
+        ("ConfigMap", 7),
+    ]
+    assert read.skipped_objects == 3
+
+
+def test_variables_from_a_configmap_among_the_inputs_expand(tmp_path: Path) -> None:
+    env = """        env:
+        - name: CHAIN
+          valueFrom:
+            configMapKeyRef: {name: agent-flags, key: chain}
+        envFrom:
+        - configMapRef: {name: agent-flags}
+          prefix: FLAG_
+        resources:"""
+    flags_cm = tmp_path / "flags.yaml"
+    flags_cm.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: agent-flags, namespace: kube-system}\n"
+        "data: {chain: IP-MASQ, ipv6: 'false'}\n"
+    )
+    result = variant(
+        tmp_path,
+        GCE_DS,
+        UPSTREAM_CM,
+        str(flags_cm),
+        edits=(
+            (
+                0,
+                "- --masq-chain=IP-MASQ",
+                "- --masq-chain=$(CHAIN)\n          - --enable-ipv6=$(FLAG_ipv6)",
+            ),
+            (0, "        resources:", env),
+        ),
+    )
+    assert only(result).flags == {
+        "masq_chain": "IP-MASQ",
+        "enable_ipv6": False,
+        "nomasq_all_reserved_ranges": True,
+    }
+
+
+def test_an_unknown_variable_is_not_taken_for_a_bad_value(tmp_path: Path) -> None:
+    result = variant(
+        tmp_path,
+        GCE_DS,
+        UPSTREAM_CM,
+        edits=(
+            (0, "- --masq-chain=IP-MASQ", "- --enable-ipv6=$(IPV6)"),
+            (0, "        resources:", ENV.replace("LEVEL", "IPV6")),
+        ),
+    )
+    assert [f.rule for f in only(result).findings] == ["MASQ053", "MASQ048"]
+    assert only(result).starts

@@ -95,8 +95,8 @@ def read_command_line(
     defined = {
         flag.go_name: flag.kind for flag in flavour.flags if flavour.flag_exists(flag, version)
     }
-    logging = flavour.logging_flags(version)
-    parsed = parse_flags(arguments, {**logging, **defined})
+    known = {**flavour.logging_flags(version), **defined}
+    parsed = parse_flags(arguments, known)
     by_go_name = {flag.go_name: flag for flag in flavour.flags}
     for name, flag in parsed.flags.items():
         definition = by_go_name.get(name)
@@ -105,10 +105,16 @@ def read_command_line(
             continue
         result.flags[definition.dest] = flag.value
         result.origins[definition.dest] = _origin(workload, flag.argument.where)
-    if parsed.error is not None:
+    # An argument whose $(VAR) masqctl cannot know may well be fine on the node.
+    unresolved = {(f.line, f.column) for f in result.findings if f.rule == "MASQ053"}
+    error = parsed.error
+    if (
+        error is not None
+        and (error.argument.where.node.line, error.argument.where.node.column) not in unresolved
+    ):
         result.starts = False
-        result.findings.append(_error_finding(workload, parsed.error, flavour, version, by_go_name))
-    stop = _stop_finding(workload, parsed, {**logging, **defined})
+        result.findings.append(_error_finding(workload, error, flavour, version, by_go_name))
+    stop = _stop_finding(workload, parsed, known)
     if stop is not None:
         result.findings.append(stop)
     return result

@@ -235,26 +235,12 @@ def _digit(char: str) -> int | None:
 
 
 def _underscores_ok(text: str) -> bool:
-    """strconv's underscoreOK: underscores only between digits or after a base prefix."""
+    """strconv's underscoreOK for text whose other characters are digits: underscores only
+    between digits, or right after a base prefix."""
     body = text[1:] if text[:1] in "+-" else text
-    saw = "^"
-    start = 0
-    hexadecimal = False
-    if len(body) >= 2 and body[0] == "0" and body[1].lower() in "box":
-        start, saw, hexadecimal = 2, "0", body[1].lower() == "x"
-    for char in body[start:]:
-        digit = _digit(char)
-        if digit is not None and digit < (16 if hexadecimal else 10):
-            saw = "0"
-        elif char == "_":
-            if saw != "0":
-                return False
-            saw = "_"
-        elif saw == "_":
-            return False
-        else:
-            saw = "!"
-    return saw != "_"
+    prefixed = len(body) >= 2 and body[0] == "0" and body[1].lower() in "box"
+    digits = body[2:] if prefixed else body
+    return "__" not in digits and not digits.endswith("_") and (prefixed or digits[:1] != "_")
 
 
 def go_quote(text: str) -> str:
