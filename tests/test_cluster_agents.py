@@ -313,65 +313,81 @@ def test_configmap_not_among_the_inputs(tmp_path: Path) -> None:
     ]
 
 
-def test_configmap_not_among_the_inputs_and_not_optional(tmp_path: Path) -> None:
-    result = variant(tmp_path, UPSTREAM_DS, edits=((0, "optional: true", "optional: false"),))
-    assert report(result, tmp_path) == [
+UPSTREAM_VARIANTS = [
+    pytest.param(
+        (UPSTREAM_DS,),
+        ((0, "optional: true", "optional: false"),),
         "0-upstream-daemonset.yaml:30:19: warning[MASQ040] ConfigMap kube-system/ip-masq-agent "
         "(volume config) is not among the inputs: masqctl cannot check what the agent reads; if "
         "it does not exist, the source is not optional, so the pod stays in ContainerCreating "
-        '(MountVolume.SetUp failed: configmap "ip-masq-agent" not found)'
-    ]
-
-
-def test_configmap_in_another_namespace(tmp_path: Path) -> None:
-    result = variant(
-        tmp_path,
-        UPSTREAM_DS,
-        UPSTREAM_CM,
-        edits=((1, "namespace: kube-system", "namespace: default"),),
-    )
-    assert report(result, tmp_path) == [
+        '(MountVolume.SetUp failed: configmap "ip-masq-agent" not found)',
+        id="MASQ040-not-optional",
+    ),
+    pytest.param(
+        (UPSTREAM_DS, UPSTREAM_CM),
+        ((1, "namespace: kube-system", "namespace: default"),),
         "0-upstream-daemonset.yaml:30:19: warning[MASQ040] ConfigMap ip-masq-agent is in "
         "namespace default, the DaemonSet in kube-system: pods mount only ConfigMaps of their own "
-        "namespace; the source is optional, so the agent runs without it"
-    ]
-
-
-def test_items_key_the_configmap_lacks(tmp_path: Path) -> None:
-    result = variant(
-        tmp_path, UPSTREAM_DS, UPSTREAM_CM, edits=((0, "- key: config", "- key: conf"),)
-    )
-    assert report(result, tmp_path) == [
+        "namespace; the source is optional, so the agent runs without it",
+        id="MASQ040-other-namespace",
+    ),
+    pytest.param(
+        (UPSTREAM_DS, UPSTREAM_CM),
+        ((0, "- key: config", "- key: conf"),),
         "0-upstream-daemonset.yaml:34:22: error[MASQ041] ConfigMap kube-system/ip-masq-agent has "
         "no key conf (its keys: config): the kubelet skips the item (optional: true), so there "
-        "is no /etc/config/ip-masq-agent"
-    ]
-
-
-def test_items_key_the_configmap_lacks_without_optional(tmp_path: Path) -> None:
-    result = variant(
-        tmp_path,
-        UPSTREAM_DS,
-        UPSTREAM_CM,
-        edits=((0, "- key: config", "- key: conf"), (0, "optional: true", "optional: false")),
-    )
-    assert report(result, tmp_path) == [
+        "is no /etc/config/ip-masq-agent",
+        id="MASQ041-optional",
+    ),
+    pytest.param(
+        (UPSTREAM_DS, UPSTREAM_CM),
+        ((0, "- key: config", "- key: conf"), (0, "optional: true", "optional: false")),
         "0-upstream-daemonset.yaml:34:22: error[MASQ041] ConfigMap kube-system/ip-masq-agent has "
         "no key conf (its keys: config): the volume cannot be mounted (configmap references "
-        "non-existent config key: conf) and the pod stays in ContainerCreating"
-    ]
-
-
-def test_daemonset_mounts_key_ip_masq_agent_while_configmap_has_config(tmp_path: Path) -> None:
-    result = variant(
-        tmp_path, UPSTREAM_DS, UPSTREAM_CM, edits=((0, "- key: config", "- key: ip-masq-agent"),)
-    )
-    assert report(result, tmp_path) == [
+        "non-existent config key: conf) and the pod stays in ContainerCreating",
+        id="MASQ041-not-optional",
+    ),
+    pytest.param(
+        (UPSTREAM_DS, UPSTREAM_CM),
+        ((0, "- key: config", "- key: ip-masq-agent"),),
         "0-upstream-daemonset.yaml:34:22: error[MASQ042] the DaemonSet mounts key ip-masq-agent "
         "of ConfigMap kube-system/ip-masq-agent, whose config is under key config "
         "(1-valid.yaml:3): the kubelet skips the item (optional: true), so there is no "
-        "/etc/config/ip-masq-agent"
-    ]
+        "/etc/config/ip-masq-agent",
+        id="MASQ042-mounts-ip-masq-agent-holds-config",
+    ),
+    pytest.param(
+        (UPSTREAM_DS, UPSTREAM_CM),
+        ((0, "path: ip-masq-agent", "path: conf/ip-masq-agent"),),
+        "0-upstream-daemonset.yaml:35:23: error[MASQ043] key config of ConfigMap ip-masq-agent "
+        "is mounted as /etc/config/conf/ip-masq-agent: the agent reads no subdirectory, so it "
+        "never sees the file",
+        id="MASQ043-subdirectory",
+    ),
+    pytest.param(
+        (UPSTREAM_DS, UPSTREAM_CM),
+        ((0, "mountPath: /etc/config", "mountPath: /etc/config/ip-masq-agent"),),
+        "0-upstream-daemonset.yaml:25:24: error[MASQ043] volume config is mounted at "
+        "/etc/config/ip-masq-agent: /etc/config/ip-masq-agent is a directory, which the agent "
+        "cannot read as its config",
+        id="MASQ043-directory-where-the-file-is-read",
+    ),
+    pytest.param(
+        (UPSTREAM_DS, UPSTREAM_CM),
+        ((0, "mountPath: /etc/config", "mountPath: /etc/ip-masq-agent"),),
+        "0-upstream-daemonset.yaml:25:24: warning[MASQ044] volume config (ConfigMap "
+        "ip-masq-agent) is mounted at /etc/ip-masq-agent, but the agent reads /etc/config: the "
+        "agent runs on its defaults",
+        id="MASQ044-mounted-elsewhere",
+    ),
+]
+
+
+@pytest.mark.parametrize(("inputs", "edits", "finding"), UPSTREAM_VARIANTS)
+def test_broken_upstream_wiring(
+    tmp_path: Path, inputs: tuple[str, ...], edits: tuple[tuple[int, str, str], ...], finding: str
+) -> None:
+    assert report(variant(tmp_path, *inputs, edits=edits), tmp_path) == [finding]
 
 
 def test_aks_user_configmap_written_with_upstreams_key_config(tmp_path: Path) -> None:
@@ -400,34 +416,6 @@ def test_items_path_the_agent_does_not_read(tmp_path: Path) -> None:
         "0-upstream-daemonset.yaml:35:23: error[MASQ043] items maps key config to path "
         "ip-masq-agent.yaml, /etc/config/ip-masq-agent.yaml (ConfigMap ip-masq-agent), which "
         "kubernetes-sigs/ip-masq-agent does not read"
-    ]
-
-
-def test_items_path_in_a_subdirectory(tmp_path: Path) -> None:
-    result = variant(
-        tmp_path,
-        UPSTREAM_DS,
-        UPSTREAM_CM,
-        edits=((0, "path: ip-masq-agent", "path: conf/ip-masq-agent"),),
-    )
-    assert report(result, tmp_path) == [
-        "0-upstream-daemonset.yaml:35:23: error[MASQ043] key config of ConfigMap ip-masq-agent "
-        "is mounted as /etc/config/conf/ip-masq-agent: the agent reads no subdirectory, so it "
-        "never sees the file"
-    ]
-
-
-def test_volume_mounted_as_a_directory_where_the_agent_reads_its_file(tmp_path: Path) -> None:
-    result = variant(
-        tmp_path,
-        UPSTREAM_DS,
-        UPSTREAM_CM,
-        edits=((0, "mountPath: /etc/config", "mountPath: /etc/config/ip-masq-agent"),),
-    )
-    assert report(result, tmp_path) == [
-        "0-upstream-daemonset.yaml:25:24: error[MASQ043] volume config is mounted at "
-        "/etc/config/ip-masq-agent: /etc/config/ip-masq-agent is a directory, which the agent "
-        "cannot read as its config"
     ]
 
 
@@ -462,20 +450,6 @@ def test_azure_agent_given_an_upstream_configmap_without_items(tmp_path: Path) -
         "0-aks-daemonset.yaml:90:17: error[MASQ043] without items, key config is mounted under "
         "its own name, /etc/config/config (ConfigMap ip-masq-agent), which Azure's "
         "ip-masq-agent-v2 does not read"
-    ]
-
-
-def test_volume_mounted_somewhere_else(tmp_path: Path) -> None:
-    result = variant(
-        tmp_path,
-        UPSTREAM_DS,
-        UPSTREAM_CM,
-        edits=((0, "mountPath: /etc/config", "mountPath: /etc/ip-masq-agent"),),
-    )
-    assert report(result, tmp_path) == [
-        "0-upstream-daemonset.yaml:25:24: warning[MASQ044] volume config (ConfigMap "
-        "ip-masq-agent) is mounted at /etc/ip-masq-agent, but the agent reads /etc/config: the "
-        "agent runs on its defaults"
     ]
 
 

@@ -265,7 +265,7 @@ _CHECKS = (
         "Pods mount only ConfigMaps of their own namespace. When the volume says "
         "`optional: true` (upstream's manifest does), a missing ConfigMap is skipped and the "
         "agent silently runs on its defaults; when it does not, the kubelet cannot mount the "
-        "volume (`configmap \"NAME\" not found`) and the pod stays in ContainerCreating. "
+        'volume (`configmap "NAME" not found`) and the pod stays in ContainerCreating. '
         "Given only the DaemonSet, masqctl cannot check what the agent reads.",
         "Give the ConfigMap with the DaemonSet (`kubectl get ds,cm -n kube-system -o yaml | "
         "masqctl validate -`), or create it in the DaemonSet's namespace under that name.",
@@ -417,7 +417,7 @@ _CHECKS = (
         WARNING,
         "Cilium's DaemonSet mounts an ip-masq-agent config, but cilium-config does not turn "
         "the ip-masq-agent on.",
-        "cilium-agent runs its BPF ip-masq-agent only with `enable-ip-masq-agent: \"true\"` "
+        'cilium-agent runs its BPF ip-masq-agent only with `enable-ip-masq-agent: "true"` '
         "in cilium-config; without it the mounted config is never read.",
         "Set `ipMasqAgent.enabled=true` in the chart's values (enable-ip-masq-agent in "
         "cilium-config).",
@@ -428,8 +428,8 @@ _CHECKS = (
         ERROR,
         "Cilium's ip-masq-agent is on without BPF masquerading.",
         "cilium-agent refuses to start: `BPF ip-masq-agent requires "
-        "(--enable-ipv4-masquerade=\"true\" or --enable-ipv6-masquerade=\"true\") and "
-        "--enable-bpf-masquerade=\"true\"`.",
+        '(--enable-ipv4-masquerade="true" or --enable-ipv6-masquerade="true") and '
+        '--enable-bpf-masquerade="true"`.',
         "Set `bpf.masquerade=true` in the chart's values (enable-bpf-masquerade in "
         "cilium-config) and keep IPv4 or IPv6 masquerading on.",
     ),
