@@ -66,6 +66,9 @@ class ReadFile:
     configs: list[FoundConfig] = field(default_factory=list)
     configmaps: list[ConfigMapInfo] = field(default_factory=list)
     skipped_objects: int = 0
+    #: Every Kubernetes object of the file (a List's items in its place), in order: the
+    #: DaemonSets and ConfigMaps masqctl.cluster reads the agent's wiring from.
+    objects: list[Node] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     #: ConfigMap data keys for the agent whose value is not text: ``(key, value node)``.
     non_text_data: list[tuple[str, Node]] = field(default_factory=list)
@@ -132,7 +135,8 @@ def _is_k8s_object(node: Node) -> bool:
     return node.kind == MAP and node.get("kind") is not None and node.get("apiVersion") is not None
 
 
-def _scalar_text(node: Node | None) -> str:
+def scalar_text(node: Node | None) -> str:
+    """A scalar's value as text ("" for a missing node, null, a mapping or a list)."""
     if node is None or node.kind != SCALAR or node.value is None:
         return ""
     return str(node.value)
@@ -162,7 +166,7 @@ _AGENT_KEY_WORDS = ("nonmasqueradecidrs", "cidrlimit", "masqlinklocal", "resynci
 def is_agent_configmap(node: Node) -> bool:
     """Whether a ConfigMap is meant for the agent (its name, or its data, says so)."""
     metadata = node.get("metadata")
-    name = _scalar_text(metadata.get("name")) if metadata is not None else ""
+    name = scalar_text(metadata.get("name")) if metadata is not None else ""
     if name.startswith(AZURE_KEY_PREFIX):
         return True
     data = node.get("data")
@@ -181,10 +185,10 @@ def _configmap(node: Node, file: str, lines: list[str], result: ReadFile) -> Non
     data = node.get("data")
     annotations_node = metadata.get("annotations") if metadata is not None else None
     info = ConfigMapInfo(
-        name=_scalar_text(metadata.get("name")) if metadata is not None else "",
-        namespace=_scalar_text(metadata.get("namespace")) if metadata is not None else "",
+        name=scalar_text(metadata.get("name")) if metadata is not None else "",
+        namespace=scalar_text(metadata.get("namespace")) if metadata is not None else "",
         data_keys=[str(key.value) for key, _ in data.items()] if data is not None else [],
-        annotations={str(key.value): _scalar_text(value) for key, value in annotations_node.items()}
+        annotations={str(key.value): scalar_text(value) for key, value in annotations_node.items()}
         if annotations_node is not None
         else {},
         node=node,
@@ -206,7 +210,7 @@ def _configmap(node: Node, file: str, lines: list[str], result: ReadFile) -> Non
 
 def _objects(node: Node) -> Iterator[Node]:
     """The Kubernetes objects of a document: itself, or the items of a List."""
-    kind = _scalar_text(node.get("kind"))
+    kind = scalar_text(node.get("kind"))
     items = node.get("items")
     if kind.endswith("List") and items is not None and items.kind == SEQ:
         yield from items.value
@@ -261,9 +265,11 @@ def read_input(path: str, skip_unrelated: bool = False) -> ReadFile:
         return result
     for document in objects:
         for item in _objects(document):
+            if item.kind == MAP:
+                result.objects.append(item)
             if (
                 item.kind == MAP
-                and _scalar_text(item.get("kind")) == "ConfigMap"
+                and scalar_text(item.get("kind")) == "ConfigMap"
                 and is_agent_configmap(item)
             ):
                 _configmap(item, file, lines, result)

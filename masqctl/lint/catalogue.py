@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from masqctl.findings import ERROR, WARNING
+from masqctl.findings import ERROR, INFO, WARNING
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +315,205 @@ _CHECKS = (
         "10.0.0.0/8 and the config is taken, where upstream's agent refuses it. The network "
         "left unmasqueraded is probably larger than meant.",
         "Write the network address you mean.",
+    ),
+    # The agent's DaemonSet and its wiring (masqctl/cluster/).
+    Check(
+        "MASQ040",
+        "configmap-not-found",
+        WARNING,
+        "A ConfigMap the agent's pods read is not among the inputs, or is in another namespace.",
+        "Pods mount only ConfigMaps of their own namespace. When the volume says "
+        "`optional: true` (upstream's manifest does), a missing ConfigMap is skipped and the "
+        "agent silently runs on its defaults; when it does not, the kubelet cannot mount the "
+        'volume (`configmap "NAME" not found`) and the pod stays in ContainerCreating. '
+        "Given only the DaemonSet, masqctl cannot check what the agent reads.",
+        "Give the ConfigMap with the DaemonSet (`kubectl get ds,cm -n kube-system -o yaml | "
+        "masqctl validate -`), or create it in the DaemonSet's namespace under that name.",
+    ),
+    Check(
+        "MASQ041",
+        "configmap-key-missing",
+        ERROR,
+        "The volume's `items` name a key the ConfigMap does not have.",
+        "With `optional: true` the kubelet skips the item, so the file is absent and the "
+        "agent runs on its defaults; otherwise mounting fails (`configmap references "
+        "non-existent config key`) and the pod stays in ContainerCreating.",
+        "Name a key the ConfigMap has in `items[].key`, or add the key to the ConfigMap.",
+    ),
+    Check(
+        "MASQ042",
+        "config-key-mismatch",
+        ERROR,
+        "The ConfigMap holds the config under one key (`config`) while the DaemonSet mounts "
+        "another (`ip-masq-agent`), or the reverse.",
+        "Upstream's DaemonSet mounts key `config` as /etc/config/ip-masq-agent; Azure's "
+        "mounts keys `ip-masq-agent*` by name. A ConfigMap written for the other layout "
+        "never reaches the agent, which runs on its defaults.",
+        "Rename the ConfigMap's key to the one the DaemonSet mounts (or change `items[].key`).",
+    ),
+    Check(
+        "MASQ043",
+        "config-file-not-read",
+        ERROR,
+        "The volume puts the config in a file the agent does not read.",
+        "Upstream's agent and Cilium read exactly /etc/config/ip-masq-agent; Azure's v2 agent "
+        "reads every file of /etc/config whose name starts with `ip-masq`, and none in "
+        "subdirectories. A key mounted under another name (`items[].path`, or its own name "
+        "without `items`) is never read.",
+        "Map the key to the path the agent reads: `items: [{key: config, path: ip-masq-agent}]`.",
+    ),
+    Check(
+        "MASQ044",
+        "config-not-mounted",
+        WARNING,
+        "No ConfigMap reaches the agent's config directory /etc/config.",
+        "The agent reads its config only from /etc/config; a ConfigMap volume mounted "
+        "anywhere else (or not mounted by the agent's container) leaves it on its defaults.",
+        "Mount the ConfigMap volume at `mountPath: /etc/config` in the agent's container.",
+    ),
+    Check(
+        "MASQ045",
+        "config-subpath",
+        WARNING,
+        "The config volume is mounted through `subPath`.",
+        "The kubelet never updates subPath mounts: the agent keeps reading the ConfigMap as "
+        "it was when the pod started, and edits reach it only when the pod is recreated.",
+        "Mount the whole volume at /etc/config and select the file with `items`.",
+    ),
+    Check(
+        "MASQ046",
+        "configmap-source-null",
+        ERROR,
+        "A volume's `configMap:` is empty: its fields are indented beside it, not under it.",
+        "Kubernetes reads `- configMap:` followed by `name:` at the same indentation as "
+        "`configMap: null` with unknown fields beside it (Azure's example manifest has this "
+        "shape): the source projects nothing (strict field validation refuses the object), "
+        "so the agent never sees that ConfigMap.",
+        "Indent `name`, `optional` and `items` two spaces further, under `configMap:`.",
+    ),
+    Check(
+        "MASQ047",
+        "volume-mode-decimal",
+        WARNING,
+        "A `defaultMode`/`mode` written like an octal mode but in decimal (`444` is 0674).",
+        "YAML reads `444` as the decimal number 444, which is the file mode 0674 "
+        "(rw-rwxr--), not 0444: Kubernetes takes the number as it is.",
+        "Write the octal mode with a leading zero (`0444`) or its decimal value (`292`).",
+    ),
+    Check(
+        "MASQ048",
+        "node-selector",
+        INFO,
+        "The DaemonSet runs only on nodes with certain labels.",
+        "A node that does not match the DaemonSet's nodeSelector or required node affinity "
+        "gets no agent pod, so nothing writes the agent's rules there.",
+        "Label every node that needs the agent (`kubectl label node NODE KEY=VALUE`), or drop "
+        "the selector.",
+    ),
+    Check(
+        "MASQ049",
+        "flag-not-in-release",
+        ERROR,
+        "A flag the image's release of the agent does not have yet.",
+        "Go's flag package refuses flags it does not define: the agent exits at start-up "
+        "with `flag provided but not defined` and its pod crash-loops.",
+        "Upgrade the image to a release with the flag, or remove the flag.",
+    ),
+    Check(
+        "MASQ050",
+        "unknown-flag",
+        ERROR,
+        "A flag the agent does not define at all.",
+        "Go's flag package refuses it: the agent exits at start-up with `flag provided but "
+        "not defined` and its pod crash-loops.",
+        "Remove the flag, or spell it as the agent defines it (the agent's `-h` lists them).",
+    ),
+    Check(
+        "MASQ051",
+        "flag-error",
+        ERROR,
+        "An argument the agent (or the API server) refuses: a bad value, a missing value, "
+        "bad flag syntax, `-h`.",
+        "The agent parses its arguments with Go's flag package and exits at the first one it "
+        "cannot take (`invalid boolean value`, `flag needs an argument`, ...); with `-h` it "
+        "prints its usage and exits. Either way its pod restarts in a loop.",
+        "Write the flag as `--name=value`, with a value of the flag's type.",
+    ),
+    Check(
+        "MASQ052",
+        "flags-after-positional",
+        ERROR,
+        "A word that is not a flag among the arguments: the agent ignores it and every "
+        "argument after it.",
+        "Go's flag parsing stops at the first non-flag argument (and after `--`). A bool flag "
+        "takes no separate value, so `--enable-ipv6 false` leaves enable-ipv6 true and stops "
+        "there: the flags after it are silently ignored.",
+        "Write bool values with `=` (`--enable-ipv6=false`) and remove stray words.",
+    ),
+    Check(
+        "MASQ053",
+        "args-unresolved",
+        INFO,
+        "An argument masqctl cannot read as the agent will: a `$(VAR)` only the node knows, "
+        "or a shell command.",
+        "The kubelet expands `$(VAR)` from the container's environment when the pod starts; "
+        "a value from the node, a Secret or a ConfigMap not among the inputs is unknown here, "
+        "so masqctl reads the argument with the reference as written.",
+        "Give the ConfigMap among the inputs, or check the running agent's `FLAG:` log lines.",
+    ),
+    Check(
+        "MASQ054",
+        "agent-not-daemonset",
+        INFO,
+        "The agent's image runs in a workload that is not a DaemonSet.",
+        "Only a DaemonSet puts the agent on every node; replicas of a Deployment or a bare "
+        "Pod write rules only on the nodes they land on. masqctl reads the agent's wiring "
+        "from DaemonSets only.",
+        "Run the agent as a DaemonSet.",
+    ),
+    Check(
+        "MASQ055",
+        "cilium-ip-masq-agent-off",
+        WARNING,
+        "Cilium's DaemonSet mounts an ip-masq-agent config, but cilium-config does not turn "
+        "the ip-masq-agent on.",
+        'cilium-agent runs its BPF ip-masq-agent only with `enable-ip-masq-agent: "true"` '
+        "in cilium-config; without it the mounted config is never read.",
+        "Set `ipMasqAgent.enabled=true` in the chart's values (enable-ip-masq-agent in "
+        "cilium-config).",
+    ),
+    Check(
+        "MASQ056",
+        "cilium-bpf-masquerade-required",
+        ERROR,
+        "Cilium's ip-masq-agent is on without BPF masquerading.",
+        "cilium-agent refuses to start: `BPF ip-masq-agent requires "
+        '(--enable-ipv4-masquerade="true" or --enable-ipv6-masquerade="true") and '
+        '--enable-bpf-masquerade="true"`.',
+        "Set `bpf.masquerade=true` in the chart's values (enable-bpf-masquerade in "
+        "cilium-config) and keep IPv4 or IPv6 masquerading on.",
+    ),
+    Check(
+        "MASQ057",
+        "template",
+        INFO,
+        "The file is a template (Helm/Go `{{ }}`, Jinja `{% %}`, `${VAR}`), not a manifest yet.",
+        "Placeholders are not YAML the API server or the agent can read; what matters is "
+        "what the template renders.",
+        "Check the rendered output: `helm template ... | masqctl validate -` (or render it "
+        "with the tool that fills it in).",
+    ),
+    Check(
+        "MASQ058",
+        "helm-values",
+        INFO,
+        "A Helm values file whose ip-masq-agent settings no chart turns into the agent's "
+        "config as written.",
+        "Cilium's chart writes `ipMasqAgent.config` (as JSON) into the ip-masq-agent "
+        "ConfigMap only when `ipMasqAgent.enabled` is true and the config is not empty; "
+        "agent keys anywhere else in a values file are what some chart may or may not use.",
+        "Put the config under `ipMasqAgent.config` with `ipMasqAgent.enabled: true`, and "
+        "check the rendered chart with `helm template ... | masqctl validate -`.",
     ),
 )
 

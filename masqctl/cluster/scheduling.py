@@ -1,0 +1,90 @@
+"""Which nodes a DaemonSet's pods land on: its nodeSelector and required node affinity."""
+
+from __future__ import annotations
+
+from masqctl.cluster.objects import KubeObject
+from masqctl.config.nodes import MAP, SEQ, Node
+from masqctl.config.sources import scalar_text
+from masqctl.findings import Finding
+from masqctl.lint.report import finding_at
+
+#: Labels the kubelet puts on every node itself.
+KUBELET_LABELS = (
+    "kubernetes.io/os",
+    "kubernetes.io/arch",
+    "kubernetes.io/hostname",
+    "beta.kubernetes.io/os",
+    "beta.kubernetes.io/arch",
+)
+
+
+def node_selection(workload: KubeObject, pod_spec: Node) -> Finding | None:
+    """An info finding naming the labels a node needs to get the agent, when the pods
+    select nodes by labels other than the kubelet's own."""
+    selector = pod_spec.get("nodeSelector")
+    required = [
+        f"{scalar_text(key)}={scalar_text(value)}"
+        for key, value in (selector.items() if selector is not None else [])
+    ]
+    affinity = _path(
+        pod_spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"
+    )
+    terms_node = affinity.get("nodeSelectorTerms") if affinity is not None else None
+    terms = [
+        _term(term)
+        for term in (terms_node.value if terms_node is not None and terms_node.kind == SEQ else [])
+    ]
+    keys = [requirement.split("=", 1)[0] for requirement in required]
+    keys += [key for term in terms for key, _ in term]
+    if all(key in KUBELET_LABELS for key in keys):
+        return None
+    parts = []
+    if required:
+        parts.append(f"labelled {','.join(required)} (nodeSelector)")
+    if terms:
+        alternatives = " or ".join(",".join(text for _, text in term) for term in terms)
+        parts.append(f"matching {alternatives} (node affinity)")
+    node = selector if selector is not None else affinity
+    assert node is not None
+    return finding_at(
+        "MASQ048",
+        workload.origin(node, "nodeSelector" if selector is not None else "affinity"),
+        f"{workload.kind} {workload.label} runs only on nodes {' and '.join(parts)}: any other "
+        "node gets no agent, so nothing writes its rules there",
+    )
+
+
+def _path(node: Node, *keys: str) -> Node | None:
+    for key in keys:
+        if node is None or node.kind != MAP:
+            return None
+        node = node.get(key)  # type: ignore[assignment]
+    return node
+
+
+def _term(term: Node) -> list[tuple[str, str]]:
+    """One nodeSelectorTerm as (label key, selector text) pairs, in kubectl's -l syntax."""
+    expressions = term.get("matchExpressions") if term.kind == MAP else None
+    result = []
+    for expression in (
+        expressions.value if expressions is not None and expressions.kind == SEQ else []
+    ):
+        key = scalar_text(expression.get("key"))
+        operator = scalar_text(expression.get("operator"))
+        values_node = expression.get("values")
+        values = [
+            scalar_text(value)
+            for value in (
+                values_node.value if values_node is not None and values_node.kind == SEQ else []
+            )
+        ]
+        text = {
+            "In": f"{key} in ({','.join(values)})",
+            "NotIn": f"{key} notin ({','.join(values)})",
+            "Exists": key,
+            "DoesNotExist": f"!{key}",
+            "Gt": f"{key}>{''.join(values)}",
+            "Lt": f"{key}<{''.join(values)}",
+        }.get(operator, f"{key} {operator} {','.join(values)}")
+        result.append((key, text))
+    return result
