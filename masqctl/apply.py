@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
-from masqctl.agent import AgentFlags
+from masqctl.agent_setup import AgentInputs
 from masqctl.diff import Desired, FamilyDiff, diff_family, findings
-from masqctl.errors import TEXT_OR_JSON, MasqctlError, require_choice
-from masqctl.flavours.base import Flavour
+from masqctl.errors import TEXT_OR_JSON, MasqctlError, UsageError, require_choice
 from masqctl.netfilter.backend import Backend, select_backend
 from masqctl.netfilter.chains import PendingChains, read_chains, start_chain_read
 from masqctl.netfilter.save_parser import SavedRule, SaveFile, rule_line
@@ -40,14 +39,12 @@ PIECE_RULES = 2000
 class ApplyRequest:
     """What ``masqctl apply`` was asked."""
 
-    config_paths: Sequence[str] | None
-    flags: AgentFlags
+    agent: AgentInputs
     iptables_mode: str = "auto"
     dry_run: bool = False
     backup_path: str | None = None
     remove: bool = False
     output_format: str = "text"
-    flavour: Flavour | None = None
 
 
 @dataclass
@@ -451,32 +448,35 @@ def _collection_paused() -> Iterator[None]:
 
 def run_apply(request: ApplyRequest) -> tuple[str, int]:
     """apply's whole job: what to print, and exit code 0 (errors raise MasqctlError)."""
-    from masqctl.commands.common import effective_ruleset
-
     require_choice("output", request.output_format, TEXT_OR_JSON)
     outcomes: list[FamilyOutcome] = []
     lock = nullcontext() if request.dry_run else apply_lock()
     with _collection_paused(), lock:
         # each family's table is read while the config loads
-        families = FAMILIES if request.flags.enable_ipv6 else (IPV4,)
+        setup = request.agent.resolve()
+        if not setup.flavour.writes_chain:
+            raise UsageError(
+                f"{setup.flavour.title} {setup.flavour.writes_what}, which it fills itself: "
+                "masqctl apply writes iptables chains only"
+            )
+        flags = setup.flags
+        families = FAMILIES if flags.enable_ipv6 else (IPV4,)
         backends = {family: select_backend(request.iptables_mode, family) for family in families}
         reads = {
-            family: _start(backend, request.flags.masq_chain)
+            family: _start(backend, flags.masq_chain)
             for family, backend in backends.items()
         }
         try:
             if request.remove:
-                check_chain_name(request.flags.masq_chain)
+                check_chain_name(flags.masq_chain)
             else:
-                ruleset = effective_ruleset(
-                    request.config_paths, request.flags, request.flavour, writes=True
-                )
+                ruleset = setup.ruleset(writes=True)
             for family in families:
                 backend, reading = backends[family], reads.pop(family)
                 try:
                     if request.remove:
                         outcome = remove_family(
-                            request, family, request.flags.masq_chain, backend, reading
+                            request, family, flags.masq_chain, backend, reading
                         )
                     else:
                         outcome = apply_family(request, ruleset.families[family], backend, reading)

@@ -123,7 +123,7 @@ def run_check(request: DiffRequest, flavour: str) -> Check:
     from masqctl.diff import run_diff
 
     started, clock = time.time(), time.monotonic()
-    digest = config_digest(request.config_paths)
+    digest = config_digest(request.agent.config_paths)
     error: MasqctlError | None = None
     try:
         text, code = run_diff(replace(request, output_format="json"))

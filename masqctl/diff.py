@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from masqctl.agent import OLD_MASQUERADE_COMMENT, OLD_RETURN_COMMENT, AgentFlags, jump_comment
+from masqctl.agent import OLD_MASQUERADE_COMMENT, OLD_RETURN_COMMENT, jump_comment
 from masqctl.errors import TEXT_OR_JSON, MasqctlError, UsageError, require_choice
 from masqctl.netfilter.save_parser import (
     ADDRESS_OPTIONS,
@@ -37,7 +37,7 @@ from masqctl.netfilter.save_parser import (
 from masqctl.ruleset import FamilyRules, Rule, Ruleset
 
 if TYPE_CHECKING:
-    from masqctl.flavours.base import Flavour
+    from masqctl.agent_setup import AgentInputs
     from masqctl.netfilter.paste import Paste
 
 JUMP_OK = "ok"
@@ -611,13 +611,11 @@ def _live_rule_json(result: FamilyDiff, rule: SavedRule) -> dict[str, object]:
 class DiffRequest:
     """What ``masqctl diff`` was asked."""
 
-    config_paths: Sequence[str] | None
-    flags: AgentFlags
+    agent: AgentInputs
     dump_path: str | None = None
     dump6_path: str | None = None
     iptables_mode: str = "auto"
     output_format: str = "text"
-    flavour: Flavour | None = None
 
 
 def family_sources(
@@ -653,11 +651,10 @@ def family_sources(
 def run_diff(request: DiffRequest) -> tuple[str, int]:
     """diff's whole job: what to print and the exit code (0 in sync, 1 drift, 2 a pasted
     dump too incomplete to tell)."""
-    from masqctl.commands.common import effective_ruleset
     from masqctl.diff_paste import note_gaps
 
     require_choice("output", request.output_format, TEXT_OR_JSON)
-    ruleset = effective_ruleset(request.config_paths, request.flags, request.flavour)
+    ruleset = request.agent.resolve().ruleset()
     results = []
     for family, source, save, paste in family_sources(request, ruleset):
         result = diff_family(ruleset.family(family), save, source)

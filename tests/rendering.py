@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from masqctl.agent import AgentFlags
-from masqctl.commands.common import effective_ruleset
+from masqctl.agent_setup import effective_ruleset
 from masqctl.commands.render import render_text
 
 

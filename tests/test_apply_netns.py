@@ -357,7 +357,7 @@ def test_iptables_save_prints_the_rendered_rules_as_diff_expects_them(
 ) -> None:
     # the common case diff and apply compare as text, not canonical form
     from masqctl.agent import AgentFlags
-    from masqctl.commands.common import effective_ruleset
+    from masqctl.agent_setup import effective_ruleset
     from masqctl.diff import Desired
     from masqctl.render.iptables import restore_payload
 

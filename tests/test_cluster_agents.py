@@ -262,7 +262,8 @@ def test_cilium_helm_template_reads_settings_from_cilium_config() -> None:
         "cilium",
     )
     assert deployment.version == "v1.17.7"
-    assert deployment.flags == {"enable_ipv4_masquerade": True, "enable_ipv6_masquerade": True}
+    # the chart writes enable-ipv6-masquerade "true", but enable-ipv6 is "false": no IPv6 map
+    assert deployment.flags == {"enable_ipv4_masquerade": True, "enable_ipv6_masquerade": False}
     assert {d: (o.line, o.entry) for d, o in deployment.flag_origins.items()} == {
         "enable_ipv4_masquerade": (21, "enable-ipv4-masquerade"),
         "enable_ipv6_masquerade": (24, "enable-ipv6-masquerade"),

@@ -29,7 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from masqctl.agent import AgentFlags
-from masqctl.commands.common import effective_ruleset
+from masqctl.agent_setup import effective_ruleset
 from masqctl.config.load import load_config
 from masqctl.explain.addresses import parse_target
 from masqctl.explain.config_mode import ConfigExplainer

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from masqctl.agent import AgentFlags
+from masqctl.agent_setup import effective_ruleset
 from masqctl.apply import plan_sync, remove_plan, undo_after
-from masqctl.commands.common import effective_ruleset
 from masqctl.diff import FamilyDiff, diff_family, rendered_jump
 from masqctl.netfilter.save_parser import parse_save
 from masqctl.render.iptables import restore_payload

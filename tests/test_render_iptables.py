@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from masqctl.agent import AgentFlags
-from masqctl.commands.common import effective_ruleset
+from masqctl.agent_setup import effective_ruleset
 from masqctl.errors import UsageError
 from masqctl.render.iptables import restore_payload
 from masqctl.ruleset import payload_problems

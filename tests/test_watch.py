@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from masqctl.commands.common import agent_setup
+from masqctl.agent_setup import AgentInputs
 from masqctl.commands.diff import check_once
 from masqctl.diff import DiffRequest
 from masqctl.errors import MasqctlError, UsageError
@@ -38,9 +38,8 @@ def resident_kib(pid: int) -> int:
 
 
 def test_hundreds_of_rounds_in_process_keep_memory_and_files_flat(tmp_path: Path) -> None:
-    _, flags = agent_setup({})
     metrics = str(tmp_path / "masqctl.prom")
-    request = DiffRequest([CONFIG], flags, DRIFTED, None, "auto", "json")
+    request = DiffRequest(AgentInputs((CONFIG,)), DRIFTED, None, "auto", "json")
     reported: list[str] = []
 
     def rounds(count: int) -> None:

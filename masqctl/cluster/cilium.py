@@ -31,11 +31,15 @@ ENABLE_IPV4_MASQUERADE = "enable-ipv4-masquerade"
 ENABLE_IPV6_MASQUERADE = "enable-ipv6-masquerade"
 ENABLE_BPF_MASQUERADE = "enable-bpf-masquerade"
 IPV4_NATIVE_ROUTING_CIDR = "ipv4-native-routing-cidr"
+#: IPv6 itself: without it there is no IPv6 masquerading, so no IPv6 map (the chart
+#: writes enable-ipv6-masquerade "true" on IPv4-only clusters too).
+ENABLE_IPV6 = "enable-ipv6"
 #: cilium-agent's own defaults (daemon/cmd flags) for the keys the prerequisite reads.
 DEFAULTS = {
     ENABLE_IP_MASQ_AGENT: False,
     ENABLE_IPV4_MASQUERADE: True,
     ENABLE_IPV6_MASQUERADE: True,
+    ENABLE_IPV6: False,
     ENABLE_BPF_MASQUERADE: False,
 }
 PREREQUISITE = (
@@ -101,6 +105,8 @@ def settings_flags(
         if value is not None:
             flags[flag.dest] = value
             origins[flag.dest] = Origin(settings.file, node.line, node.column, flag.go_name)
+    if flags.get("enable_ipv6_masquerade") and not setting(settings, ENABLE_IPV6):
+        flags["enable_ipv6_masquerade"] = False
     return flags, origins
 
 

@@ -16,12 +16,12 @@ def run(
     **agent: object,
 ) -> int:
     """Apply once; exit 0 (errors exit 2)."""
+    from masqctl.agent_setup import AgentInputs
     from masqctl.apply import ApplyRequest, run_apply
-    from masqctl.commands.common import agent_setup
 
-    flavour, flags = agent_setup(agent)
+    inputs = AgentInputs.of(config, agent)
     text, code = run_apply(
-        ApplyRequest(config, flags, iptables_mode, dry_run, backup, remove, output_format, flavour)
+        ApplyRequest(inputs, iptables_mode, dry_run, backup, remove, output_format)
     )
     sys.stdout.write(text)
     return code

@@ -29,6 +29,7 @@ def run(
     **agent: object,
 ) -> int:
     """Print the drift; exit 0 in sync, 1 drift (with --watch: check until stopped)."""
+    from masqctl.agent_setup import AgentInputs
     from masqctl.check import present_configs
     from masqctl.commands.common import agent_setup
     from masqctl.diff import DiffRequest
@@ -44,12 +45,13 @@ def run(
     require_choice("output", output_format, OUTPUTS)
     if metrics_file is not None and output_format == "text":
         raise UsageError("--metrics-file goes with --output prometheus, json or summary")
-    request = DiffRequest(config, flags, dump, dump6, iptables_mode, output_format, flavour)
+    inputs = AgentInputs.of(config, agent)
+    request = DiffRequest(inputs, dump, dump6, iptables_mode, output_format)
     watching = watch is not None
 
     def once() -> int:
-        paths = present_configs(config) if optional_config else config
-        checked = replace(request, config_paths=paths)
+        paths = tuple(present_configs(config) if optional_config else config or ())
+        checked = replace(request, agent=replace(inputs, config_paths=paths))
         return check_once(checked, flavour.name, metrics_file, watching)
 
     if not watching:

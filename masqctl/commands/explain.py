@@ -19,10 +19,9 @@ def run(
     **agent: object,
 ) -> int:
     """Explain every address; exit 0 (malformed input exits 2)."""
-    from masqctl.commands.common import agent_setup
+    from masqctl.agent_setup import AgentInputs
     from masqctl.explain.command import ExplainRequest, parse_mark, run_explain
 
-    flavour, flags = agent_setup(agent)
     if cni_conf is not None:
         from masqctl.hns.explain import check_cni_options, cni_explainer
 
@@ -34,8 +33,7 @@ def run(
     return run_explain(
         ExplainRequest(
             addresses=addresses,
-            flags=flags,
-            config_paths=config,
+            agent=AgentInputs.of(config, agent),
             output_format=output_format,
             live=live,
             dump_path=dump,
@@ -44,6 +42,5 @@ def run(
             protocol=protocol,
             mark=parse_mark(mark),
             iptables_mode=iptables_mode,
-            flavour=flavour,
         )
     )

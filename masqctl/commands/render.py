@@ -60,9 +60,10 @@ def run(
     **agent: object,
 ) -> int:
     """Print what render renders; exit 0."""
-    from masqctl.commands.common import agent_setup, effective_ruleset
+    from masqctl.agent_setup import AgentInputs
 
-    flavour, flags = agent_setup(agent)
+    setup = AgentInputs.of(config, agent).resolve()
+    flavour = setup.flavour
     output_format = output_format or flavour.render_formats[0]
     require_choice("format", output_format, FORMATS)
     if output_format not in flavour.render_formats:
@@ -76,7 +77,7 @@ def run(
         raise UsageError("--cni-conf and --write go with --format windows-v1 or windows-v2")
     if (numeric or verbose) and output_format != "list":
         raise UsageError("--numeric and --verbose go with --format list")
-    ruleset = effective_ruleset(config, flags, flavour)
+    ruleset = setup.ruleset()
     if any(not rules.ordered for rules in ruleset.families.values()):
         sys.stderr.write(
             f"masqctl: note: {flavour.title} writes these RETURN rules in a new order on "

@@ -19,18 +19,19 @@ def run(
 ) -> int:
     """Print the effective config (exit 0); with --from-log, 0 when the agent runs it, 1
     when its log shows another config."""
-    from masqctl.commands.common import agent_setup
-    from masqctl.config.load import ConfigRejected, load_config
+    from masqctl.agent_setup import AgentInputs
+    from masqctl.config.load import ConfigRejected, decoded_config
     from masqctl.errors import MasqctlError
 
     require_choice("output", output_format, FORMATS)
-    flavour, flags = agent_setup(agent)
+    setup = AgentInputs.of(config, agent).resolve()
+    flavour = setup.flavour
     try:
-        effective = flavour.effective_json(load_config(config, flags, flavour))
+        effective = flavour.effective_json(setup.config())
     except ConfigRejected as rejected:
         raise MasqctlError(f"the agent refuses this config: {rejected.agent_error}") from None
     if from_log is not None:
-        defaults = flavour.effective_json(load_config(None, flags, flavour))
+        defaults = flavour.effective_json(decoded_config(flavour, None, setup.flags))
         return _against_log(flavour, (effective, defaults), from_log, output_format)
     if output_format == "yaml":
         from masqctl.show import canonical_yaml

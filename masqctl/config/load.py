@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from masqctl.agent import AgentFlags
-from masqctl.config.sources import FoundConfig, read_input
+from masqctl.config.sources import FoundConfig, ReadFile
 from masqctl.errors import MasqctlError
 from masqctl.findings import ERROR, Finding
 from masqctl.model import MasqConfig
@@ -36,14 +36,11 @@ class ConfigRejected(MasqctlError):
         super().__init__(head + "".join(f"\n{line}" for line in lines))
 
 
-def read_configs(paths: Sequence[str]) -> list[FoundConfig]:
-    """Every agent config in ``paths`` (raw files, ConfigMap data keys), in order."""
+def configs_of(reads: Sequence[ReadFile]) -> list[FoundConfig]:
+    """Every agent config of the inputs read (raw files, ConfigMap data keys), in order;
+    MasqctlError for ConfigMap data that is not text (the API server refuses it)."""
     found: list[FoundConfig] = []
-    for path in paths:
-        read = read_input(path)
-        if read.syntax_error is not None:
-            message, line, column = read.syntax_error
-            raise MasqctlError(f"{read.path}:{line}:{column}: {message}")
+    for read in reads:
         if not read.configs and read.non_text_data:
             key, node = read.non_text_data[0]
             raise MasqctlError(
@@ -54,23 +51,28 @@ def read_configs(paths: Sequence[str]) -> list[FoundConfig]:
     return found
 
 
-def load_config(paths: Sequence[str] | None, flags: AgentFlags, flavour: Flavour) -> MasqConfig:
-    """The config ``flavour``'s agent would run with; ConfigRejected where it refuses it.
+def decoded_config(
+    flavour: Flavour,
+    files: Sequence[FoundConfig] | None,
+    flags: AgentFlags,
+    paths: Sequence[str] = (),
+) -> MasqConfig:
+    """The config ``flavour``'s agent runs with from ``files`` (None: no input, its
+    defaults); ConfigRejected where it refuses them.
 
     Errors the agent lives with (an unknown key it ignores, a null item keeping a
     default) do not stop the command: each is printed on stderr as a warning.
     """
-    files = flavour.files_read(read_configs(paths)) if paths else []
-    if paths and not files:
+    from masqctl.lint.catalogue import check
+
+    if files is not None and not files:
         raise MasqctlError(
             f"{', '.join(paths)}: no config that {flavour.title} reads "
             f"({flavour.files_description})"
         )
-    decoded = flavour.decode(files, flags)
+    decoded = flavour.decode(files or [], flags)
     if decoded.agent_error is not None:
         raise ConfigRejected(decoded.agent_error, flavour.failure, decoded.findings)
-    from masqctl.lint.catalogue import check
-
     for finding in decoded.findings:
         if finding.severity == ERROR and not check(finding.rule).rejected_payload:
             sys.stderr.write(
@@ -79,3 +81,11 @@ def load_config(paths: Sequence[str] | None, flags: AgentFlags, flavour: Flavour
                 "config all the same)\n"
             )
     return decoded.config
+
+
+def load_config(paths: Sequence[str] | None, flags: AgentFlags, flavour: Flavour) -> MasqConfig:
+    """The config ``flavour``'s agent runs with for the inputs ``paths`` (None: none)."""
+    from masqctl.agent_setup import read_inputs
+
+    files = flavour.files_read(configs_of(read_inputs(paths))) if paths else None
+    return decoded_config(flavour, files, flags, paths or ())

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
-from masqctl.agent import AgentFlags
+from masqctl.agent_setup import AgentInputs
 from masqctl.errors import TEXT_OR_JSON, UsageError, require_choice
 from masqctl.explain.addresses import parse_target
 from masqctl.explain.stream import Explainer, explain_arguments, explain_lines
-from masqctl.flavours.base import Flavour
 
 
 @dataclass(frozen=True)
@@ -19,8 +18,7 @@ class ExplainRequest:
     """What the user asked: addresses, where the rules come from, and the assumptions."""
 
     addresses: Sequence[str]
-    flags: AgentFlags = field(default_factory=AgentFlags)
-    config_paths: Sequence[str] | None = None
+    agent: AgentInputs = field(default_factory=AgentInputs)
     output_format: str = "text"
     live: bool = False
     dump_path: str | None = None
@@ -30,7 +28,6 @@ class ExplainRequest:
     #: The packet mark from --mark; None: assume 0 and say so.
     mark: int | None = None
     iptables_mode: str = "auto"
-    flavour: Flavour | None = None
 
 
 def build_explainer(request: ExplainRequest) -> Explainer:
@@ -39,11 +36,10 @@ def build_explainer(request: ExplainRequest) -> Explainer:
         from masqctl.explain.live import live_explainer
 
         return live_explainer(request)
-    from masqctl.commands.common import effective_ruleset
     from masqctl.explain.config_mode import ConfigExplainer
 
     return ConfigExplainer(
-        effective_ruleset(request.config_paths, request.flags, request.flavour),
+        request.agent.resolve().ruleset(),
         request.local_addresses,
     )
 
@@ -56,7 +52,7 @@ def check_request(request: ExplainRequest) -> None:
         raise UsageError("'-' (stdin) may be given once")
     if request.live and request.dump_path is not None:
         raise UsageError("--live and --from exclude each other")
-    if request.config_paths is not None and (request.live or request.dump_path is not None):
+    if request.agent.config_paths and (request.live or request.dump_path is not None):
         raise UsageError("--config explains the config; --live and --from explain a nat table")
 
 

@@ -183,19 +183,21 @@ def live_explainer(request: ExplainRequest) -> LiveExplainer:
     """Read the tables (live or from --from) and the node's local addresses."""
     from masqctl.explain import node
 
+    flags = request.agent.resolve().flags
+
     if request.dump_path is not None:
         table = node.dump_table(
             request.dump_path,
-            request.flags.masq_chain,
+            flags.masq_chain,
             assume_not_local=not request.local_addresses,
         )
         family = dump_family(table.save)
         tables = {family: table} if family else {IPV4: table, IPV6: table}
         local = local_ranges(request.local_addresses)
     else:
-        families = (IPV4, IPV6) if request.flags.enable_ipv6 else (IPV4,)
+        families = (IPV4, IPV6) if flags.enable_ipv6 else (IPV4,)
         tables = {
-            family: node.live_table(request.iptables_mode, family, request.flags.masq_chain)
+            family: node.live_table(request.iptables_mode, family, flags.masq_chain)
             for family in families
         }
         local = local_ranges(request.local_addresses)
@@ -208,5 +210,5 @@ def live_explainer(request: ExplainRequest) -> LiveExplainer:
     if request.dump_path is not None and len(tables) == 1:
         single = (request.dump_path, next(iter(tables)))
     return LiveExplainer(
-        tables, request.flags.masq_chain, packet, parse_source(request.source), local, single
+        tables, flags.masq_chain, packet, parse_source(request.source), local, single
     )

@@ -53,8 +53,9 @@ class Flavour:
     failure: str = "it writes no rules and keeps the ones it has; a new node gets none"
     #: Which inputs hold the config it reads, in words (for errors).
     files_description: str = "a raw config file, or a ConfigMap's data key config"
-    #: What the agent writes, in words.
+    #: What the agent writes, in words; whether it is an iptables chain.
     writes_what: str = "writes an iptables chain and its POSTROUTING jump"
+    writes_chain: bool = True
     #: The forms ``render`` can print of what this agent writes; the first is the default.
     render_formats: tuple[str, ...] = (
         "iptables",

@@ -77,6 +77,7 @@ class Cilium(Flavour):
     defaults_log_marker = None
     render_formats = ("cilium-map", "json")
     writes_what = "writes no iptables chain: it fills the BPF maps cilium_ipmasq_v4 and _v6"
+    writes_chain = False
 
     def missing_flag_message(self, flag_name: str) -> str:
         """Cilium reads no ip-masq-agent flags: its settings are cilium-config keys."""

@@ -151,7 +151,7 @@ def run_cni_diff(
     output_format: str = "text",
 ) -> tuple[str, int]:
     """diff --cni-conf's whole job: what to print and the exit code (0 in sync, 1 drift)."""
-    from masqctl.commands.common import effective_ruleset
+    from masqctl.agent_setup import effective_ruleset
     from masqctl.config.sources import display_name
     from masqctl.render.cni_file import read_cni_conf
 

@@ -33,12 +33,12 @@ RUNS = 5
 def timed_apply(config: str, mode: str, backup: str) -> None:
     """Inside the namespace: load the config, then time apply's work for one family."""
     from masqctl.agent import AgentFlags
+    from masqctl.agent_setup import AgentInputs, effective_ruleset
     from masqctl.apply import ApplyRequest, apply_family
-    from masqctl.commands.common import effective_ruleset
     from masqctl.netfilter.backend import select_backend
 
-    request = ApplyRequest([config], AgentFlags(), mode, backup_path=backup)
-    rules = effective_ruleset([config], request.flags).family("ipv4")
+    request = ApplyRequest(AgentInputs((config,)), mode, backup_path=backup)
+    rules = effective_ruleset([config], AgentFlags()).family("ipv4")
     backend = select_backend(mode, "ipv4")
     start = time.perf_counter()
     outcome = apply_family(request, rules, backend)
@@ -49,7 +49,7 @@ def timed_apply(config: str, mode: str, backup: str) -> None:
 #: Interpreter start and config loading: what every masqctl command on this config pays.
 FLOOR = (
     "import sys; from masqctl.agent import AgentFlags; "
-    "from masqctl.commands.common import effective_ruleset; "
+    "from masqctl.agent_setup import effective_ruleset; "
     "effective_ruleset(sys.argv[1:], AgentFlags())"
 )
 

@@ -1,0 +1,219 @@
+"""Which agent runs, with which flags, on which config files: resolved once per command.
+
+The inputs (``--config``, repeatable; ``-`` is stdin) may hold raw configs, ConfigMaps and
+the agent's DaemonSet (``kubectl get ds,cm -o yaml``, ``helm template`` output).  A
+DaemonSet among them gives the flavour (by image), the flags (from its args, or for
+Cilium from cilium-config) and the files its volume mounts where the agent reads; flags
+given on masqctl's command line override those (and say so).  Without a DaemonSet, the
+flavour is --flavour ($MASQCTL_FLAVOUR, else upstream) and the files are those the
+flavour reads of the inputs.  Every command works from the one AgentSetup this makes.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from masqctl.agent import AgentFlags
+from masqctl.errors import MasqctlError, UsageError
+from masqctl.flavours.base import Flavour
+
+if TYPE_CHECKING:
+    from masqctl.cluster.model import AgentDeployment
+    from masqctl.config.sources import FoundConfig, ReadFile
+    from masqctl.model import MasqConfig
+    from masqctl.ruleset import Ruleset
+
+
+@dataclass(frozen=True)
+class AgentInputs:
+    """What the command line says about the agent: --config, --flavour, the agent flags
+    given (keywords of AgentFlags).  :meth:`resolve` reads the inputs."""
+
+    config_paths: tuple[str, ...] = ()
+    flavour: str | None = None
+    given: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, config_paths: Sequence[str] | None, values: Mapping[str, object]) -> AgentInputs:
+        """From a command's keywords: --config and everything of AGENT_FLAGS."""
+        from masqctl.options import AGENT_FLAG_DESTS
+
+        flavour = values.get("flavour")
+        return cls(
+            tuple(config_paths or ()),
+            flavour if isinstance(flavour, str) else None,
+            {dest: values[dest] for dest in AGENT_FLAG_DESTS if values.get(dest) is not None},
+        )
+
+    def resolve(self) -> AgentSetup:
+        """The AgentSetup these inputs make (see :func:`resolve`)."""
+        return resolve(self.config_paths, self.flavour, self.given)
+
+
+@dataclass(frozen=True)
+class AgentSetup:
+    """The agent a command reasons about: flavour, flags, and the config files it reads."""
+
+    flavour: Flavour
+    flags: AgentFlags
+    #: The files the agent reads, in its order; None: no input given (its defaults).
+    files: tuple[FoundConfig, ...] | None = None
+    #: The inputs, as named (for messages).
+    paths: tuple[str, ...] = ()
+    #: Where the flavour and flags came from, and what the command line overrode.
+    notes: tuple[str, ...] = ()
+
+    def config(self) -> MasqConfig:
+        """The agent's effective config; ConfigRejected where the agent refuses it."""
+        from masqctl.config.load import decoded_config
+
+        return decoded_config(self.flavour, self.files, self.flags, self.paths)
+
+    def ruleset(self, *, writes: bool = False) -> Ruleset:
+        """What one sync of the agent writes.  A payload iptables-restore would reject
+        (the agent writes it all the same) is a warning on stderr, or, for a command
+        that ``writes`` it, an error."""
+        from masqctl.ruleset import payload_problems
+
+        ruleset = self.flavour.ruleset(self.config(), self.flags)
+        for family in ruleset.families.values():
+            for problem in payload_problems(family):
+                if writes:
+                    raise MasqctlError(
+                        f"{family.family}: iptables-restore would reject this payload "
+                        f"({problem}); nothing was changed"
+                    )
+                sys.stderr.write(
+                    f"masqctl: warning: {family.family}: the agent writes this payload and "
+                    f"iptables-restore rejects it ({problem}): every sync fails\n"
+                )
+        return ruleset
+
+
+def resolve(
+    paths: Sequence[str] | None,
+    flavour_name: str | None,
+    given: Mapping[str, object],
+) -> AgentSetup:
+    """The AgentSetup for ``--config`` ``paths``, ``--flavour`` and the agent flags
+    ``given`` on the command line (keywords of AgentFlags; None: not given)."""
+    from masqctl.flavours import get_flavour
+
+    if not paths:
+        flavour = get_flavour(flavour_name)
+        return AgentSetup(flavour, flavour.agent_flags(given))
+    reads = read_inputs(paths)
+    deployment = _deployment(reads, flavour_name)
+    if deployment is None:
+        from masqctl.config.load import configs_of
+
+        flavour = get_flavour(flavour_name)
+        found = configs_of(reads)
+        return AgentSetup(
+            flavour, flavour.agent_flags(given), tuple(flavour.files_read(found)), tuple(paths)
+        )
+    return _from_deployment(deployment, reads, flavour_name, given, tuple(paths))
+
+
+def read_inputs(paths: Sequence[str]) -> list[ReadFile]:
+    """Every input read, or MasqctlError for one that cannot be (with its position)."""
+    from masqctl.config.sources import read_input
+
+    reads = []
+    for path in paths:
+        read = read_input(path)
+        if read.syntax_error is not None:
+            message, line, column = read.syntax_error
+            raise MasqctlError(f"{read.path}:{line}:{column}: {message}")
+        reads.append(read)
+    return reads
+
+
+def _deployment(reads: list[ReadFile], flavour_name: str | None) -> AgentDeployment | None:
+    """The one agent DaemonSet among the inputs (of ``--flavour``, when given), or None."""
+    from masqctl.cluster.agents import find_agents
+
+    deployments = find_agents(reads).deployments
+    if flavour_name:
+        deployments = [d for d in deployments if d.flavour.name == flavour_name]
+    if len(deployments) > 1:
+        raise UsageError(
+            f"the inputs deploy {len(deployments)} agents ("
+            + ", ".join(f"{d.label} ({d.flavour.name})" for d in deployments)
+            + "): give one, or choose with --flavour"
+        )
+    return deployments[0] if deployments else None
+
+
+def _from_deployment(
+    deployment: AgentDeployment,
+    reads: list[ReadFile],
+    flavour_name: str | None,
+    given: Mapping[str, object],
+    paths: tuple[str, ...],
+) -> AgentSetup:
+    """The setup the DaemonSet's agent runs with, the command line's flags on top."""
+    flavour = deployment.flavour
+    notes = [f"read as {deployment.label}'s agent reads it ({flavour.name}, {deployment.image})"]
+    overridden = {dest: value for dest, value in given.items() if value is not None}
+    for dest, value in overridden.items():
+        if dest in deployment.flags and deployment.flags[dest] != value:
+            notes.append(
+                f"--{dest.replace('_', '-')} {value!r} overrides the DaemonSet's "
+                f"{deployment.flags[dest]!r}"
+            )
+    flags = flavour.agent_flags({**deployment.flags, **overridden})
+    return AgentSetup(
+        flavour, flags, tuple(mounted_configs(deployment, reads)), paths, tuple(notes)
+    )
+
+
+def mounted_configs(deployment: AgentDeployment, reads: list[ReadFile]) -> list[FoundConfig]:
+    """The configs behind the files the deployment's agent reads, in its order (a file
+    whose ConfigMap is not among the inputs is left out: the agent does not see it)."""
+    from masqctl.config.sources import FoundConfig, embedded_config
+
+    found = [config for read in reads for config in read.configs]
+    lines = {read.path: read.lines for read in reads}
+    configs = []
+    for mounted in deployment.read_files:
+        if mounted.value is None or mounted.configmap_node is None:
+            continue
+        match = next(
+            (
+                config
+                for config in found
+                if config.configmap is not None
+                and config.configmap.node is mounted.configmap_node
+                and config.data_key == mounted.key
+            ),
+            None,
+        )
+        if match is None:
+            file = mounted.configmap_file or ""
+            text = embedded_config(mounted.value, file, lines.get(file, []))
+            match = FoundConfig(text, None, mounted.key)
+        configs.append(FoundConfig(match.text, match.configmap, match.data_key, mounted.filename))
+    return configs
+
+
+def effective_ruleset(
+    config_paths: Sequence[str] | None,
+    flags: AgentFlags,
+    flavour: Flavour | None = None,
+    *,
+    writes: bool = False,
+) -> Ruleset:
+    """The Ruleset of ``flavour`` (default upstream) for ``config_paths`` and ``flags``."""
+    from masqctl.flavours import get_flavour
+
+    flavour = flavour or get_flavour("upstream")
+    files = None
+    if config_paths:
+        from masqctl.config.load import configs_of
+
+        files = tuple(flavour.files_read(configs_of(read_inputs(config_paths))))
+    return AgentSetup(flavour, flags, files, tuple(config_paths or ())).ruleset(writes=writes)
