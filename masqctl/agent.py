@@ -86,3 +86,5 @@ class AgentFlags:
     #: Cilium's enable-ipv4-masquerade and enable-ipv6-masquerade.
     enable_ipv4_masquerade: bool = True
     enable_ipv6_masquerade: bool = False
+    #: Cilium's ipv4-native-routing-cidr: traffic to it is never masqueraded ("": none).
+    ipv4_native_routing_cidr: str = ""

@@ -462,10 +462,7 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
         flags = setup.flags
         families = FAMILIES if flags.enable_ipv6 else (IPV4,)
         backends = {family: select_backend(request.iptables_mode, family) for family in families}
-        reads = {
-            family: _start(backend, flags.masq_chain)
-            for family, backend in backends.items()
-        }
+        reads = {family: _start(backend, flags.masq_chain) for family, backend in backends.items()}
         try:
             if request.remove:
                 check_chain_name(flags.masq_chain)
@@ -475,9 +472,7 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
                 backend, reading = backends[family], reads.pop(family)
                 try:
                     if request.remove:
-                        outcome = remove_family(
-                            request, family, flags.masq_chain, backend, reading
-                        )
+                        outcome = remove_family(request, family, flags.masq_chain, backend, reading)
                     else:
                         outcome = apply_family(request, ruleset.families[family], backend, reading)
                 except MasqctlError as error:

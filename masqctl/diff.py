@@ -654,7 +654,10 @@ def run_diff(request: DiffRequest) -> tuple[str, int]:
     from masqctl.diff_paste import note_gaps
 
     require_choice("output", request.output_format, TEXT_OR_JSON)
-    ruleset = request.agent.resolve().ruleset()
+    setup = request.agent.resolve()
+    ruleset = setup.ruleset()
+    if not setup.flavour.writes_chain:
+        return _map_diff(request, ruleset, setup.flavour.title)
     results = []
     for family, source, save, paste in family_sources(request, ruleset):
         result = diff_family(ruleset.family(family), save, source)
@@ -672,3 +675,24 @@ def run_diff(request: DiffRequest) -> tuple[str, int]:
         out.extend(f"  {line}\n" for line in found)
         out.append(unified(result))
     return "".join(out), code
+
+
+def _map_diff(request: DiffRequest, ruleset: Ruleset, agent: str) -> tuple[str, int]:
+    """diff for an agent that fills BPF maps: against a captured listing, as sets."""
+    from masqctl.bpf_map import diff_json as map_json
+    from masqctl.bpf_map import diff_maps, diff_text, read_listing
+
+    if request.dump_path is None:
+        raise UsageError(
+            f"{agent} keeps its rules in BPF maps, which masqctl does not read live: give "
+            "--from a captured listing (kubectl exec -n kube-system ds/cilium -- cilium-dbg "
+            "bpf ipmasq list | masqctl diff --flavour cilium --from -)"
+        )
+    if request.dump6_path is not None:
+        raise UsageError("--from6: the listing holds both families' maps; give it with --from")
+    source = "<stdin>" if request.dump_path == "-" else request.dump_path
+    results = diff_maps(ruleset, read_listing(read_dump(request.dump_path), source))
+    code = 0 if all(result.in_sync for result in results) else 1
+    if request.output_format == "json":
+        return json.dumps(map_json(results, source), indent=2) + "\n", code
+    return diff_text(results, source), code

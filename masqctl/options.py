@@ -134,6 +134,13 @@ ENABLE_IPV6_MASQUERADE = Option(
     off_names=("--no-enable-ipv6-masquerade",),
 )
 
+IPV4_NATIVE_ROUTING_CIDR = Option(
+    "ipv4_native_routing_cidr",
+    ("--ipv4-native-routing-cidr",),
+    "Cilium setting ipv4-native-routing-cidr: traffic to it is not masqueraded.",
+    metavar="CIDR",
+)
+
 #: The agent's own flags: every flavour reads the ones it has and refuses the others.
 AGENT_FLAGS = (
     MASQ_CHAIN,
@@ -144,6 +151,7 @@ AGENT_FLAGS = (
     RESYNC_INTERVAL,
     ENABLE_IPV4_MASQUERADE,
     ENABLE_IPV6_MASQUERADE,
+    IPV4_NATIVE_ROUTING_CIDR,
 )
 #: What every command that works from a config takes.
 AGENT_INPUTS = (CONFIG, FLAVOUR, *AGENT_FLAGS)

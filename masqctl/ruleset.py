@@ -85,6 +85,8 @@ class FamilyMap:
     entries: tuple[MapEntry, ...]
     #: Entries the map holds; inserts past it fail without a word.
     capacity: int
+    #: A CIDR the agent leaves unmasqueraded outside the map (Cilium's native routing).
+    native_routing: str | None = None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,11 @@ IPV6_NOT_HANDLED = Outcome(
     NOT_HANDLED,
     "an IPv6 destination, and without --enable-ipv6 the agent writes no ip6tables rules",
 )
+NO_IPV6_MAP = Outcome(
+    NOT_HANDLED,
+    "an IPv6 destination, and Cilium has no IPv6 map: it masquerades no IPv6 traffic "
+    "without enable-ipv6-masquerade (and enable-ipv6)",
+)
 
 
 def cidr_range(text: str) -> tuple[int, int]:
@@ -175,11 +180,19 @@ class ConfigExplainer:
         self.families = {
             name: family_explainer(rules, local[name]) for name, rules in ruleset.families.items()
         }
+        self.not_handled = IPV6_NOT_HANDLED
+        if ruleset.maps:
+            self.not_handled = NO_IPV6_MAP
+            if local_addresses:
+                raise UsageError("--local-address: explain does not model it for BPF maps")
+            from masqctl.explain.map_mode import map_explainer
+
+            self.families = {name: map_explainer(table) for name, table in ruleset.maps.items()}
 
     def explain(self, target: Target) -> Explanation:
         family = self.families.get(target.family)
         if family is None:
-            return Explanation(target.text, target.family, IPV6_NOT_HANDLED)
+            return Explanation(target.text, target.family, self.not_handled)
         return family.explain(target)
 
     def ipv4_table(self, output_format: str) -> tuple[list[int], list[str]]:

@@ -25,6 +25,8 @@ class RuleRef:
     text: str
     #: Where the rule is in a dump (live mode), 0 when unknown.
     line: int = 0
+    #: "rule" of a chain, or "entry" of a BPF map.
+    kind: str = "rule"
 
     def json(self) -> dict[str, object]:
         data: dict[str, object] = {"chain": self.chain, "index": self.index, "text": self.text}
@@ -33,7 +35,7 @@ class RuleRef:
         return data
 
     def describe(self) -> str:
-        return f"rule {self.index} of {self.chain}"
+        return f"{self.kind} {self.index} of {self.chain}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 CILIUM_FLAGS = (
     FlagDef("enable_ipv4_masquerade", "enable-ipv4-masquerade", "bool", True),
     FlagDef("enable_ipv6_masquerade", "enable-ipv6-masquerade", "bool", False),
+    FlagDef("ipv4_native_routing_cidr", "ipv4-native-routing-cidr", "string", ""),
 )
 MAP_CAPACITY = 16384
 MAP_NAMES = {"ipv4": "cilium_ipmasq_v4", "ipv6": "cilium_ipmasq_v6"}
@@ -83,7 +84,8 @@ class Cilium(Flavour):
         """Cilium reads no ip-masq-agent flags: its settings are cilium-config keys."""
         return (
             f"--{flag_name}: {self.title} has no such setting (it reads only "
-            "enable-ipv4-masquerade and enable-ipv6-masquerade from cilium-config)"
+            "enable-ipv4-masquerade, enable-ipv6-masquerade and ipv4-native-routing-cidr from "
+            "cilium-config)"
         )
 
     def decode(self, files: Sequence[FoundConfig], flags: AgentFlags) -> DecodedConfig:
@@ -146,8 +148,13 @@ class Cilium(Flavour):
                 for prefix, entry in prefixes
                 if (prefix.version == 4) == (family == "ipv4")
             )
+            native = flags.ipv4_native_routing_cidr if family == "ipv4" else ""
             maps[family] = FamilyMap(
-                family, MAP_NAMES[family], tuple(entry for _, entry in chosen), MAP_CAPACITY
+                family,
+                MAP_NAMES[family],
+                tuple(entry for _, entry in chosen),
+                MAP_CAPACITY,
+                native or None,
             )
         return Ruleset(config, flags, {}, self.name, maps)
 

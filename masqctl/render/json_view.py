@@ -37,6 +37,7 @@ _FLAG_NAMES = {
     "resync_interval": "resyncInterval",
     "enable_ipv4_masquerade": "enableIPv4Masquerade",
     "enable_ipv6_masquerade": "enableIPv6Masquerade",
+    "ipv4_native_routing_cidr": "ipv4NativeRoutingCIDR",
 }
 
 
