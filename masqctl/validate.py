@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from masqctl.agent import AgentFlags
-from masqctl.config.agent_parser import decode_config
-from masqctl.config.sources import FoundConfig, expand_paths, read_input
+from masqctl.config.agent_parser import ConfigText
+from masqctl.config.nodes import SEQ, Node
+from masqctl.config.sources import FoundConfig, ReadFile, expand_paths, read_input
 from masqctl.errors import EXIT_NO, EXIT_OK
 from masqctl.findings import ERROR, INFO, WARNING, Finding
+from masqctl.flavours import get_flavour
+from masqctl.flavours.base import Flavour
 from masqctl.lint.catalogue import CHECKS
-from masqctl.lint.cidrs import check_cidr_list
 from masqctl.lint.configmap import check_configmap
 from masqctl.lint.report import finding_at
 from masqctl.model import Origin
+
+if TYPE_CHECKING:
+    from masqctl.agent_setup import AgentInputs
+    from masqctl.cluster.model import AgentDeployment
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,11 @@ class ValidationReport:
         return sum(1 for finding in self.findings if finding.severity == severity)
 
     def fails(self, finding: Finding) -> bool:
-        """Whether ``finding`` makes the run fail (errors; with --strict, warnings too)."""
-        return finding.severity == ERROR or (self.strict and finding.severity == WARNING)
+        """Whether ``finding`` makes the run fail (errors; with --strict, warnings too, and
+        the infos of inputs masqctl cannot check as they are)."""
+        if finding.severity == ERROR:
+            return True
+        return self.strict and (finding.severity == WARNING or CHECKS[finding.rule].fails_strict)
 
     def exit_code(self) -> int:
         return EXIT_NO if any(self.fails(finding) for finding in self.findings) else EXIT_OK
@@ -110,65 +121,232 @@ def parse_rule_list(text: str) -> frozenset[str]:
 
 def validate_paths(
     paths: list[str],
-    flags: AgentFlags,
+    agent: AgentInputs | None = None,
     rules: RuleFilter | None = None,
     skip_unrelated: bool = False,
     strict: bool = False,
 ) -> ValidationReport:
     """Validate every config in ``paths``; InputError for a path that cannot be read.
 
+    ``agent``: --flavour and the agent flags of the command line.  A ConfigMap that an
+    agent DaemonSet among the inputs mounts is read as that agent reads it (its flavour
+    and flags, the command line's on top); every other config with --flavour's reading.
     Files found inside directories, and every file with ``skip_unrelated``, are skipped
     when they are neither manifests nor recognisably agent configs.
     """
-    from masqctl.suppress import Suppressions
+    from masqctl.agent_setup import AgentInputs
+    from masqctl.cluster.agents import find_agents
 
+    agent = agent or AgentInputs()
     report = ValidationReport(strict=strict)
-    rules = rules or RuleFilter()
+    reads = []
     for path, in_directory in expand_paths(paths):
-        read = read_input(path, skip_unrelated or in_directory)
+        reads.append(read_input(path, skip_unrelated or in_directory))
         report.files += 1
-        report.skipped_objects += read.skipped_objects
-        suppressions = Suppressions.for_file(read)
+        report.skipped_objects += reads[-1].skipped_objects
+    agents = find_agents(reads)
+    checked = _Checked(agents.all_findings())
+    for deployment in agents.deployments:
+        checked.deployment(deployment, reads, agent)
+    flavour = get_flavour(agent.flavour)
+    flags = flavour.agent_flags(agent.given)
+    for read in reads:
+        checked.file(read, flavour, flags)
+    for read in reads:
+        report.configs += sum(1 for found in read.configs if id(found) in checked.cases)
+        report.texts[read.path] = read.lines
+        checked.report(read, report, rules or RuleFilter())
+    return report
 
-        def kept(found: list[Finding], hides: Suppressions = suppressions) -> list[Finding]:
-            chosen = [f for f in found if rules.keeps(f.rule) and not hides.hides(f)]
-            return sorted(chosen, key=lambda f: (f.line, f.column, f.rule))
 
-        whole_file: list[Finding] = []
+def _span(found: FoundConfig) -> tuple[int, int]:
+    """The lines of the user's file a config occupies."""
+    first = found.text.locate(1, 1)[0]
+    last = found.text.locate(max(found.text.text.count("\n"), 0) + 1, 1)[0]
+    return first, max(first, last)
+
+
+class _Checked:
+    """The findings of one validate run, by file, and per config (its JUnit case)."""
+
+    def __init__(self, wiring: list[Finding]) -> None:
+        self.by_file: dict[str, list[Finding]] = {}
+        #: Per config (by id): its findings, and the ConfigMap findings held with it.
+        self.cases: dict[int, list[Finding]] = {}
+        self.claimed: set[int] = set()
+        #: Per ConfigMap (by id): its own findings, which each of its configs carries.
+        self.held: dict[int, list[Finding]] = {}
+        self.mounted_configmaps: set[int] = set()
+        for finding in wiring:
+            self.add(finding)
+
+    def add(self, finding: Finding) -> None:
+        self.by_file.setdefault(finding.file, []).append(finding)
+
+    def group(
+        self,
+        flavour: Flavour,
+        flags: AgentFlags,
+        files: Sequence[FoundConfig],
+        context: Finding | None = None,
+    ) -> None:
+        """``files`` read together by one agent: each config's own findings, and the
+        agent's (merged) reading linted, each finding filed with the config it is in."""
+        groups = [list(files)] if flavour.merges_files else [[found] for found in files]
+        for group in groups:
+            if not group:
+                continue
+            decoded = flavour.decode(group, flags)
+            found_here = [*decoded.findings, *flavour.lint(group, decoded, flags)]
+            for found in group:
+                self.cases.setdefault(id(found), [])
+                if context is not None:
+                    self.cases[id(found)].append(replace(context, line=found.text.locate(1, 1)[0]))
+            for finding in found_here:
+                self.add(finding)
+                owner = next(
+                    (
+                        found
+                        for found in group
+                        if found.text.file == finding.file
+                        and _span(found)[0] <= finding.line <= _span(found)[1]
+                    ),
+                    group[0],
+                )
+                self.cases[id(owner)].append(finding)
+            if context is not None:
+                for found in group:
+                    self.add(replace(context, line=found.text.locate(1, 1)[0]))
+
+    def deployment(
+        self, deployment: AgentDeployment, reads: list[ReadFile], agent: AgentInputs
+    ) -> None:
+        """The configs a DaemonSet's agent reads, read with its flavour and flags."""
+        from masqctl.agent_setup import mounted_configs
+
+        flavour = deployment.flavour
+        flags = flavour.agent_flags({**deployment.flags, **agent.given})
+        files = mounted_configs(deployment, reads)
+        for mounted in deployment.files:
+            if mounted.configmap_node is not None:
+                self.mounted_configmaps.add(id(mounted.configmap_node))
+        originals = {
+            (id(found.configmap.node) if found.configmap else 0, found.data_key): found
+            for read in reads
+            for found in read.configs
+        }
+        group = []
+        for found in files:
+            original = originals.get(
+                (id(found.configmap.node) if found.configmap else 0, found.data_key)
+            )
+            self.claimed.add(id(original or found))
+            group.append(original or found)
+        given = ", ".join(f"--{dest.replace('_', '-')}" for dest in agent.given)
+        context = finding_at(
+            "MASQ059",
+            Origin(files[0].text.file if files else deployment.file, 0, 1, ""),
+            f"read as {deployment.label}'s agent reads it: {flavour.name}, "
+            f"{deployment.version or 'the newest release'}"
+            + (f", flags of masqctl's command line on top ({given})" if given else ""),
+        )
+        self.group(flavour, flags, group, context)
+
+    def file(self, read: ReadFile, flavour: Flavour, flags: AgentFlags) -> None:
+        """One input's own checks, and its configs no DaemonSet claims (with --flavour)."""
+        from masqctl.cluster.helm import read_helm_values, template_finding
+
+        template = template_finding(read)
+        if template is not None:
+            self.add(template)
+            return
         if read.syntax_error is not None:
             message, line, column = read.syntax_error
-            whole_file.append(finding_at("MASQ001", Origin(read.path, line, column, ""), message))
-        whole_file.extend(
-            finding_at(
-                "MASQ024",
-                Origin(read.path, node.line, node.column, f"data.{key}"),
-                f'ConfigMap data "{key}" is {node.describe()}, not text: the API server refuses '
-                "the object (data values are strings); write "
-                f'"{key}: |" with the config indented below it',
+            self.add(finding_at("MASQ001", Origin(read.path, line, column, ""), message))
+        helm = read_helm_values(read)
+        if helm is not None:
+            for finding in helm.findings:
+                self.add(finding)
+            if helm.config is not None:
+                self.helm_config(helm.config, read)
+            return
+        for key, node in read.non_text_data:
+            self.add(
+                finding_at(
+                    "MASQ024",
+                    Origin(read.path, node.line, node.column, f"data.{key}"),
+                    f'ConfigMap data "{key}" is {node.describe()}, not text: the API server '
+                    "refuses the object (data values are strings); write "
+                    f'"{key}: |" with the config indented below it',
+                )
             )
-            for key, node in read.non_text_data
-        )
-        by_configmap = {id(info): check_configmap(info, read.path) for info in read.configmaps}
-        everything = [*whole_file, *(f for found in by_configmap.values() for f in found)]
+        for info in read.configmaps:
+            if id(info.node) not in self.mounted_configmaps:
+                self.held[id(info)] = check_configmap(info, read.path, flavour)
+                for finding in self.held[id(info)]:
+                    self.add(finding)
+        unclaimed = [found for found in read.configs if id(found) not in self.claimed]
+        self.group(flavour, flags, flavour.files_read(unclaimed))
+
+    def helm_config(self, node: Node, read: ReadFile) -> None:
+        """Cilium's ``ipMasqAgent.config``, read in place (the chart writes it with toJson,
+        which keeps every key and sorts them as the agent's reader does), so findings
+        point at the values file's own lines."""
+        from masqctl.config.sources import FoundConfig
+
+        cilium = get_flavour("cilium")
+        text = subtree_text(node, read)
+        self.group(cilium, cilium.agent_flags({}), [FoundConfig(text, name="ip-masq-agent")])
+
+    def report(self, read: ReadFile, report: ValidationReport, rules: RuleFilter) -> None:
+        """The file's findings, filtered and suppressed, into ``report`` (and its cases)."""
+        from masqctl.suppress import Suppressions
+
+        suppressions = Suppressions.for_file(read)
+
+        def kept(found: list[Finding]) -> list[Finding]:
+            chosen = [f for f in found if rules.keeps(f.rule) and not suppressions.hides(f)]
+            return sorted(chosen, key=lambda f: (f.line, f.column, f.rule))
+
+        mine = kept(self.by_file.get(read.path, []))
+        report.findings.extend(mine)
+        in_cases: set[int] = set()
         cases = []
         for found in read.configs:
-            report.configs += 1
-            decoded = decode_config(found.text, flags)
-            own = [*decoded.findings, *check_cidr_list(decoded.config)]
-            everything.extend(own)
-            held = by_configmap.get(id(found.configmap), [])
+            if id(found) not in self.cases:
+                continue
+            own = kept(self.cases[id(found)] + self.held.get(id(found.configmap), []))
+            in_cases.update(id(finding) for finding in own)
             line = found.text.locate(1, 1)[0]
-            cases.append(ConfigCase(read.path, case_name(found), line, tuple(kept(held + own))))
-        holding = {id(found.configmap) for found in read.configs}
-        for info in read.configmaps:
-            if id(info) not in holding:
-                whole_file.extend(by_configmap[id(info)])
-        if kept(whole_file):
-            cases.insert(0, ConfigCase(read.path, "whole file", 0, tuple(kept(whole_file))))
+            cases.append(ConfigCase(read.path, case_name(found), line, tuple(own)))
+        rest = [finding for finding in mine if id(finding) not in in_cases]
+        if rest:
+            cases.insert(0, ConfigCase(read.path, "whole file", 0, tuple(rest)))
         report.cases.extend(cases)
-        report.findings.extend(kept(everything))
-        report.texts[read.path] = read.lines
-    return report
+
+
+def subtree_text(node: Node, read: ReadFile) -> ConfigText:
+    """The YAML text of a mapping inside a file, as a config whose positions are the
+    file's own."""
+    last = max(item.line for item in walk(node))
+    column = node.column - 1
+    lines = [line[column:] for line in read.lines[node.line - 1 : last]]
+    return ConfigText(
+        "\n".join(lines) + "\n",
+        read.path,
+        lambda line, col: (node.line + line - 1, col + column),
+    )
+
+
+def walk(node: Node) -> list[Node]:
+    """The node and every node below it."""
+    found = [node]
+    for key, value in node.items():
+        found += [*walk(key), *walk(value)]
+    if node.kind == SEQ:
+        for item in node.value:
+            found += walk(item)
+    return found
 
 
 def case_name(found: FoundConfig) -> str:

@@ -159,8 +159,8 @@ def test_gitlab_report_is_utf8_without_byte_order_mark(tmp_path: Path) -> None:
 # --- JUnit XML --------------------------------------------------------------------------
 
 
-def junit(*paths: str) -> str:
-    return written("junit", *paths)
+def junit(*paths: str, flavour: str | None = None) -> str:
+    return written("junit", *paths, flavour=flavour)
 
 
 def only_case(document: str) -> junitparser.TestCase:
@@ -233,7 +233,8 @@ def test_junit_every_config_of_a_configmap_is_a_case_with_the_configmaps_finding
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "azure.yaml").write_text(AZURE_STYLE)
-    (suite,) = list(junitparser.JUnitXml.fromstring(junit("azure.yaml").encode()))
+    document = junit("azure.yaml", flavour="azure-v2")
+    (suite,) = list(junitparser.JUnitXml.fromstring(document.encode()))
     cases = list(suite)
     assert [case.name for case in cases] == [
         "ConfigMap kube-system/ip-masq-agent-config data.ip-masq-agent (line 4)",

@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from masqctl.agent import AgentFlags
+from masqctl.agent_setup import AgentInputs
 from masqctl.findings import ERROR, INFO, WARNING, Finding
 from masqctl.formats import WRITERS, escape_data, escape_property, github_command, sarif_result
 from masqctl.lint.catalogue import CHECKS
@@ -142,10 +142,10 @@ def test_sarif_points_at_the_manifest_line_of_the_bad_cidr() -> None:
     ]
 
 
-def written(output_format: str, *paths: str) -> str:
+def written(output_format: str, *paths: str, flavour: str | None = None) -> str:
     """The report of ``paths`` as the format's writer prints it (in this process)."""
     stream = io.StringIO()
-    WRITERS[output_format](validate_paths(list(paths), AgentFlags()), stream)
+    WRITERS[output_format](validate_paths(list(paths), AgentInputs(flavour=flavour)), stream)
     return stream.getvalue()
 
 

@@ -29,7 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from masqctl.agent import AgentFlags
-from masqctl.agent_setup import effective_ruleset
+from masqctl.agent_setup import AgentInputs, effective_ruleset
 from masqctl.config.load import load_config
 from masqctl.explain.addresses import parse_target
 from masqctl.explain.config_mode import ConfigExplainer
@@ -187,7 +187,7 @@ def test_explain_gives_the_intended_verdict_for_every_address(case, output, rand
         path = Path(scratch) / "generated.yaml"
         path.write_text(render_generated(generated_for(case, Path(scratch)), "upstream", output))
         explainer = ConfigExplainer(effective_ruleset([str(path)], flags))
-        report = validate_paths([str(path)], flags)
+        report = validate_paths([str(path)], AgentInputs(given={"enable_ipv6": case.ipv6}))
     assert [finding.rule for finding in report.findings] == []
     addresses = boundaries(case.networks()) + [ipaddress.IPv4Address(v) for v in random4]
     if case.ipv6:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from masqctl.agent import AgentFlags
+from masqctl.agent_setup import AgentInputs
 from masqctl.lint.catalogue import CHECKS
 from masqctl.validate import RuleFilter, validate_paths
 
@@ -46,7 +46,7 @@ metadata:
 def found(tmp_path: Path, text: str, rules: RuleFilter | None = None) -> list[tuple[str, int]]:
     path = tmp_path / "c.yaml"
     path.write_text(text)
-    report = validate_paths([str(path)], AgentFlags(), rules)
+    report = validate_paths([str(path)], AgentInputs(), rules)
     return [(finding.rule, finding.line) for finding in report.findings]
 
 
@@ -178,6 +178,6 @@ def test_list_checks_prints_every_check_with_name_severity_and_summary() -> None
     assert result.returncode == 0
     assert [line.split()[0] for line in lines] == list(CHECKS)
     assert lines[2] == (
-        "MASQ003  cidr-host-bits               error    "
+        "MASQ003  cidr-host-bits                 error    upstream,gke,azure-v2     "
         "A CIDR has host bits set; the agent rejects the whole config."
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from masqctl.agent import AgentFlags
+from masqctl.agent_setup import AgentInputs
 from masqctl.errors import InputError
 from masqctl.validate import validate_paths
 
@@ -30,7 +31,7 @@ def masqctl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
 def findings_of(tmp_path: Path, text: str, name: str = "c.yaml", **flags: object):  # type: ignore[no-untyped-def]
     path = tmp_path / name
     path.write_text(text)
-    report = validate_paths([str(path)], AgentFlags(**flags))  # type: ignore[arg-type]
+    report = validate_paths([str(path)], AgentInputs(given=flags))
     return [(f.rule, f.line, f.column) for f in report.findings], report
 
 
@@ -138,14 +139,27 @@ def test_configmap_in_wrong_namespace_with_wrong_name_and_key(tmp_path: Path) ->
 
 
 def test_azure_v2_corpus_configmaps_are_read_from_ip_masq_agent_keys() -> None:
-    report = validate_paths([str(DATA / "corpus/azure-v2-config-custom.yaml")], AgentFlags())
+    path = str(DATA / "corpus/azure-v2-config-custom.yaml")
+    report = validate_paths([path], AgentInputs(flavour="azure-v2"))
     assert report.configs == 1
-    assert [f.rule for f in report.findings] == ["MASQ017", "MASQ018", "MASQ019"]
+    assert [f.rule for f in report.findings] == ["MASQ017", "MASQ018"]
+
+
+def test_azure_keys_are_not_read_by_upstreams_agent_and_the_finding_says_whose_they_are() -> None:
+    report = validate_paths([str(DATA / "corpus/azure-v2-config-custom.yaml")], AgentInputs())
+    assert report.configs == 0
+    [key] = [f for f in report.findings if f.rule == "MASQ019"]
+    assert key.message.endswith(
+        "kubernetes-sigs/ip-masq-agent would find no config file in it and run on its defaults "
+        "(its keys ip-masq-agent are how Azure's ip-masq-agent-v2 names them: --flavour "
+        "azure-v2)"
+    )
 
 
 def test_directory_is_read_recursively_and_other_objects_are_skipped() -> None:
-    report = validate_paths([str(DATA / "corpus")], AgentFlags())
-    assert (report.files, report.configs, report.skipped_objects) == (5, 3, 2)
+    report = validate_paths([str(DATA / "corpus")], AgentInputs())
+    # upstream's reading: the two Azure ConfigMaps hold no key its agent reads
+    assert (report.files, report.configs, report.skipped_objects) == (5, 1, 2)
 
 
 def test_kind_list_and_multi_document_streams(tmp_path: Path) -> None:
@@ -181,13 +195,13 @@ def test_json_configmap_points_at_the_config_value(tmp_path: Path) -> None:
 
 def test_missing_path_raises_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
-        validate_paths([str(tmp_path / "missing.yaml")], AgentFlags())
+        validate_paths([str(tmp_path / "missing.yaml")], AgentInputs())
 
 
 def test_non_utf8_file_is_a_syntax_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_bytes(b"cidrLimit: 5\nmasqLinkLocal: \xff\n")
-    report = validate_paths([str(path)], AgentFlags())
+    report = validate_paths([str(path)], AgentInputs())
     assert [(f.rule, f.line, f.column) for f in report.findings] == [("MASQ001", 2, 16)]
 
 
@@ -210,12 +224,12 @@ def test_unrelated_yaml_is_skipped_in_directories_and_with_skip_unrelated(tmp_pa
     (tmp_path / "workflow.yaml").write_text("on: push\njobs: {}\n")
     (tmp_path / "typo.yaml").write_text("nonMasqueradeCIDR: [10.0.0.0/8]\n")
     (tmp_path / "empty.yaml").write_text("")
-    report = validate_paths([str(tmp_path)], AgentFlags())
+    report = validate_paths([str(tmp_path)], AgentInputs())
     assert (report.files, report.configs, report.skipped_objects) == (3, 1, 2)
     assert [f.rule for f in report.findings] == ["MASQ002"]
-    explicit = validate_paths([str(tmp_path / "workflow.yaml")], AgentFlags())
+    explicit = validate_paths([str(tmp_path / "workflow.yaml")], AgentInputs())
     assert [f.rule for f in explicit.findings] == ["MASQ002", "MASQ002"]
-    skipped = validate_paths([str(tmp_path / "workflow.yaml")], AgentFlags(), skip_unrelated=True)
+    skipped = validate_paths([str(tmp_path / "workflow.yaml")], AgentInputs(), skip_unrelated=True)
     assert (skipped.configs, skipped.skipped_objects, skipped.findings) == (0, 1, [])
 
 
@@ -234,7 +248,7 @@ def test_text_report_on_a_terminal_is_styled_by_rich() -> None:
 
     from masqctl.output import write_text
 
-    report = validate_paths([str(DATA / "configmaps/host-bits.yaml")], AgentFlags())
+    report = validate_paths([str(DATA / "configmaps/host-bits.yaml")], AgentInputs())
     plain, styled = io.StringIO(), io.StringIO()
     write_text(report, plain, color=False)
     write_text(report, styled, color=True)
@@ -286,6 +300,6 @@ def test_shown_line_is_the_line_the_parser_counts(
 ) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(text)
-    report = validate_paths([str(path)], AgentFlags())
+    report = validate_paths([str(path)], AgentInputs())
     assert report.findings[-1].line == line
     assert report.texts[str(path)][line - 1] == shown

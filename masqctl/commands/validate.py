@@ -11,11 +11,15 @@ FORMATS = ("text", "json", "github", "sarif", "gitlab", "junit")
 
 
 def print_checks() -> int:
-    """--list-checks: every check of the catalogue, one a line."""
+    """--list-checks: every check of the catalogue, one a line, with the flavours it
+    applies to."""
     from masqctl.lint.catalogue import CHECKS
 
     for check in CHECKS.values():
-        sys.stdout.write(f"{check.id}  {check.name:28} {check.severity:8} {check.summary}\n")
+        flavours = ",".join(check.flavours) or "all"
+        sys.stdout.write(
+            f"{check.id}  {check.name:30} {check.severity:8} {flavours:25} {check.summary}\n"
+        )
     return 0
 
 
@@ -34,6 +38,7 @@ def run(
     """validate's whole job; exit 1 on errors (with --strict, on warnings too)."""
     if list_checks:
         return print_checks()
+    from masqctl.agent_setup import AgentInputs
     from masqctl.commands.common import agent_setup
     from masqctl.output import write_report
     from masqctl.validate import RuleFilter, parse_rule_list, validate_paths
@@ -42,12 +47,12 @@ def run(
         output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     require_choice("format", output_format, FORMATS)
     rules = RuleFilter(parse_rule_list(select), parse_rule_list(ignore))
-    _, flags = agent_setup(agent)
+    agent_setup(agent)  # the flags --flavour's agent lacks are usage errors at once
     if not paths:
         if sys.stdin.isatty():
             raise UsageError("validate: give files or directories to check, or - for stdin")
         paths = ["-"]
-    report = validate_paths(paths, flags, rules, skip_unrelated, strict)
+    report = validate_paths(paths, AgentInputs.of(None, agent), rules, skip_unrelated, strict)
     if output_file:
         try:
             with open(output_file, "w", encoding="utf-8") as stream:

@@ -22,6 +22,7 @@ from masqctl.flavours.logging import GLOG, KLOG, version_key
 if TYPE_CHECKING:
     from masqctl.config.agent_parser import DecodedConfig
     from masqctl.config.sources import FoundConfig
+    from masqctl.findings import Finding
     from masqctl.model import MasqConfig
     from masqctl.ruleset import Rule, Ruleset
 
@@ -59,6 +60,9 @@ class AzureV2(Flavour):
         "this: the chain keeps the rules of its last good sync"
     )
     files_description = "a raw config file, or ConfigMap data keys starting with ip-masq"
+    configmap_names = ("azure-ip-masq-agent-config", "azure-ip-masq-agent-config-reconciled")
+    keys_description = "key starting with ip-masq (each is a file the agent reads)"
+    merges_files = True
     log_marker = "using config: "
     defaults_log_marker = None  # it logs "using config:" for its defaults too
 
@@ -66,13 +70,14 @@ class AzureV2(Flavour):
         """Every file whose name starts with ``ip-masq`` (case-sensitive)."""
         return name.startswith("ip-masq")
 
+    def reads_key(self, key: str) -> bool:
+        """Its projected volume mounts every key as a file of that name."""
+        return self.reads_file(key)
+
     def files_read(self, found: Sequence[FoundConfig]) -> list[FoundConfig]:
         """Raw files, and ConfigMap keys starting with ``ip-masq``, in name order (the
         agent lists /etc/config/ with os.ReadDir, sorted by name)."""
-        chosen = [
-            config for config in found if not config.data_key or self.reads_file(config.data_key)
-        ]
-        return sorted(chosen, key=lambda config: config.file_name.encode())
+        return sorted(super().files_read(found), key=lambda config: config.file_name.encode())
 
     def decode(self, files: Sequence[FoundConfig], flags: AgentFlags) -> DecodedConfig:
         """Each file decoded and validated on its own, then merged (see the module doc)."""
@@ -109,7 +114,7 @@ class AzureV2(Flavour):
         for found in files:
             decoded, exposed = decode_struct(found.text, flags, struct)
             decoded = with_validation(decoded, flags, exposed)
-            findings.extend(decoded.findings)
+            findings.extend(_fatal(finding) for finding in decoded.findings)
             if decoded.agent_error is not None and error is None:
                 wrapped = _WRAPPING[decoded.phase or "validate"].format(
                     name=go_quote(found.file_name), error=decoded.agent_error
@@ -126,6 +131,47 @@ class AzureV2(Flavour):
             source=", ".join(found.text.file for found in files),
         )
         return DecodedConfig(merged, findings, error)
+
+    def lint(
+        self, files: Sequence[FoundConfig], decoded: DecodedConfig, flags: AgentFlags
+    ) -> list[Finding]:
+        """Besides upstream's: no CIDRs at all (the defaults never apply once a file
+        exists), and a file's masqLinkLocal false that another file's true overrides."""
+        from masqctl.lint.report import finding_at
+        from masqctl.model import Origin
+
+        findings = super().lint(files, decoded, flags)
+        first = files[0].text if files else None
+        if first is not None and not decoded.config.non_masquerade_cidrs:
+            line, column = first.locate(1, 1)
+            findings.append(
+                finding_at(
+                    "MASQ030",
+                    Origin(first.file, line, column, ""),
+                    f"no file lists nonMasqueradeCIDRs: because an ip-masq* file exists, "
+                    f"{self.title} uses none of its defaults and masquerades everything but "
+                    "link-local (on AKS the reconciled file always exists, so the defaults "
+                    "never apply)",
+                )
+            )
+        merged = decoded.config
+        for found in files:
+            single = self.decode([found], flags).config
+            for key, theirs, mine in (
+                ("masqLinkLocal", merged.masq_link_local, single.masq_link_local),
+                ("masqLinkLocalIPv6", merged.masq_link_local_ipv6, single.masq_link_local_ipv6),
+            ):
+                origin = single.key_origins.get(key)
+                if theirs and origin is not None and not mine:
+                    findings.append(
+                        finding_at(
+                            "MASQ031",
+                            origin,
+                            f"{key} is false here, but another file sets it true and "
+                            f"{self.title} ORs the files' {key}: true wins",
+                        )
+                    )
+        return findings
 
     def ruleset(self, config: MasqConfig, flags: AgentFlags) -> Ruleset:
         """Upstream's RETURN rules (in an order that changes every sync), a plain final
@@ -151,6 +197,21 @@ class AzureV2(Flavour):
         if key is None or key >= (0, 1, 3):
             return KLOG
         return GLOG if key < (0, 1, 1) else {}
+
+
+def _fatal(finding: Finding) -> Finding:
+    """A refusal, told that for this agent it is fatal, on every node."""
+    from dataclasses import replace as changed
+
+    from masqctl.lint.catalogue import check
+
+    if not check(finding.rule).agent_refuses:
+        return finding
+    return changed(
+        finding,
+        message=f"{finding.message}; for ip-masq-agent-v2 this is fatal: the agent exits and "
+        "its pod crash-loops on every node, taking the cluster's egress SNAT config with it",
+    )
 
 
 def quoted_jump(chain: str) -> Rule:

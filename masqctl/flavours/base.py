@@ -19,6 +19,7 @@ from masqctl.flavours.logging import version_key
 if TYPE_CHECKING:
     from masqctl.config.agent_parser import DecodedConfig
     from masqctl.config.sources import FoundConfig
+    from masqctl.findings import Finding
     from masqctl.model import MasqConfig
     from masqctl.ruleset import Ruleset
 
@@ -49,6 +50,11 @@ class Flavour:
     images: tuple[str, ...] = ()
     #: The directory, in the agent's container, where it reads its config files.
     config_dir: str = "/etc/config"
+    #: The ConfigMaps its DaemonSet mounts (in kube-system), and their data keys it reads.
+    configmap_names: tuple[str, ...] = ("ip-masq-agent",)
+    keys_description: str = '"config" key (its DaemonSet mounts it as /etc/config/ip-masq-agent)'
+    #: The agent reads several files and merges them (else it reads one).
+    merges_files: bool = False
     #: What the agent does when it cannot take its config.
     failure: str = "it writes no rules and keeps the ones it has; a new node gets none"
     #: Which inputs hold the config it reads, in words (for errors).
@@ -73,7 +79,21 @@ class Flavour:
     def files_read(self, found: Sequence[FoundConfig]) -> list[FoundConfig]:
         """The configs among ``found`` this agent reads (raw files, and the ConfigMap key
         its DaemonSet mounts), in the order it reads them."""
-        return [config for config in found if config.data_key in ("", "config")]
+        return [
+            config for config in found if not config.data_key or self.reads_key(config.data_key)
+        ]
+
+    def reads_key(self, key: str) -> bool:
+        """Whether its DaemonSet mounts the ConfigMap data key ``key`` as a file it reads."""
+        return key == "config"
+
+    def lint(
+        self, files: Sequence[FoundConfig], decoded: DecodedConfig, flags: AgentFlags
+    ) -> list[Finding]:
+        """The checks of what the agent takes but almost surely not as meant."""
+        from masqctl.lint.cidrs import check_cidr_list
+
+        return check_cidr_list(decoded.config)
 
     def decode(self, files: Sequence[FoundConfig], flags: AgentFlags) -> DecodedConfig:
         """The agent's effective config from the files it reads (none: its defaults)."""

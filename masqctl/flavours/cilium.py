@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from masqctl.config.agent_parser import DecodedConfig
     from masqctl.config.nodes import Node
     from masqctl.config.sources import FoundConfig
+    from masqctl.findings import Finding
     from masqctl.model import MasqConfig
     from masqctl.ruleset import Ruleset
 
@@ -157,6 +158,42 @@ class Cilium(Flavour):
                 native or None,
             )
         return Ruleset(config, flags, {}, self.name, maps)
+
+    def lint(
+        self, files: Sequence[FoundConfig], decoded: DecodedConfig, flags: AgentFlags
+    ) -> list[Finding]:
+        """Besides upstream's: a file that makes Cilium drop its defaults without saying
+        which CIDRs to keep, and more prefixes than a map holds."""
+        from masqctl.lint.report import finding_at
+        from masqctl.model import Origin
+
+        findings = super().lint(files, decoded, flags)
+        config = decoded.config
+        if files and files[0].text.text and "nonMasqueradeCIDRs" not in config.key_origins:
+            line, column = files[0].text.locate(1, 1)
+            findings.append(
+                finding_at(
+                    "MASQ030",
+                    Origin(files[0].text.file, line, column, ""),
+                    f"the file lists no nonMasqueradeCIDRs and is not empty: {self.title} uses "
+                    "its default ranges only when the file is missing or zero bytes, so only "
+                    "link-local is left unmasqueraded (copying the chart's commented example "
+                    "does this)",
+                )
+            )
+        for table in self.ruleset(config, flags).maps.values():
+            if len(table.entries) > table.capacity:
+                origin = table.entries[table.capacity].origin or Origin(config.source, 0, 0, "")
+                findings.append(
+                    finding_at(
+                        "MASQ032",
+                        origin,
+                        f"{len(table.entries)} prefixes for {table.name}, which holds "
+                        f"{table.capacity}: the inserts past it fail without a word (which "
+                        "ones is random)",
+                    )
+                )
+        return findings
 
     def effective_json(self, config: MasqConfig) -> str:
         """Cilium logs no config: its struct as json.Marshal writes it."""

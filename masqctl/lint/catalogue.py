@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from masqctl.findings import ERROR, INFO, WARNING
 
@@ -23,6 +23,10 @@ class Check:
     #: The agent takes the config but writes a payload iptables-restore rejects: commands
     #: report it with the payload (render warns, apply refuses), not as a config warning.
     rejected_payload: bool = False
+    #: The flavours whose agents this check is about (empty: every flavour).
+    flavours: tuple[str, ...] = ()
+    #: With --strict, even this info fails (a file masqctl cannot check as it is).
+    fails_strict: bool = False
 
 
 _CHECKS = (
@@ -316,6 +320,35 @@ _CHECKS = (
         "left unmasqueraded is probably larger than meant.",
         "Write the network address you mean.",
     ),
+    Check(
+        "MASQ030",
+        "no-defaults",
+        WARNING,
+        "A config that makes the agent drop its defaults without listing any CIDR.",
+        "Azure's ip-masq-agent-v2 uses its defaults only when no ip-masq* file exists, "
+        "Cilium only when its file is missing or zero bytes: a file with no "
+        "nonMasqueradeCIDRs (a comment, {}, only masqLinkLocal) leaves only link-local "
+        "unmasqueraded, so pod-to-pod and pod-to-node traffic is SNATed.",
+        "List the ranges that must keep the pod's address (the pod and service CIDRs).",
+    ),
+    Check(
+        "MASQ031",
+        "merged-link-local",
+        WARNING,
+        "masqLinkLocal(IPv6) false in one file while another file sets it true.",
+        "Azure's ip-masq-agent-v2 ORs the booleans of all its files: a file cannot turn "
+        "link-local masquerading back off (AKS's reconciled file sets masqLinkLocal: true).",
+        "Set it in one file only, knowing true wins.",
+    ),
+    Check(
+        "MASQ032",
+        "map-capacity",
+        ERROR,
+        "More prefixes than Cilium's BPF map holds (16,384 per family).",
+        "Cilium ignores the error of each insert past the map's capacity: the prefixes left "
+        "out are masqueraded, and which ones is random.",
+        "Merge the prefixes into larger blocks (masqctl generate writes the shortest list).",
+    ),
     # The agent's DaemonSet and its wiring (masqctl/cluster/).
     Check(
         "MASQ040",
@@ -502,6 +535,7 @@ _CHECKS = (
         "what the template renders.",
         "Check the rendered output: `helm template ... | masqctl validate -` (or render it "
         "with the tool that fills it in).",
+        fails_strict=True,
     ),
     Check(
         "MASQ058",
@@ -515,9 +549,42 @@ _CHECKS = (
         "Put the config under `ipMasqAgent.config` with `ipMasqAgent.enabled: true`, and "
         "check the rendered chart with `helm template ... | masqctl validate -`.",
     ),
+    Check(
+        "MASQ059",
+        "daemonset-context",
+        INFO,
+        "A config read as the DaemonSet among the inputs has its agent read it.",
+        "What a config means depends on the agent that reads it: its flavour (the image), "
+        "release (the tag) and flags (its args, or cilium-config). With the DaemonSet among "
+        "the inputs, its ConfigMaps are validated with exactly those, and this says which.",
+        "Nothing to fix; give flags on masqctl's command line to see another setting.",
+    ),
 )
 
-CHECKS: dict[str, Check] = {check.id: check for check in _CHECKS}
+_CHAIN_AGENTS = ("upstream", "gke", "azure-v2")
+_UPSTREAM = ("upstream", "gke")
+#: The checks that concern only some agents (the others' agents read differently).
+_FLAVOURS = {
+    "MASQ003": _CHAIN_AGENTS,
+    "MASQ008": _CHAIN_AGENTS,
+    "MASQ009": _CHAIN_AGENTS,
+    "MASQ010": _UPSTREAM,
+    "MASQ011": _UPSTREAM,
+    "MASQ022": _CHAIN_AGENTS,
+    "MASQ023": _CHAIN_AGENTS,
+    "MASQ027": _CHAIN_AGENTS,
+    "MASQ028": ("azure-v2", "cilium"),
+    "MASQ029": ("cilium",),
+    "MASQ030": ("azure-v2", "cilium"),
+    "MASQ031": ("azure-v2",),
+    "MASQ032": ("cilium",),
+    "MASQ055": ("cilium",),
+    "MASQ056": ("cilium",),
+}
+
+CHECKS: dict[str, Check] = {
+    check.id: replace(check, flavours=_FLAVOURS.get(check.id, ())) for check in _CHECKS
+}
 
 
 def check(check_id: str) -> Check:

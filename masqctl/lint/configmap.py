@@ -1,13 +1,18 @@
-"""Checks of the ConfigMap around a config: would the upstream DaemonSet mount it?"""
+"""Checks of a ConfigMap given without its DaemonSet: would the flavour's agent mount it?
+
+Each flavour's DaemonSet mounts ConfigMaps of given names in kube-system and reads given
+data keys (``Flavour.configmap_names``, ``Flavour.reads_key``).  With the DaemonSet among
+the inputs, its own wiring checks (masqctl.cluster) take the place of these.
+"""
 
 from __future__ import annotations
 
-from masqctl.config.sources import UPSTREAM_KEY, ConfigMapInfo
+from masqctl.config.sources import ConfigMapInfo
 from masqctl.findings import Finding
+from masqctl.flavours.base import Flavour
 from masqctl.lint.report import finding_at
 from masqctl.model import Origin
 
-EXPECTED_NAME = "ip-masq-agent"
 EXPECTED_NAMESPACE = "kube-system"
 
 
@@ -18,17 +23,22 @@ def _origin(info: ConfigMapInfo, file: str, key: str) -> Origin:
     return Origin(file, target.line, target.column, f"metadata.{key}")
 
 
-def check_configmap(info: ConfigMapInfo, file: str) -> list[Finding]:
-    """Name, namespace and data key as the upstream DaemonSet expects them."""
+def _names(names: tuple[str, ...]) -> str:
+    return " or ".join(f'"{name}"' for name in names)
+
+
+def check_configmap(info: ConfigMapInfo, file: str, flavour: Flavour) -> list[Finding]:
+    """Name, namespace and data keys as ``flavour``'s DaemonSet expects them."""
     findings = []
     label = info.label
-    if info.name != EXPECTED_NAME:
+    if info.name not in flavour.configmap_names:
         findings.append(
             finding_at(
                 "MASQ017",
                 _origin(info, file, "name"),
-                f'{label} is not named "{EXPECTED_NAME}": the upstream DaemonSet mounts '
-                "only that name (optional: true), so the agent would run on its defaults",
+                f"{label} is not named {_names(flavour.configmap_names)}: {flavour.title}'s "
+                "DaemonSet mounts only that name (optional: true), so the agent would not read "
+                "it",
             )
         )
     if info.namespace != EXPECTED_NAMESPACE:
@@ -45,15 +55,21 @@ def check_configmap(info: ConfigMapInfo, file: str) -> list[Finding]:
                 f"{label} {where} the agent's pods cannot mount it and run on their defaults",
             )
         )
-    if UPSTREAM_KEY not in info.data_keys:
+    if not any(flavour.reads_key(key) for key in info.data_keys):
         data = info.node.get("data") or info.node
+        others = sorted(key for key in info.data_keys if key.startswith("ip-masq"))
+        hint = (
+            f" (its keys {', '.join(others)} are how Azure's ip-masq-agent-v2 names them: "
+            "--flavour azure-v2)"
+            if others and flavour.name != "azure-v2"
+            else ""
+        )
         findings.append(
             finding_at(
                 "MASQ019",
                 Origin(file, data.line, data.column, "data"),
-                f'{label} has no "{UPSTREAM_KEY}" key: the upstream DaemonSet mounts key '
-                f'"{UPSTREAM_KEY}" as /etc/config/ip-masq-agent, so the agent would run on its '
-                "defaults",
+                f"{label} has no {flavour.keys_description}: {flavour.title} would find no "
+                f"config file in it and run on its defaults{hint}",
             )
         )
     return findings
