@@ -100,7 +100,7 @@ def test_format_duration(nanos: int, text: str) -> None:
     [
         ("", "JSON: unexpected end of JSON input", 1, 1),
         ('{"a": tru}', "JSON: invalid character '}' in literal true (expecting 'e')", 1, 10),
-        ('{"a": t', "JSON: unexpected end of JSON input", 1, 8),
+        ('{"a": t', "JSON: invalid character ' ' in literal true (expecting 'r')", 1, 8),
         ('{"a": [1 2]}', "JSON: invalid character '2' after array element", 1, 10),
         ('{"a" 1}', "JSON: invalid character '1' after object key", 1, 6),
         ('{"a": 1 "b": 2}', "JSON: invalid character '\"' after object key:value pair", 1, 9),
