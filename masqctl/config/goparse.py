@@ -253,7 +253,8 @@ def parse_duration(text: str) -> int:
     while position < len(body):
         match = _DURATION_PART.match(body, position)
         whole, fraction, unit = match.group(1), match.group(2), match.group(3)
-        if not whole and not fraction:
+        nanos = _leading_int(whole)
+        if nanos is None or (not whole and not fraction):
             raise ValueError(invalid)
         if not unit:
             raise ValueError(f"time: missing unit in duration {go_time_quote(text)}")
@@ -262,8 +263,7 @@ def parse_duration(text: str) -> int:
                 f"time: unknown unit {go_time_quote(unit)} in duration {go_time_quote(text)}"
             )
         scale = _DURATION_UNITS[unit]
-        nanos = _leading_int(whole)
-        if nanos is None or nanos > _UINT63 // scale:
+        if nanos > _UINT63 // scale:
             raise ValueError(invalid)
         nanos *= scale
         numerator, denominator = _leading_fraction(fraction or "")
