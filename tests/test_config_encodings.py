@@ -51,6 +51,10 @@ def test_a_byte_order_mark_config_is_read_as_yaml(tmp_path: Path, data: bytes) -
         (b"\xff\xfex\x00:\x00 \x00\x00\xd8a\x00", ("yaml: expected low surrogate area", 1, 4)),
         (b"\xff\xfex\x00:\x00 \x00\x01", ("yaml: incomplete UTF-16 character", 1, 4)),
         (
+            b"\xff\xfe" + 'x: "\U0001f600'.encode("utf-16-le") + b"\x00\xdc",
+            ("yaml: unexpected low surrogate area", 1, 6),
+        ),
+        (
             b"\xff\xfex\x00:\x00\x01\x00 \x00\x00\xdc",
             ("yaml: control characters are not allowed", 1, 3),
         ),

@@ -202,6 +202,7 @@ def test_escapes_go_yaml_reads(text: str, value: str) -> None:
         ("a:\n  - 1\n - 2\n", ("yaml: line 2: did not find expected key", 3, 2)),
         ("x: @a\n", ("yaml: found character that cannot start any token", 1, 4)),
         ("x: 1\n\ty: 2\n", ("yaml: line 2: found a tab character that violates indentation", 2, 1)),
+        ('x: "a\\\'b"\ny: [\n', ("yaml: line 2: did not find expected node content", 3, 1)),
         ("x:\n  y: \x01\n", ("yaml: control characters are not allowed", 2, 6)),
     ],
 )
@@ -223,6 +224,7 @@ def test_syntax_errors_have_go_yamls_words_and_line_numbers(
         ("!!merge <<: {x: 1}\n", {"x": 1}),
         ("! <<: {x: 1}\n", {"x": 1}),
         ("<<: []\n", {}),
+        ("x:\n  <<: [&m {k: v}, *m]\n", {"x": {"k": "v"}}),
         ("!foo <<: {x: 1}\n", {"<<": {"x": 1}}),
         ("'<<': {x: 1}\n", {"<<": {"x": 1}}),
     ],
