@@ -114,25 +114,25 @@ def replace_surrogate_escapes(text: str) -> str:
     return text.translate(_REPLACE_SURROGATE_ESCAPES)
 
 
-_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_BASE64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
 
 
 def go_base64_decode(text: str) -> bytes | None:
     """base64.StdEncoding.DecodeString (line breaks skipped, padding required); None
     where Go reports corrupt input."""
     text = text.replace("\r", "").replace("\n", "")
-    if _BASE64.fullmatch(text) is None:
+    if re.fullmatch(_BASE64, text) is None:
         return None
     return binascii.a2b_base64(text)
 
 
-_DECIMAL_FLOAT = re.compile(r"[+-]?(?:[0-9_]+(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][+-]?[0-9_]+)?")
+_DECIMAL_FLOAT = r"[+-]?(?:[0-9_]+(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][+-]?[0-9_]+)?"
 
 
 def go_parse_float(text: str) -> float | None:
     """strconv.ParseFloat(text, 64) for decimal text; None where Go fails, including
     out of range (``1e400``)."""
-    if _DECIMAL_FLOAT.fullmatch(text) is None:
+    if re.fullmatch(_DECIMAL_FLOAT, text) is None:
         return None
     try:
         value = float(text)  # the same underscore rules as Go

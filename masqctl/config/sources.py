@@ -98,8 +98,9 @@ def read_text(path: str) -> str:
     return decode_text(data)
 
 
-#: The characters go-yaml's reader allows (it refuses the rest as control characters).
-_YAML_FORBIDDEN = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: The characters go-yaml's reader allows (it refuses the rest as control characters);
+#: compiled on first use (its ranges take milliseconds).
+_YAML_FORBIDDEN = "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 _UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
 
 
@@ -128,7 +129,7 @@ def decode_text(data: bytes) -> str:
 
 def _refuse_earlier_control(text: str) -> None:
     """go-yaml's reader stops at a control character before an undecodable byte."""
-    forbidden = _YAML_FORBIDDEN.search(text)
+    forbidden = re.search(_YAML_FORBIDDEN, text)
     if forbidden is not None:
         line, column = _line_column(text, forbidden.start())
         raise DocumentError("yaml: control characters are not allowed", line, column)

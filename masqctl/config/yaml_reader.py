@@ -53,7 +53,9 @@ from masqctl.config.nodes import (
 
 #: go-yaml's max_flow_level and max_indents; encoding/json's maxNestingDepth.
 MAX_DEPTH = 10000
-#: What libyaml's own nesting limit is lifted to (go-yaml's limits are checked here).
+#: libyaml's own nesting limit, and what it is lifted to for a text long enough to pass
+#: it (go-yaml's limits are checked here).
+_LIBYAML_DEFAULT_NESTING = 1000
 _LIBYAML_NESTING = 1_000_000
 
 _LONG = "tag:yaml.org,2002:"
@@ -90,7 +92,7 @@ _YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9
 _INT_LIKE = re.compile(r"[-+]?(?:0[xXoObB][0-9a-fA-F]+|[0-9]+)")
 _SIGN_OR_DIGIT = frozenset("+-0123456789")
 #: The layouts go-yaml tries for a timestamp, as time.Parse reads them.
-_TIMESTAMP_TEXT = re.compile(
+_TIMESTAMP_TEXT = (
     r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})"
     r"(?:(?:[Tt]|(?P<space> ))(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{1,2})"
     r":(?P<second>[0-9]{1,2})(?:[.,][0-9]+)?"
@@ -134,7 +136,7 @@ def resolve_plain(text: str) -> tuple[str, Any]:
 def _is_timestamp(text: str) -> bool:
     """go-yaml's parseTimestamp(): one of its layouts, with time.Parse's range checks
     (a time after ``T`` needs a zone, one after a space has none)."""
-    match = _TIMESTAMP_TEXT.fullmatch(text)
+    match = re.fullmatch(_TIMESTAMP_TEXT, text)
     if match is None or (
         match["hour"] is not None and (match["space"] is None) != bool(match["zone"])
     ):
@@ -573,21 +575,25 @@ def _recursion_room(depth: int) -> Iterator[None]:
         sys.setrecursionlimit(limit)
 
 
-@functools.cache
 def _libyaml_parser() -> Any:
-    """PyYAML's libyaml event parser (None without libyaml), its nesting limit raised:
-    libyaml 0.2.6 refuses more than 1000 nested collections, go-yaml 10000
-    (``_compose`` checks go-yaml's limits)."""
-    import ctypes
-
+    """PyYAML's libyaml event parser, or None without libyaml."""
     try:
         import yaml._yaml  # type: ignore[import-not-found]
     except ImportError:
         return None
+    return yaml._yaml.CParser
+
+
+@functools.cache
+def _lift_libyaml_nesting_limit() -> None:
+    """libyaml 0.2.6 refuses more than 1000 nested collections, go-yaml 10000
+    (``_compose`` checks go-yaml's limits): raise libyaml's through its own setter."""
+    import ctypes
+
+    import yaml._yaml
 
     with suppress(OSError, AttributeError):  # a libyaml before 0.2.5 has no limit
         ctypes.CDLL(yaml._yaml.__file__).yaml_set_max_nest_level(_LIBYAML_NESTING)
-    return yaml._yaml.CParser
 
 
 def _document_error(error: Exception, text: str, byte_offsets: bool) -> DocumentError:
@@ -663,6 +669,8 @@ def read_yaml_documents(text: str) -> Iterator[Node]:
     import yaml
 
     native = _libyaml_parser()
+    if native is not None and len(text) > _LIBYAML_DEFAULT_NESTING:
+        _lift_libyaml_nesting_limit()  # (each level takes a character at least)
     loader = native or yaml.SafeLoader
     text = _escapes_for_libyaml(text.removeprefix("\ufeff"), loader)  # marks skip a BOM
     try:
