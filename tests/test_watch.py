@@ -53,7 +53,7 @@ def test_hundreds_of_rounds_in_process_keep_memory_and_files_flat(tmp_path: Path
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         tracemalloc.start()
         try:  # what rounds leave behind once warm (caches filled, coverage's data too)
-            rounds(ROUNDS)
+            rounds(2 * ROUNDS)
             gc.collect()
             files = open_files()
             before, _ = tracemalloc.get_traced_memory()

@@ -1,11 +1,15 @@
-"""Go's parsers the agent relies on: strconv.ParseInt, time.ParseDuration, net.ParseCIDR.
+"""Go's parsers and formatters the agent relies on: strconv, time.ParseDuration,
+net.ParseCIDR, base64, and encoding/json's texts for numbers.
 
 Python's own parsers accept inputs Go refuses (``ipaddress`` takes netmasks and, in
-some versions, leading zeros), so these follow Go's rules to the letter.
+some versions, leading zeros; ``float`` takes non-ASCII digits), so these follow Go's
+rules to the letter.
 """
 
 from __future__ import annotations
 
+import binascii
+import math
 import re
 from dataclasses import dataclass
 
@@ -42,6 +46,154 @@ def parse_int(text: str) -> int | None:
     return None
 
 
+_QUOTE_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
+def _go_bytes(char: str) -> bytes:
+    """The bytes of one character of a Go string (a surrogate escape is the byte it kept)."""
+    if "\udc80" <= char <= "\udcff":
+        return bytes([ord(char) - 0xDC00])
+    return char.encode("utf-8", "surrogatepass")
+
+
+def go_quote(text: str) -> str:
+    """strconv.Quote (Go's ``%q``): printable runes as they are, the rest escaped."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    parts = []
+    for char in text:
+        code = ord(char)
+        if char in _QUOTE_ESCAPES:
+            parts.append(_QUOTE_ESCAPES[char])
+        elif char.isprintable():
+            parts.append(char)
+        elif code < 0x20 or code == 0x7F or 0xD800 <= code <= 0xDFFF:
+            parts.extend(f"\\x{byte:02x}" for byte in _go_bytes(char))
+        elif code < 0x10000:
+            parts.append(f"\\u{code:04x}")
+        else:
+            parts.append(f"\\U{code:08x}")
+    return '"' + "".join(parts) + '"'
+
+
+def go_time_quote(text: str) -> str:
+    """The time package's quote(): every byte of a non-ASCII or control rune as ``\\xNN``."""
+    parts = []
+    for char in text:
+        if char < " " or char > "\x7f":
+            parts.extend(f"\\x{byte:02x}" for byte in _go_bytes(char))
+        else:
+            parts.append("\\" + char if char in '"\\' else char)
+    return '"' + "".join(parts) + '"'
+
+
+_REPLACE_SURROGATE_ESCAPES = {code: "\ufffd" for code in range(0xDC80, 0xDD00)}
+
+
+def go_string(data: bytes) -> str:
+    """A Go string of these bytes as encoding/json writes it: each byte that is not part
+    of valid UTF-8 becomes U+FFFD."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return replace_surrogate_escapes(data.decode("utf-8", "surrogateescape"))
+
+
+def replace_surrogate_escapes(text: str) -> str:
+    """``text`` with every surrogate escape (a byte that was not UTF-8) as U+FFFD."""
+    return text.translate(_REPLACE_SURROGATE_ESCAPES)
+
+
+_BASE64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+
+
+def go_base64_decode(text: str) -> bytes | None:
+    """base64.StdEncoding.DecodeString (line breaks skipped, padding required); None
+    where Go reports corrupt input."""
+    text = text.replace("\r", "").replace("\n", "")
+    if re.fullmatch(_BASE64, text) is None:
+        return None
+    return binascii.a2b_base64(text)
+
+
+_DECIMAL_FLOAT = r"[+-]?(?:[0-9_]+(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][+-]?[0-9_]+)?"
+
+
+def go_parse_float(text: str) -> float | None:
+    """strconv.ParseFloat(text, 64) for decimal text; None where Go fails, including
+    out of range (``1e400``)."""
+    if re.fullmatch(_DECIMAL_FLOAT, text) is None:
+        return None
+    try:
+        value = float(text)  # the same underscore rules as Go
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _shortest_decimal(magnitude: float) -> tuple[str, int]:
+    """The shortest digits that read back as ``magnitude`` (> 0), and where the point
+    goes: ``magnitude == 0.<digits> * 10**point`` (Go's and Python's shortest agree)."""
+    mantissa, _, exponent = repr(magnitude).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    all_digits = whole + fraction
+    digits = all_digits.lstrip("0")
+    point = len(whole) + int(exponent or 0) - (len(all_digits) - len(digits))
+    return digits.rstrip("0"), point
+
+
+def _format_float(value: float, exponent_form: bool) -> str:
+    """strconv's 'e' (``1.5e+21``) or 'f' (``1500``) formatting with the shortest digits."""
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    if value == 0:
+        return sign + "0"
+    digits, point = _shortest_decimal(abs(value))
+    if exponent_form:
+        power = point - 1
+        head = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{head}e{'-' if power < 0 else '+'}{abs(power):02d}"
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+def go_format_g(value: float) -> str:
+    """strconv.FormatFloat(value, 'g', -1, 64), which is also fmt's ``%v``: ``1e+06``,
+    ``100000``, ``1.5``, ``1e-05``, ``+Inf``, ``NaN``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return _format_float(value, False)
+    power = _shortest_decimal(abs(value))[1] - 1
+    return _format_float(value, power < -4 or power >= 6)
+
+
+def go_json_number(value: float) -> str:
+    """json.Marshal's text for a float64: shortest digits, an exponent only below 1e-6
+    or from 1e21 (``9223372036854775000``, ``1e+21``, ``1e-7``); ValueError with Go's
+    message for NaN and the infinities."""
+    if not math.isfinite(value):
+        raise ValueError(f"json: unsupported value: {go_format_g(value)}")
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
+        return _format_float(value, True).replace("e-0", "e-")  # Go's e-07 -> e-7
+    return _format_float(value, False)
+
+
 _DURATION_UNITS = {
     "ns": 1,
     "us": 1_000,
@@ -53,36 +205,40 @@ _DURATION_UNITS = {
     "h": 3_600_000_000_000,
 }
 _DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
+_UINT63 = 1 << 63
 
 
-def _go_quote(text: str) -> str:
-    """The time package's quote(): double quotes, with quote and backslash escaped."""
-    escaped = "".join(
-        f"\\x{byte:02x}" if ord(char) < 0x20 else ("\\" + char if char in '"\\' else char)
-        for char in text
-        for byte in char.encode()[:1]
-    )
-    return f'"{escaped}"'
+def _leading_int(digits: str) -> int | None:
+    """time's leadingInt: the digits' value, None where it passes 1<<63 on the way."""
+    value = 0
+    for digit in digits:
+        if value > _UINT63 // 10:
+            return None
+        value = value * 10 + ord(digit) - 48
+        if value > _UINT63:
+            return None
+    return value
 
 
-def _fraction_nanos(digits: str, unit: int) -> int:
-    """time's leadingFraction and scaling: digits past what an int64 holds are dropped,
-    and the rest is scaled in float64 (so "9.999999999999999999s" is 10s)."""
+def _leading_fraction(digits: str) -> tuple[int, float]:
+    """time's leadingFraction: ``(value, scale)`` of the digits it could take in."""
     value, scale = 0, 1.0
     for digit in digits:
-        if value > (2**63 - 1) // 10:
-            break  # overflow: later digits are ignored
-        candidate = value * 10 + int(digit)
-        if candidate > 2**63:
+        if value > (_UINT63 - 1) // 10:
             break
-        value, scale = candidate, scale * 10
-    return int(float(value) * (float(unit) / scale)) if value else 0
+        following = value * 10 + ord(digit) - 48
+        if following > _UINT63:
+            break
+        value, scale = following, scale * 10
+    return value, scale
 
 
 def parse_duration(text: str) -> int:
-    """time.ParseDuration: nanoseconds, or ValueError with Go's own message."""
-    quoted = _go_quote(text)
-    invalid = f"time: invalid duration {quoted}"
+    """time.ParseDuration: nanoseconds, or ValueError with Go's own message.
+
+    Fractions go through float64 as in Go (``1.99999999999999999999s`` is 2s).
+    """
+    invalid = f"time: invalid duration {go_time_quote(text)}"
     body = text
     negative = False
     if body[:1] in ("-", "+"):
@@ -97,23 +253,33 @@ def parse_duration(text: str) -> int:
     while position < len(body):
         match = _DURATION_PART.match(body, position)
         whole, fraction, unit = match.group(1), match.group(2), match.group(3)
-        if not whole and not fraction:
+        nanos = _leading_int(whole)
+        if nanos is None or (not whole and not fraction):
             raise ValueError(invalid)
         if not unit:
-            raise ValueError(f"time: missing unit in duration {quoted}")
+            raise ValueError(f"time: missing unit in duration {go_time_quote(text)}")
         if unit not in _DURATION_UNITS:
-            raise ValueError(f"time: unknown unit {_go_quote(unit)} in duration {quoted}")
+            raise ValueError(
+                f"time: unknown unit {go_time_quote(unit)} in duration {go_time_quote(text)}"
+            )
         scale = _DURATION_UNITS[unit]
-        if int(whole or "0") > (1 << 63) // scale:
+        if nanos > _UINT63 // scale:
             raise ValueError(invalid)
-        nanos = int(whole or "0") * scale
-        if fraction:
-            nanos += _fraction_nanos(fraction, scale)
+        nanos *= scale
+        numerator, denominator = _leading_fraction(fraction or "")
+        if numerator:
+            nanos += int(float(numerator) * (float(scale) / denominator))
+            if nanos > _UINT63:
+                raise ValueError(invalid)
         total += nanos
-        if total > 2**63 - (0 if negative else 1):
+        if total > _UINT63:
             raise ValueError(invalid)
         position = match.end()
-    return -total if negative else total
+    if negative:
+        return -total
+    if total > INT64_MAX:
+        raise ValueError(invalid)
+    return total
 
 
 def _fraction(value: int, digits: int) -> tuple[str, int]:
@@ -254,7 +420,8 @@ def parse_cidr(text: str) -> ParsedCIDR:
         raise CIDRError(f"invalid CIDR address: {text}")
     version, address = parsed
     bits = 32 if version == 4 else 128
-    prefix = int(mask) if len(mask) < 16 else bits + 1  # Go's dtoi stops at 0xFFFFFF
+    significant = mask.lstrip("0")  # Go's dtoi takes any number of leading zeros
+    prefix = int(significant or "0") if len(significant) <= 3 else bits + 1
     if prefix > bits:
         raise CIDRError(f"invalid CIDR address: {text}")
     host_mask = (1 << (bits - prefix)) - 1
@@ -273,59 +440,6 @@ def format_address(value: int, version: int) -> str:
     import ipaddress
 
     return str(ipaddress.IPv6Address(value))
-
-
-_QUOTE_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-    '"': '\\"',
-    "\\": "\\\\",
-}
-
-
-def go_quote(text: str) -> str:
-    """strconv.Quote (Go's ``%q``): printable characters as they are, the rest escaped."""
-    out = []
-    for char in text:
-        if char in _QUOTE_ESCAPES:
-            out.append(_QUOTE_ESCAPES[char])
-        elif char.isprintable():
-            out.append(char)
-        elif 0xDC80 <= ord(char) <= 0xDCFF:  # an invalid UTF-8 byte, kept as a surrogate
-            out.append(f"\\x{ord(char) - 0xDC00:02x}")
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) < 0x10000:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
-
-
-def go_json_number(value: float) -> str:
-    """json.Marshal's text for a float64: the shortest digits, in fixed notation unless
-    the value is below 1e-6 or from 1e21 on (``9.2233720368547748e18`` →
-    ``9223372036854775000``, ``1e21`` → ``1e+21``)."""
-    from decimal import Decimal
-
-    magnitude = abs(value)
-    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
-        text = repr(value)
-        mantissa, _, exponent = text.partition("e")
-        mantissa = mantissa.removesuffix(".0")
-        sign, digits = exponent[0], exponent[1:].lstrip("0") or "0"
-        if sign == "+" and len(digits) < 2:
-            digits = digits.rjust(2, "0")
-        return f"{mantissa}e{sign}{digits}"
-    text = format(Decimal(repr(value)), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "-0" if value == 0 and str(value).startswith("-") else text
 
 
 def go_json_string(text: str) -> str:

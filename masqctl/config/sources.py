@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from masqctl.config.agent_parser import ConfigText, is_agent_key_like
+from masqctl.config.goparse import replace_surrogate_escapes
 from masqctl.config.json_reader import read_json_document, starts_as_json
 from masqctl.config.nodes import MAP, SCALAR, SEQ, STR, DocumentError, Node
 from masqctl.config.yaml_reader import read_yaml_documents
@@ -97,7 +98,8 @@ def expand_paths(paths: list[str]) -> list[tuple[str, bool]]:
 
 
 def read_text(path: str) -> str:
-    """The file's text (``-``: stdin), or InputError with one readable line."""
+    """The file's text (``-``: stdin) as the agent decodes it, or InputError with one
+    readable line (DocumentError where the agent could not read the bytes)."""
     try:
         data = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
     except FileNotFoundError:
@@ -108,12 +110,102 @@ def read_text(path: str) -> str:
         raise InputError(f"{path}: permission denied") from None
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    return decode_text(data)
+
+
+#: The characters go-yaml's reader allows (it refuses the rest as control characters);
+#: compiled on first use (its ranges take milliseconds).
+_YAML_FORBIDDEN = "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+_UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+
+
+def decode_text(data: bytes) -> str:
+    """Text as the agent reads it: UTF-8, or UTF-16 after its byte order mark (go-yaml
+    decodes it; the mark stays, so the text goes the YAML way as for the agent).
+
+    Bytes that are not UTF-8 are kept as surrogate escapes when the text is JSON to the
+    agent (encoding/json reads them as U+FFFD in strings); go-yaml refuses them, with
+    its own message.
+    """
+    encoding = _UTF16_BOMS.get(data[:2])
+    if encoding is not None:
+        return "\ufeff" + _decode_utf16(data, encoding)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        raise DocumentError("not UTF-8 text (the agent reads UTF-8)", line, column) from None
+        text = data.decode("utf-8", "surrogateescape")
+        if starts_as_json(text):
+            return text
+        before = data[: error.start].decode("utf-8")
+        _refuse_earlier_control(before)
+        line, column = _line_column(before, len(before))
+        raise DocumentError(f"yaml: {_utf8_problem(data, error.start)}", line, column) from None
+
+
+def _refuse_earlier_control(text: str) -> None:
+    """go-yaml's reader stops at a control character before an undecodable byte."""
+    forbidden = re.search(_YAML_FORBIDDEN, text)
+    if forbidden is not None:
+        line, column = _line_column(text, forbidden.start())
+        raise DocumentError("yaml: control characters are not allowed", line, column)
+
+
+def _utf8_problem(data: bytes, offset: int) -> str:
+    """go-yaml's reader's message for the undecodable UTF-8 sequence at ``offset``."""
+    octet = data[offset]
+    width = next((w for w, mask, lead in _UTF8_LEADS if octet & mask == lead), 0)
+    if not width:
+        return "invalid leading UTF-8 octet"
+    if offset + width > len(data):
+        return "incomplete UTF-8 octet sequence"
+    value = octet & (0xFF >> (width + 1))
+    for trailing in data[offset + 1 : offset + width]:
+        if trailing & 0xC0 != 0x80:
+            return "invalid trailing UTF-8 octet"
+        value = value << 6 | trailing & 0x3F
+    if value < (0, 0, 0x80, 0x800, 0x10000)[width]:
+        return "invalid length of a UTF-8 sequence"
+    return "invalid Unicode character"  # a surrogate, or past U+10FFFF
+
+
+_UTF8_LEADS = ((2, 0xE0, 0xC0), (3, 0xF0, 0xE0), (4, 0xF8, 0xF0))
+
+
+def _decode_utf16(data: bytes, encoding: str) -> str:
+    """UTF-16 after its byte order mark, or DocumentError with go-yaml's message."""
+    body = data[2:]
+    try:
+        return body.decode(encoding)
+    except UnicodeDecodeError:
+        pass
+    order = "little" if encoding == "utf-16-le" else "big"
+    offset = 0
+    while True:
+        unit = int.from_bytes(body[offset : offset + 2], order)
+        following = int.from_bytes(body[offset + 2 : offset + 4], order)
+        if len(body) - offset < 2:
+            problem = "incomplete UTF-16 character"
+        elif 0xDC00 <= unit < 0xE000:
+            problem = "unexpected low surrogate area"
+        elif not 0xD800 <= unit < 0xDC00:
+            offset += 2
+            continue
+        elif len(body) - offset < 4:
+            problem = "incomplete UTF-16 surrogate pair"
+        elif not 0xDC00 <= following < 0xE000:
+            problem = "expected low surrogate area"
+        else:
+            offset += 4
+            continue
+        text = body[:offset].decode(encoding)
+        _refuse_earlier_control(text)
+        line, column = _line_column(text, len(text))
+        raise DocumentError(f"yaml: {problem}", line, column)
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of ``text[offset]`` (lines broken at \\n)."""
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def display_name(path: str) -> str:
@@ -126,6 +218,8 @@ _YAML_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 def display_lines(text: str) -> list[str]:
     """The text's lines as the parser numbers them: YAML 1.1 also breaks lines at NEL and
     U+2028/U+2029, JSON only at \\n (str.splitlines breaks at \\f, \\v and more too)."""
+    if not text.isascii():
+        text = replace_surrogate_escapes(text)  # bytes that were not UTF-8, for display
     if starts_as_json(text):
         return [line.removesuffix("\r") for line in text.split("\n")]
     return _YAML_LINE_BREAK.split(text)
