@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from masqctl.agent import AgentFlags
 from masqctl.config.agent_parser import ConfigText
-from masqctl.config.nodes import SEQ, Node
+from masqctl.config.nodes import Node, descendants
 from masqctl.config.sources import FoundConfig, ReadFile, expand_paths, read_input
 from masqctl.errors import EXIT_NO, EXIT_OK
 from masqctl.findings import ERROR, INFO, WARNING, Finding
@@ -328,7 +328,7 @@ class _Checked:
 def subtree_text(node: Node, read: ReadFile) -> ConfigText:
     """The YAML text of a mapping inside a file, as a config whose positions are the
     file's own."""
-    last = max(item.line for item in walk(node))
+    last = max(item.line for item in descendants(node))
     column = node.column - 1
     lines = [line[column:] for line in read.lines[node.line - 1 : last]]
     return ConfigText(
@@ -336,17 +336,6 @@ def subtree_text(node: Node, read: ReadFile) -> ConfigText:
         read.path,
         lambda line, col: (node.line + line - 1, col + column),
     )
-
-
-def walk(node: Node) -> list[Node]:
-    """The node and every node below it."""
-    found = [node]
-    for key, value in node.items():
-        found += [*walk(key), *walk(value)]
-    if node.kind == SEQ:
-        for item in node.value:
-            found += walk(item)
-    return found
 
 
 def case_name(found: FoundConfig) -> str:

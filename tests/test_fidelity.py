@@ -187,6 +187,31 @@ def test_keys_the_agent_makes_strings_are_ignored(key: str) -> None:
     assert [e.text for e in result.config.non_masquerade_cidrs] == ["10.1.0.0/16"]
 
 
+def test_the_first_refused_key_in_document_order_is_the_one_reported() -> None:
+    result = decoded("a: {~: 1}\n18446744073709551615: x\n")
+    assert result.agent_error == "unsupported map key of type: %!s(<nil>), key: <nil>, value: 1"
+
+
+DEPTH = 9990  # go-yaml decodes up to 10000 nested collections, and so does the agent
+
+
+@pytest.mark.parametrize(
+    "nested",
+    ["[" * DEPTH + "]" * DEPTH, "{a: " * DEPTH + "1" + "}" * DEPTH],
+    ids=["sequences", "mappings"],
+)
+def test_an_ignored_key_nested_as_deep_as_go_yaml_allows_is_decoded(nested: str) -> None:
+    result = decoded(f"x: {nested}\nnonMasqueradeCIDRs: [10.1.0.0/16]\n")
+    assert result.agent_error is None
+    assert [e.text for e in result.config.non_masquerade_cidrs] == ["10.1.0.0/16"]
+
+
+def test_a_null_key_nested_as_deep_as_go_yaml_allows_prints_its_whole_value() -> None:
+    result = decoded("~: " + "[" * DEPTH + "]" * DEPTH + "\n")
+    prefix = "unsupported map key of type: %!s(<nil>), key: <nil>, value: "
+    assert result.agent_error == prefix + "[]interface {}{" * DEPTH + "}" * DEPTH
+
+
 def test_a_null_key_is_a_validate_error_at_its_position(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("nonMasqueradeCIDRs: [10.1.0.0/16]\n~: 1\n")

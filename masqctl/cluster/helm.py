@@ -127,17 +127,23 @@ def _is_agent_key(key: Node) -> bool:
 def _agent_keys(
     node: Node, path: tuple[str, ...], skip: Node | None
 ) -> list[tuple[tuple[str, ...], Node]]:
-    """(values path, key node) of each agent key below the top level, outside ``skip``."""
+    """(values path, key node) of each agent key below the top level, outside ``skip``,
+    in document order (no recursion: values may nest deep)."""
     found = []
-    for key, value in node.items():
-        if value is skip:
-            continue
-        here = (*path, str(key.value))
-        if path and _is_agent_key(key):
-            found.append((here, key))
-        elif value.kind == MAP:
-            found.extend(_agent_keys(value, here, skip))
-    return found
+    pending = [(node, path)]
+    while pending:
+        current, where = pending.pop()
+        below = []
+        for key, value in current.items():
+            if value is skip:
+                continue
+            here = (*where, str(key.value))
+            if where and _is_agent_key(key):
+                found.append((here, key))
+            elif value.kind == MAP:
+                below.append((value, here))
+        pending.extend(below)
+    return sorted(found, key=lambda item: (item[1].line, item[1].column))
 
 
 def _misplaced(file: str, path: tuple[str, ...], key: Node) -> Finding:

@@ -38,8 +38,21 @@ from masqctl.config.goparse import (
     parse_duration,
 )
 from masqctl.config.json_reader import read_json_document, starts_as_json
-from masqctl.config.nodes import BOOL, FLOAT, INT, MAP, NULL, SCALAR, SEQ, STR, DocumentError, Node
-from masqctl.config.yaml_reader import read_yaml_documents
+from masqctl.config.nodes import (
+    BOOL,
+    FLOAT,
+    INT,
+    MAP,
+    NULL,
+    SCALAR,
+    SEQ,
+    STR,
+    DocumentError,
+    Node,
+    descendants,
+    nesting_depth,
+)
+from masqctl.config.yaml_reader import go_sharp_v, read_yaml_documents, recursion_room
 from masqctl.findings import ERROR, Finding
 from masqctl.lint.report import finding_at
 from masqctl.model import DEFAULTS_SOURCE, CIDREntry, MasqConfig, Origin, default_config
@@ -180,35 +193,9 @@ def go_float32_key(value: float) -> str:
     return f"{sign}{whole}{'.' + fraction if fraction else ''}"
 
 
-def go_repr(node: Node) -> str:
-    """Go's ``%#v`` of the value go-yaml decodes ``node`` to (for the agent's messages)."""
-    if node.kind == MAP:
-        items = ", ".join(f"{go_repr(key)}:{go_repr(value)}" for key, value in node.value)
-        return f"map[interface {{}}]interface {{}}{{{items}}}"
-    if node.kind == SEQ:
-        return f"[]interface {{}}{{{', '.join(go_repr(item) for item in node.value)}}}"
-    if node.tag == NULL:
-        return "interface {}(nil)"
-    if node.tag == STR:
-        return go_quote(node.value)
-    if node.tag == BOOL:
-        return "true" if node.value else "false"
-    if node.tag == INT and node.value > INT64_MAX:
-        return f"0x{node.value:x}"
-    return str(node.value) if node.tag == INT else repr(node.value)
-
-
 def yaml_key_name(key: Node, value: Node) -> str:
-    """The JSON key sigs.k8s.io/yaml makes of a YAML mapping key; _Refused where it
-    cannot (go-yaml refuses sequence and mapping keys, the converter null and uint64)."""
-    if key.kind != SCALAR:
-        raise _Refused(
-            key,
-            "MASQ026",
-            f"a {'sequence' if key.kind == SEQ else 'mapping'} used as a key: the agent "
-            "refuses the whole config",
-            f"yaml: invalid map key: {go_repr(key)}",
-        )
+    """The JSON key sigs.k8s.io/yaml makes of a YAML mapping key (a scalar: go-yaml
+    refuses the others); _Refused where the converter cannot (null and uint64)."""
     if key.tag == NULL:
         raise _Refused(
             key,
@@ -233,16 +220,24 @@ def yaml_key_name(key: Node, value: Node) -> str:
 
 def _plus_repr(node: Node) -> str:
     """Go's ``%+#v`` of a decoded value: as %#v, but nil prints as ``<nil>``."""
-    return "<nil>" if node.kind == SCALAR and node.tag == NULL else go_repr(node)
+    if node.kind == SCALAR and node.tag == NULL:
+        return "<nil>"
+    with recursion_room(nesting_depth(node)):
+        return go_sharp_v(node)
 
 
 def go_json_value(node: Node) -> str:
     """json.Marshal of the value go-yaml decodes ``node`` to (map keys sorted)."""
+    with recursion_room(nesting_depth(node)):
+        return _json_marshal(node)
+
+
+def _json_marshal(node: Node) -> str:
     if node.kind == MAP:
         items = sorted((yaml_key_name(key, value), value) for key, value in node.value)
-        return "{" + ",".join(f"{go_json_string(k)}:{go_json_value(v)}" for k, v in items) + "}"
+        return "{" + ",".join(f"{go_json_string(k)}:{_json_marshal(v)}" for k, v in items) + "}"
     if node.kind == SEQ:
-        return "[" + ",".join(go_json_value(item) for item in node.value) + "]"
+        return "[" + ",".join(_json_marshal(item) for item in node.value) + "]"
     if node.tag == NULL:
         return "null"
     if node.tag == BOOL:
@@ -255,14 +250,11 @@ def go_json_value(node: Node) -> str:
 def _check_keys(node: Node) -> None:
     """Every mapping key of the document converts, or _Refused (first in document order;
     among several the agent's map iteration picks one at random)."""
-    if node.kind == MAP:
-        for key, value in node.value:
-            yaml_key_name(key, value)
-            _check_keys(key)
-            _check_keys(value)
-    elif node.kind == SEQ:
-        for item in node.value:
-            _check_keys(item)
+    nodes = descendants(node)
+    value_of = {id(key): value for current in nodes for key, value in current.items()}
+    for current in nodes:
+        if id(current) in value_of:
+            yaml_key_name(current, value_of[id(current)])
 
 
 # ---- step 2: encoding/json into the struct --------------------------------------------

@@ -83,3 +83,32 @@ class DocumentError(Exception):
         self.message = message
         self.line = line
         self.column = column
+
+
+def children(node: Node) -> list[Node]:
+    """The nodes directly below: each key and value of a mapping, each item of a sequence."""
+    if node.kind == MAP:
+        return [part for pair in node.value for part in pair]
+    return node.value if node.kind == SEQ else []
+
+
+def descendants(node: Node) -> list[Node]:
+    """The node and every node below it, in document order (no recursion: a config may
+    nest 10000 deep)."""
+    found: list[Node] = []
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending.extend(reversed(children(current)))
+    return found
+
+
+def nesting_depth(node: Node) -> int:
+    """How many collections deep the tree goes (0 for a scalar)."""
+    depth = 0
+    level = [node]
+    while any(current.kind != SCALAR for current in level):
+        depth += 1
+        level = [child for current in level for child in children(current)]
+    return depth

@@ -418,7 +418,7 @@ class _Decoder:
             key_node = self.decode(key)
             if key_node.kind != SCALAR:
                 raise DocumentError(
-                    f"yaml: invalid map key: {_go_sharp_v(key_node)}",
+                    f"yaml: invalid map key: {go_sharp_v(key_node)}",
                     key_node.line,
                     key_node.column,
                 )
@@ -500,14 +500,15 @@ def _tagged(text: str, tag: str, line: int, column: int) -> tuple[str, Any]:
     return _KIND[resolved], value
 
 
-def _go_sharp_v(node: Node) -> str:
-    """fmt's ``%#v`` of a decoded value (go-yaml's "invalid map key" message)."""
+def go_sharp_v(node: Node) -> str:
+    """fmt's ``%#v`` of a decoded value (go-yaml's "invalid map key" message); the
+    caller makes room for deep trees (recursion_room)."""
     if node.kind == SEQ:
-        return "[]interface {}{" + ", ".join(_go_sharp_v(item) for item in node.value) + "}"
+        return "[]interface {}{" + ", ".join(go_sharp_v(item) for item in node.value) + "}"
     if node.kind == MAP:
         entries = {(key.tag, key.value): (key, value) for key, value in node.value}
         ordered = sorted(entries.values(), key=lambda pair: _sort_key(pair[0]))
-        inner = ", ".join(f"{_go_sharp_v(key)}:{_go_sharp_v(value)}" for key, value in ordered)
+        inner = ", ".join(f"{go_sharp_v(key)}:{go_sharp_v(value)}" for key, value in ordered)
         return "map[interface {}]interface {}{" + inner + "}"
     value = node.value
     if node.tag == STR:
@@ -564,9 +565,12 @@ _SHALLOW = 100
 
 
 @contextmanager
-def _recursion_room(depth: int) -> Iterator[None]:
-    """Room on Python's stack to decode ``depth`` nested collections (10000 at most:
+def recursion_room(depth: int) -> Iterator[None]:
+    """Room on Python's stack to walk ``depth`` nested collections (10000 at most:
     go-yaml's limits hold before decoding)."""
+    if depth < _SHALLOW:
+        yield
+        return
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(limit + 4 * depth)
     try:
@@ -648,11 +652,8 @@ def _document(next_event: Any, text: str) -> Node:
     """The next document, its DocumentStartEvent just read: parsed, then decoded."""
     tree, depth = _compose(next_event, text)
     decoder = _Decoder()
-    if depth < _SHALLOW:
+    with recursion_room(depth):
         root = decoder.document(tree)
-    else:
-        with _recursion_room(depth):
-            root = decoder.document(tree)
     if depth > MAX_DEPTH or decoder.decoded:  # aliases can nest deeper than the text
         error = _json_depth_error(root)
         if error is not None:
