@@ -61,7 +61,7 @@ def check_configmap(info: ConfigMapInfo, file: str, flavour: Flavour) -> list[Fi
         hint = (
             f" (its keys {', '.join(others)} are how Azure's ip-masq-agent-v2 names them: "
             "--flavour azure-v2)"
-            if others and flavour.name != "azure-v2"
+            if others and not flavour.merges_files
             else ""
         )
         findings.append(
