@@ -752,6 +752,7 @@ def test_diff_json_and_summary_of_maps(capsys) -> None:
                     "expected": True,
                     "missing": [],
                     "extra": [],
+                    "findings": [],
                 },
                 {
                     "family": "ipv6",
@@ -764,6 +765,12 @@ def test_diff_json_and_summary_of_maps(capsys) -> None:
                         {"cidr": "2001:db8:1234:5600::/56", "line": 6},
                         {"cidr": "fd00:10:96::/112", "line": 7},
                         {"cidr": "fd00:10:244::/56", "line": 8},
+                    ],
+                    "findings": [
+                        "extra: fe80::/10 (line 2)",
+                        "extra: 2001:db8:1234:5600::/56 (line 6)",
+                        "extra: fd00:10:96::/112 (line 7)",
+                        "extra: fd00:10:244::/56 (line 8)",
                     ],
                 },
             ],
@@ -779,6 +786,29 @@ def test_diff_json_and_summary_of_maps(capsys) -> None:
         0,
         "in sync: ipv4 cilium_ipmasq_v4; ipv6 cilium_ipmasq_v6\n",
         "",
+    )
+
+
+def test_a_nodes_map_result_feeds_its_metrics_and_the_fleet_report(capsys) -> None:
+    args = ("diff", "-c", HELM_TEMPLATE, "--from", "data/cilium/dbg-list-empty.txt")
+    code, out, _ = cilium(capsys, *args, "--output", "prometheus")
+    assert code == 1
+    wanted = ('chain="cilium_ipmasq_v4"', 'kind="missing"', 'kind="extra"')
+    assert [line for line in out.splitlines() if any(key in line for key in wanted)] == [
+        'masqctl_chain_in_sync{family="ipv4",chain="cilium_ipmasq_v4"} 0',
+        'masqctl_drift_findings{family="ipv4",kind="missing"} 3',
+        'masqctl_drift_findings{family="ipv4",kind="extra"} 0',
+    ]
+    Path("node.json").write_text(cilium(capsys, *args, "--output", "json")[1])
+    code, out, _ = masqctl(capsys, "fleet", "node.json")
+    assert (code, out.split("\n\n")[1]) == (
+        1,
+        "Nodes that drifted the same way:\n"
+        f"  1 node: {json.loads(Path('node.json').read_text())['check']['node']}\n"
+        "    ipv4 cilium_ipmasq_v4:\n"
+        f"      missing: 10.0.0.0/8 (nonMasqueradeCIDRs[0], {HELM_TEMPLATE}:42)\n"
+        "      missing: 169.254.0.0/16 (link-local default)\n"
+        f"      missing: 192.168.0.0/16 (nonMasqueradeCIDRs[1], {HELM_TEMPLATE}:42)",
     )
 
 
