@@ -687,34 +687,34 @@ def test_both_families_in_one_listing_are_two_maps(capsys, listing) -> None:
     )
 
 
+DUAL_STACK = "data/cilium/dbg-list-dual-stack.txt"
+#: Its IPv6 map compared with a config that makes none.
+V6_NOT_MADE = (
+    f"cilium_ipmasq_v6: the config makes no such map, but {DUAL_STACK} lists it\n"
+    "  extra: fe80::/10 (line 2)\n"
+    "  extra: 2001:db8:1234:5600::/56 (line 6)\n"
+    "  extra: fd00:10:96::/112 (line 7)\n"
+    "  extra: fd00:10:244::/56 (line 8)\n"
+)
+
+
 def test_a_map_the_config_does_not_make_is_all_extra(capsys) -> None:
-    path = "data/cilium/dbg-list-dual-stack.txt"
+    path = DUAL_STACK
     assert cilium(capsys, "diff", "-c", "data/cilium/helm-dual-stack.yaml", "--from", path) == (
         1,
-        f"cilium_ipmasq_v4: in sync (3 prefixes, {path})\n"
-        f"cilium_ipmasq_v6: the config makes no such map, but {path} lists it\n"
-        "  extra: fe80::/10 (line 2)\n"
-        "  extra: 2001:db8:1234:5600::/56 (line 6)\n"
-        "  extra: fd00:10:96::/112 (line 7)\n"
-        "  extra: fd00:10:244::/56 (line 8)\n",
+        f"cilium_ipmasq_v4: in sync (3 prefixes, {path})\n" + V6_NOT_MADE,
         "",
     )
 
 
 def test_missing_and_extra_prefixes(capsys) -> None:
-    path = "data/cilium/dbg-list-dual-stack.txt"
-    assert masqctl(capsys, "diff", "-c", HELM_TEMPLATE, "--from", path) == (
+    assert masqctl(capsys, "diff", "-c", HELM_TEMPLATE, "--from", DUAL_STACK) == (
         1,
         "cilium_ipmasq_v4: drifted (4 findings)\n"
         f"  missing: 10.0.0.0/8 (nonMasqueradeCIDRs[0], {HELM_TEMPLATE}:42)\n"
         f"  missing: 192.168.0.0/16 (nonMasqueradeCIDRs[1], {HELM_TEMPLATE}:42)\n"
         "  extra: 10.96.0.0/12 (line 3)\n"
-        "  extra: 10.244.0.0/16 (line 4)\n"
-        f"cilium_ipmasq_v6: the config makes no such map, but {path} lists it\n"
-        "  extra: fe80::/10 (line 2)\n"
-        "  extra: 2001:db8:1234:5600::/56 (line 6)\n"
-        "  extra: fd00:10:96::/112 (line 7)\n"
-        "  extra: fd00:10:244::/56 (line 8)\n",
+        "  extra: 10.244.0.0/16 (line 4)\n" + V6_NOT_MADE,
         "",
     )
 
