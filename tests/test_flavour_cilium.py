@@ -123,14 +123,15 @@ def findings(capsys: pytest.CaptureFixture[str], *paths: str) -> list[tuple[str,
 def test_the_charts_configmap_key_config_is_the_file_read(capsys) -> None:
     """helm template output: the DaemonSet's image says cilium, its volume mounts the
     ip-masq-agent ConfigMap's key config as /etc/config/ip-masq-agent."""
-    assert masqctl(capsys, "render", "-c", HELM_TEMPLATE) == (
-        0,
-        "10.0.0.0/8\n169.254.0.0/16\n192.168.0.0/16\n",
-        "",
-    )
+    for form in ((), ("--format", "cilium-map")):
+        assert masqctl(capsys, "render", "-c", HELM_TEMPLATE, *form) == (
+            0,
+            "10.0.0.0/8\n169.254.0.0/16\n192.168.0.0/16\n",
+            "",
+        )
 
 
-def test_other_keys_of_the_configmap_are_not_read(capsys, tmp_path: Path) -> None:
+def test_other_keys_of_the_configmap_are_not_read(capsys) -> None:
     Path("cm.yaml").write_text(
         helm_configmap({"nonMasqueradeCIDRs": ["10.0.0.0/8"]})
         + '  ip-masq-agent: |-\n    {"nonMasqueradeCIDRs":["172.16.0.0/12"]}\n'
@@ -489,21 +490,29 @@ def test_an_upstream_agent_flag_is_no_setting_of_cilium(capsys) -> None:
     )
 
 
-def test_more_prefixes_than_a_map_holds_is_an_error(capsys, helm) -> None:
+@pytest.mark.parametrize(
+    ("cidr", "family", "key"),
+    [
+        ("10.{high}.{low}.0/24", "v4", "masqLinkLocal"),
+        ("fd00:{high:x}:{low:x}::/48", "v6", "masqLinkLocalIPv6"),
+    ],
+    ids=["ipv4", "ipv6"],
+)
+def test_more_prefixes_than_a_map_holds_is_an_error(capsys, helm, cidr, family, key) -> None:
     """16,384 CIDRs and link-local: one insert fails, silently, and which one is random."""
-    cidrs = [f"10.{index >> 8}.{index & 255}.0/24" for index in range(16384)]
+    cidrs = [cidr.format(high=index >> 8, low=index & 255) for index in range(16384)]
     helm({"nonMasqueradeCIDRs": cidrs})
-    assert findings(capsys, "cm.yaml") == [
+    assert findings(capsys, "cm.yaml", "--enable-ipv6-masquerade") == [
         (
             "MASQ032",
             10,
             6,
-            "16385 prefixes for cilium_ipmasq_v4, which holds 16384: the inserts past it fail "
-            "without a word (which ones is random)",
+            f"16385 prefixes for cilium_ipmasq_{family}, which holds 16384: the inserts past it "
+            "fail without a word (which ones is random)",
         )
     ]
-    helm({"nonMasqueradeCIDRs": cidrs, "masqLinkLocal": True})
-    assert findings(capsys, "cm.yaml") == []
+    helm({"nonMasqueradeCIDRs": cidrs, key: True})
+    assert findings(capsys, "cm.yaml", "--enable-ipv6-masquerade") == []
 
 
 # ---- a bad file: a warning in the agent's log, the maps left as they are ----------------------
@@ -620,7 +629,7 @@ def test_show_is_the_three_keys(capsys) -> None:
     )
 
 
-def test_show_has_no_log_line_to_compare_with(capsys, tmp_path: Path) -> None:
+def test_show_has_no_log_line_to_compare_with(capsys) -> None:
     Path("agent.log").write_text('level=info msg="Adding CIDR" cidr=10.0.0.0/8 subsys=ipmasq\n')
     assert cilium(capsys, "show", "--from-log", "agent.log") == (
         2,
@@ -733,7 +742,7 @@ def test_an_empty_map_lists_no_entries_and_misses_everything(capsys) -> None:
 
 
 def test_diff_json_and_summary_of_maps(capsys) -> None:
-    path = "data/cilium/dbg-list-dual-stack.txt"
+    path = DUAL_STACK
     args = ("diff", "-c", "data/cilium/helm-dual-stack.yaml", "--from", path)
     code, out, err = cilium(capsys, *args, "--output", "json")
     document = json.loads(out)
