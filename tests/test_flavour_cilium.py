@@ -110,9 +110,9 @@ def test_helm_configmap_is_what_the_chart_renders(values: str, rendered: str) ->
     assert helm_configmap(config) == _rendered_configmap(rendered)
 
 
-def findings(capsys: pytest.CaptureFixture[str], *paths: str) -> list[tuple[str, int, int, str]]:
-    """validate --flavour cilium --format json: (rule, line, column, message) of each."""
-    code, out, err = cilium(capsys, "validate", "--format", "json", *paths)
+def findings(capsys: pytest.CaptureFixture[str], *args: str) -> list[tuple[str, int, int, str]]:
+    """validate --flavour cilium --format json ARGS: (rule, line, column, message) of each."""
+    code, out, err = cilium(capsys, "validate", "--format", "json", *args)
     assert (code in (0, 1), err) == (True, "")
     return [(f["rule"], f["line"], f["column"], f["message"]) for f in json.loads(out)["findings"]]
 
@@ -414,6 +414,26 @@ def test_any_other_file_without_cidrs_drops_the_defaults_with_a_warning(
     helm({"masqLinkLocal": True})
     assert findings(capsys, path) == [("MASQ030", *position, NO_DEFAULTS)]
     assert cilium(capsys, "render", "-c", path) == (0, left, "")
+
+
+def test_a_generated_empty_list_says_it_is_meant(capsys) -> None:
+    code, out, _ = masqctl(
+        capsys, "generate", "--masquerade-only", "0.0.0.0/0", "--flavour", "cilium"
+    )
+    assert (code, out.splitlines()[3:]) == (
+        0,
+        [
+            "nonMasqueradeCIDRs: []  # masqctl: ignore MASQ030 (the intent: nothing else stays "
+            "unmasqueraded)",
+            "masqLinkLocal: true",
+        ],
+    )
+    Path("config").write_text(out)
+    assert cilium(capsys, "validate", "--strict", "config") == (
+        0,
+        "1 file, 1 config: 0 errors, 0 warnings, 0 infos\n",
+        "",
+    )
 
 
 # ---- link-local and the two maps ---------------------------------------------------------
