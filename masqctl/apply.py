@@ -456,8 +456,8 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
         setup = request.agent.resolve()
         if not setup.flavour.writes_chain:
             raise UsageError(
-                f"{setup.flavour.title} {setup.flavour.writes_what}, which it fills itself: "
-                "masqctl apply writes iptables chains only"
+                f"{setup.flavour.title} {setup.flavour.writes_what}, and keeps them filled "
+                "itself; masqctl apply writes iptables chains only"
             )
         flags = setup.flags
         families = FAMILIES if flags.enable_ipv6 else (IPV4,)

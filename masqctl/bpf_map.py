@@ -140,6 +140,14 @@ def _where(entry: MapEntry) -> str:
     return f"{entry.label}, {origin.file}:{origin.line}" if origin and origin.line else entry.label
 
 
+def findings(result: MapDiff) -> list[str]:
+    """The differences of one map in words, one line each."""
+    return [
+        *(f"missing: {entry.cidr} ({_where(entry)})" for entry in result.missing),
+        *(f"extra: {entry.cidr} (line {entry.line})" for entry in result.extra),
+    ]
+
+
 def diff_text(results: list[MapDiff], source: str) -> str:
     """diff's text form for maps: a summary line per map, then each difference."""
     out = []
@@ -154,8 +162,7 @@ def diff_text(results: list[MapDiff], source: str) -> str:
             out.append(
                 f"{result.name}: drifted ({len(result.missing) + len(result.extra)} findings)"
             )
-        out.extend(f"  missing: {entry.cidr} ({_where(entry)})" for entry in result.missing)
-        out.extend(f"  extra: {entry.cidr} (line {entry.line})" for entry in result.extra)
+        out.extend(f"  {line}" for line in findings(result))
     return "".join(f"{line}\n" for line in out)
 
 
@@ -172,6 +179,7 @@ def diff_json(results: list[MapDiff], source: str) -> dict[str, object]:
                 "expected": result.expected is not None,
                 "missing": [{"cidr": entry.cidr, "label": entry.label} for entry in result.missing],
                 "extra": [{"cidr": entry.cidr, "line": entry.line} for entry in result.extra],
+                "findings": findings(result),
             }
             for result in results
         ],

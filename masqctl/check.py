@@ -184,9 +184,17 @@ def describe_counts(counts: Mapping[str, int]) -> str:
     return ", ".join(parts)
 
 
+def records(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """What a diff document compared, a record a family: its chains, or (for an agent
+    that fills BPF maps, Cilium) its maps."""
+    return list(document.get("families") or document.get("maps") or ())
+
+
 def family_name(family: Mapping[str, Any]) -> str:
-    """``ipv4 IP-MASQ-AGENT``: the family and what it compared."""
-    return " ".join(str(part) for part in (family.get("family"), family.get("chain")) if part)
+    """``ipv4 IP-MASQ-AGENT`` (a map: ``ipv4 cilium_ipmasq_v4``): the family and what it
+    compared."""
+    compared = family.get("chain") or family.get("name")
+    return " ".join(str(part) for part in (family.get("family"), compared) if part)
 
 
 def describe_family(family: Mapping[str, Any]) -> str:
@@ -214,7 +222,7 @@ def one_line(text: str) -> str:
 def summary_line(document: Mapping[str, Any], limit: int = SUMMARY_LIMIT) -> str:
     """The verdict in one line of at most ``limit`` UTF-8 bytes (NPD's condition message)."""
     error = failure_of(document)
-    families = document.get("families") or []
+    families = records(document)
     if error is not None:
         line = f"check failed ({error['reason']}): {one_line(error['message'])}"
     elif document.get("in_sync"):

@@ -22,6 +22,7 @@ from masqctl.check import (
     failure_of,
     family_name,
     one_line,
+    records,
 )
 from masqctl.errors import EXIT_ERROR, EXIT_NO, EXIT_OK
 
@@ -109,7 +110,7 @@ def last_document(text: str) -> dict[str, Any] | None:
             document, _ = decoder.raw_decode(text, start)
         except ValueError:
             continue
-        if isinstance(document, dict) and "families" in document:
+        if isinstance(document, dict) and ("families" in document or "maps" in document):
             return document
     return None
 
@@ -127,7 +128,7 @@ def result_of(source: str, text: str) -> NodeResult:
     check = found.get("check") if isinstance(found.get("check"), Mapping) else {}
     node = str(check.get("node") or source)
     error = failure_of(found)
-    families = found.get("families") or []
+    families = records(found)
     if error is not None:
         detail = f"{error.get('reason')}: {one_line(str(error.get('message')))}"
         return NodeResult(node, CHECK_FAILED, source, detail, found)
@@ -282,7 +283,7 @@ def report_json(report: FleetReport) -> dict[str, Any]:
                 "reason": (failure_of(result.document or {}) or {}).get("reason"),
                 "findings": {
                     str(family.get("family")): drift_counts(family)
-                    for family in (result.document or {}).get("families") or ()
+                    for family in records(result.document or {})
                 },
             }
             for result in report.results

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from masqctl.check import KINDS, drift_counts, failure_of, timestamp_seconds
+from masqctl.check import KINDS, drift_counts, failure_of, records, timestamp_seconds
 from masqctl.errors import MasqctlError
 
 #: Every metric (all gauges) and its help text, in the order they are written.
@@ -66,9 +66,9 @@ def _samples(document: Mapping[str, Any]) -> dict[str, list[Sample]]:
         "masqctl_chain_in_sync": [],
         "masqctl_drift_findings": [],
     }
-    for family in document.get("families") or ():
+    for family in records(document):
         name = str(family.get("family", ""))
-        chain = {"family": name, "chain": str(family.get("chain") or "")}
+        chain = {"family": name, "chain": str(family.get("chain") or family.get("name") or "")}
         samples["masqctl_chain_in_sync"].append((chain, int(bool(family.get("in_sync")))))
         counts = drift_counts(family)
         samples["masqctl_drift_findings"].extend(

@@ -183,7 +183,13 @@ def live_explainer(request: ExplainRequest) -> LiveExplainer:
     """Read the tables (live or from --from) and the node's local addresses."""
     from masqctl.explain import node
 
-    flags = request.agent.resolve().flags
+    setup = request.agent.resolve()
+    if not setup.flavour.writes_chain:
+        raise UsageError(
+            f"--live and --from walk the nat table, but {setup.flavour.title} "
+            f"{setup.flavour.writes_what}; explain answers from its config (--config)"
+        )
+    flags = setup.flags
 
     if request.dump_path is not None:
         table = node.dump_table(

@@ -35,6 +35,8 @@ CILIUM_FLAGS = (
 )
 MAP_CAPACITY = 16384
 MAP_NAMES = {"ipv4": "cilium_ipmasq_v4", "ipv6": "cilium_ipmasq_v6"}
+#: What an entry inside an earlier one is to a longest-prefix-match map.
+_CONTAINED = "redundant: Cilium's map leaves both unmasqueraded, whichever matches longest"
 #: How each phase's error is logged (level=warning msg="Failed to update" error=...).
 _WRAPPING = {
     "tojson": "Failed to convert to json: {error}",
@@ -162,32 +164,42 @@ class Cilium(Flavour):
     def lint(
         self, files: Sequence[FoundConfig], decoded: DecodedConfig, flags: AgentFlags
     ) -> list[Finding]:
-        """Besides upstream's: a file that makes Cilium drop its defaults without saying
-        which CIDRs to keep, and more prefixes than a map holds."""
+        """For a file the agent takes: upstream's list checks (an entry inside another is
+        redundant here, not unreachable), a file that drops the defaults without listing
+        any CIDR (instead of upstream's empty-list warning, whose fix does not hold here),
+        and more prefixes than a map holds."""
+        from masqctl.lint.cidrs import check_cidr_list
         from masqctl.lint.report import finding_at
         from masqctl.model import Origin
 
-        findings = super().lint(files, decoded, flags)
+        if decoded.agent_error is not None:
+            return []  # the agent keeps its maps: decoding's findings say why
         config = decoded.config
-        if files and files[0].text.text and "nonMasqueradeCIDRs" not in config.key_origins:
+        findings = [
+            finding for finding in check_cidr_list(config, _CONTAINED) if finding.rule != "MASQ012"
+        ]
+        if files and files[0].text.text and not config.non_masquerade_cidrs:
             line, column = files[0].text.locate(1, 1)
+            origin = config.key_origins.get("nonMasqueradeCIDRs") or Origin(
+                files[0].text.file, line, column, ""
+            )
             findings.append(
                 finding_at(
                     "MASQ030",
-                    Origin(files[0].text.file, line, column, ""),
+                    origin,
                     f"the file lists no nonMasqueradeCIDRs and is not empty: {self.title} uses "
                     "its default ranges only when the file is missing or zero bytes, so only "
                     "link-local is left unmasqueraded (copying the chart's commented example "
                     "does this)",
                 )
             )
+        list_origin = config.key_origins.get("nonMasqueradeCIDRs")
         for table in self.ruleset(config, flags).maps.values():
-            if len(table.entries) > table.capacity:
-                origin = table.entries[table.capacity].origin or Origin(config.source, 0, 0, "")
+            if len(table.entries) > table.capacity and list_origin is not None:
                 findings.append(
                     finding_at(
                         "MASQ032",
-                        origin,
+                        list_origin,
                         f"{len(table.entries)} prefixes for {table.name}, which holds "
                         f"{table.capacity}: the inserts past it fail without a word (which "
                         "ones is random)",
@@ -196,8 +208,11 @@ class Cilium(Flavour):
         return findings
 
     def effective_json(self, config: MasqConfig) -> str:
-        """Cilium logs no config: its struct as json.Marshal writes it."""
-        cidrs = ",".join(go_json_string(entry.text) for entry in config.non_masquerade_cidrs)
+        """Cilium logs no config (only "Adding CIDR" a prefix): the three keys it reads,
+        in the compact JSON of the other agents' log lines, each masked prefix once (its
+        agent keys them by text)."""
+        texts = dict.fromkeys(entry.text for entry in config.non_masquerade_cidrs)
+        cidrs = ",".join(go_json_string(text) for text in texts)
         return (
             f'{{"nonMasqueradeCIDRs":[{cidrs}],"masqLinkLocal":'
             f'{"true" if config.masq_link_local else "false"},"masqLinkLocalIPv6":'

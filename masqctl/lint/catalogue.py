@@ -51,8 +51,9 @@ _CHECKS = (
         "A key the agent does not know; the agent silently ignores it.",
         "The agent decodes with Go's encoding/json, which drops unknown keys without a "
         "word: `nonMasqueradeCIDR` or `enableIPv6` leave the defaults in force.",
-        "Use one of nonMasqueradeCIDRs, cidrLimit, masqLinkLocal, masqLinkLocalIPv6, "
-        "resyncInterval (agent flags such as --enable-ipv6 belong on the DaemonSet).",
+        "Use one of nonMasqueradeCIDRs, masqLinkLocal, masqLinkLocalIPv6 (upstream's agent "
+        "also reads cidrLimit and resyncInterval; agent flags such as --enable-ipv6 belong "
+        "on the DaemonSet).",
     ),
     Check(
         "MASQ003",
@@ -327,8 +328,8 @@ _CHECKS = (
         "A config that makes the agent drop its defaults without listing any CIDR.",
         "Azure's ip-masq-agent-v2 uses its defaults only when no ip-masq* file exists, "
         "Cilium only when its file is missing or zero bytes: a file with no "
-        "nonMasqueradeCIDRs (a comment, {}, only masqLinkLocal) leaves only link-local "
-        "unmasqueraded, so pod-to-pod and pod-to-node traffic is SNATed.",
+        "nonMasqueradeCIDRs (a comment, {}, an empty list, only masqLinkLocal) leaves "
+        "only link-local unmasqueraded, so pod-to-pod and pod-to-node traffic is SNATed.",
         "List the ranges that must keep the pod's address (the pod and service CIDRs).",
     ),
     Check(
@@ -570,6 +571,7 @@ _FLAVOURS = {
     "MASQ009": _CHAIN_AGENTS,
     "MASQ010": _UPSTREAM,
     "MASQ011": _UPSTREAM,
+    "MASQ012": _CHAIN_AGENTS,  # Cilium: MASQ030 (no file key brings its defaults back)
     "MASQ022": _CHAIN_AGENTS,
     "MASQ023": _CHAIN_AGENTS,
     "MASQ027": _CHAIN_AGENTS,

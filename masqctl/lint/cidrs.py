@@ -20,8 +20,11 @@ def _contains(outer: ParsedCIDR, inner: ParsedCIDR) -> bool:
     )
 
 
-def check_cidr_list(config: MasqConfig) -> list[Finding]:
-    """Empty list, duplicates, shadowed entries, match-all and redundant link-local."""
+def check_cidr_list(
+    config: MasqConfig, contained: str = "its rule can never match"
+) -> list[Finding]:
+    """Empty list, duplicates, shadowed entries, match-all and redundant link-local;
+    ``contained`` says what becomes of an entry inside an earlier one."""
     findings: list[Finding] = []
     key_origin = config.key_origins.get("nonMasqueradeCIDRs")
     if key_origin is not None and not config.non_masquerade_cidrs:
@@ -38,7 +41,7 @@ def check_cidr_list(config: MasqConfig) -> list[Finding]:
         parsed = _aligned(entry)
         if parsed is None:
             continue
-        findings.extend(_against_earlier(entry, parsed, earlier))
+        findings.extend(_against_earlier(entry, parsed, earlier, contained))
         earlier.setdefault((parsed.version, parsed.prefix, parsed.network), entry)
         if parsed.prefix == 0:
             family = "IPv4" if parsed.version == 4 else "IPv6"
@@ -71,7 +74,10 @@ def _aligned(entry: CIDREntry) -> ParsedCIDR | None:
 
 
 def _against_earlier(
-    entry: CIDREntry, parsed: ParsedCIDR, earlier: dict[tuple[int, int, int], CIDREntry]
+    entry: CIDREntry,
+    parsed: ParsedCIDR,
+    earlier: dict[tuple[int, int, int], CIDREntry],
+    contained: str,
 ) -> list[Finding]:
     """MASQ013/MASQ014 against the earlier entries, looking up each enclosing network.
 
@@ -97,7 +103,7 @@ def _against_earlier(
                     "MASQ014",
                     entry.origin,
                     f'CIDR "{entry.text}" is inside "{outer.text}" '
-                    f"({outer.origin.entry}{_where(outer.origin)}): its rule can never match",
+                    f"({outer.origin.entry}{_where(outer.origin)}): {contained}",
                 )
             ]
     return []

@@ -6,7 +6,17 @@ from masqctl.ruleset import Ruleset
 
 
 def map_text(ruleset: Ruleset, family: str | None = None) -> str:
-    """The prefixes of every map (or of ``family``'s), one a line."""
+    """The prefixes of every map (or of ``family``'s), one a line; UsageError for a
+    family whose map the agent does not make."""
+    if family and family not in ruleset.maps:
+        from masqctl.errors import UsageError
+        from masqctl.flavours.cilium import MAP_NAMES
+
+        setting = f"enable-{family}-masquerade"
+        raise UsageError(
+            f"--family {family}: Cilium makes no {MAP_NAMES[family]} map without {setting} "
+            f"(--{setting})"
+        )
     maps = [ruleset.maps[family]] if family else list(ruleset.maps.values())
     return "".join(f"{entry.cidr}\n" for table in maps for entry in table.entries)
 

@@ -47,6 +47,8 @@ class FlavourOutput:
     map_limit: int | None = None
     #: The flavour is installed by a Helm chart that takes the config as values.
     helm_values: bool = False
+    #: The check that warns of an empty list (a generated one says it is meant).
+    empty_list_check: str = "MASQ012"
 
 
 _UPSTREAM = FlavourOutput("ip-masq-agent", "kube-system", "config", reads_limits=True)
@@ -73,7 +75,12 @@ OUTPUTS: dict[str, FlavourOutput] = {
     # Cilium: pkg/maps/ipmasq's LPM map holds 16384 entries per family; the agent adds
     # link-local to it unless masqLinkLocal(IPv6); no cidrLimit key.
     "cilium": FlavourOutput(
-        "ip-masq-agent", "kube-system", "config", map_limit=16384, helm_values=True
+        "ip-masq-agent",
+        "kube-system",
+        "config",
+        map_limit=16384,
+        helm_values=True,
+        empty_list_check="MASQ030",
     ),
 }
 
@@ -85,6 +92,7 @@ class ConfigFile:
     key: str
     header: tuple[str, ...]
     values: tuple[tuple[str, object], ...]
+    empty_list_check: str = "MASQ012"
 
 
 def flavour_output(flavour: str) -> FlavourOutput:
@@ -182,7 +190,8 @@ def config_files(generated: Generated, flavour: str) -> list[ConfigFile]:
                 f"file {number} of {len(chunks)}: the agent reads every file whose name "
                 "starts with ip-masq and merges their lists",
             )
-        files.append(ConfigFile(key, lines, (("nonMasqueradeCIDRs", chunk), *settings)))
+        values = (("nonMasqueradeCIDRs", chunk), *settings)
+        files.append(ConfigFile(key, lines, values, output.empty_list_check))
     return files
 
 
@@ -213,8 +222,8 @@ def config_lines(file: ConfigFile, with_header: bool = True) -> list[str]:
             lines += [f"{key}:", *(_cidr_line(cidr) for cidr in value)]
         else:
             lines.append(
-                f"{key}: []  # masqctl: ignore MASQ012 (the intent: nothing else stays "
-                "unmasqueraded)"
+                f"{key}: []  # masqctl: ignore {file.empty_list_check} (the intent: nothing "
+                "else stays unmasqueraded)"
             )
     return lines
 
