@@ -117,6 +117,7 @@ def timestamp_seconds(text: str) -> float:
 
 def run_check(request: DiffRequest, flavour: str) -> Check:
     """Run diff (JSON) and put the check in front; a failure is a document too.
+    ``flavour`` is the command line's, reported where the inputs cannot be read.
 
     Usage errors are raised (they are the command's, not the node's).
     """
@@ -126,7 +127,9 @@ def run_check(request: DiffRequest, flavour: str) -> Check:
     digest = config_digest(request.agent.config_paths)
     error: MasqctlError | None = None
     try:
-        text, code = run_diff(replace(request, output_format="json"))
+        setup = request.agent.resolve()
+        flavour = setup.flavour.name  # the DaemonSet's, when the inputs hold one
+        text, code = run_diff(replace(request, output_format="json"), setup)
         result = json.loads(text)
     except UsageError:
         raise

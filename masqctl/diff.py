@@ -37,7 +37,7 @@ from masqctl.netfilter.save_parser import (
 from masqctl.ruleset import FamilyRules, Rule, Ruleset
 
 if TYPE_CHECKING:
-    from masqctl.agent_setup import AgentInputs
+    from masqctl.agent_setup import AgentInputs, AgentSetup
     from masqctl.netfilter.paste import Paste
 
 JUMP_OK = "ok"
@@ -648,13 +648,13 @@ def family_sources(
     return sources
 
 
-def run_diff(request: DiffRequest) -> tuple[str, int]:
+def run_diff(request: DiffRequest, setup: AgentSetup | None = None) -> tuple[str, int]:
     """diff's whole job: what to print and the exit code (0 in sync, 1 drift, 2 a pasted
-    dump too incomplete to tell)."""
+    dump too incomplete to tell); ``setup``: the agent already resolved from the request."""
     from masqctl.diff_paste import note_gaps
 
     require_choice("output", request.output_format, TEXT_OR_JSON)
-    setup = request.agent.resolve()
+    setup = setup or request.agent.resolve()
     ruleset = setup.ruleset()
     if not setup.flavour.writes_chain:
         return _map_diff(request, ruleset, setup.flavour.title)

@@ -304,3 +304,17 @@ def test_an_unwritable_metrics_directory_is_one_line(tmp_path, capsys) -> None:
         tmp_path, capsys, NO_CHAIN, "-o", "prometheus", "--metrics-file", str(target)
     )
     assert (code, err) == (2, f"masqctl: {target}: cannot write: No such file or directory\n")
+
+
+def test_the_check_names_the_flavour_of_the_daemonset_among_the_inputs(tmp_path, capsys) -> None:
+    cluster = DATA / "cluster"
+    inputs = [
+        "-c",
+        str(cluster / "gke-doc-daemonset.yaml"),
+        "-c",
+        str(cluster / "gke-doc-configmap.yaml"),
+    ]
+    (tmp_path / "dump.txt").write_text(NO_CHAIN)
+    code = main(["diff", "--from", str(tmp_path / "dump.txt"), *inputs, "-o", "json"])
+    found = json.loads(capsys.readouterr().out)
+    assert (code, found["check"]["flavour"]) == (1, "gke")
