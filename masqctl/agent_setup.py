@@ -12,7 +12,7 @@ flavour reads of the inputs.  Every command works from the one AgentSetup this m
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,14 +30,21 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class AgentInputs:
     """What the command line says about the agent: --config, --flavour, the agent flags
-    given (keywords of AgentFlags).  :meth:`resolve` reads the inputs."""
+    given (keywords of AgentFlags).  :meth:`resolve` reads the inputs and hands each of
+    the setup's notes to ``notify`` (the command's way of telling the user)."""
 
     config_paths: tuple[str, ...] = ()
     flavour: str | None = None
     given: Mapping[str, object] = field(default_factory=dict)
+    notify: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def of(cls, config_paths: Sequence[str] | None, values: Mapping[str, object]) -> AgentInputs:
+    def of(
+        cls,
+        config_paths: Sequence[str] | None,
+        values: Mapping[str, object],
+        notify: Callable[[str], None] | None = None,
+    ) -> AgentInputs:
         """From a command's keywords: --config and everything of AGENT_FLAGS."""
         from masqctl.options import AGENT_FLAG_DESTS
 
@@ -46,11 +53,16 @@ class AgentInputs:
             tuple(config_paths or ()),
             flavour if isinstance(flavour, str) else None,
             {dest: values[dest] for dest in AGENT_FLAG_DESTS if values.get(dest) is not None},
+            notify,
         )
 
     def resolve(self) -> AgentSetup:
-        """The AgentSetup these inputs make (see :func:`resolve`)."""
-        return resolve(self.config_paths, self.flavour, self.given)
+        """The AgentSetup these inputs make (see :func:`resolve`), its notes told."""
+        setup = resolve(self.config_paths, self.flavour, self.given)
+        if self.notify is not None:
+            for note in setup.notes:
+                self.notify(note)
+        return setup
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,7 @@ def resolve(
         return AgentSetup(
             flavour, flavour.agent_flags(given), tuple(flavour.files_read(found)), tuple(paths)
         )
-    return _from_deployment(deployment, reads, flavour_name, given, tuple(paths))
+    return _from_deployment(deployment, reads, given, tuple(paths))
 
 
 def read_inputs(paths: Sequence[str]) -> list[ReadFile]:
@@ -151,24 +163,59 @@ def _deployment(reads: list[ReadFile], flavour_name: str | None) -> AgentDeploym
 def _from_deployment(
     deployment: AgentDeployment,
     reads: list[ReadFile],
-    flavour_name: str | None,
     given: Mapping[str, object],
     paths: tuple[str, ...],
 ) -> AgentSetup:
     """The setup the DaemonSet's agent runs with, the command line's flags on top."""
+    if deployment.exits is not None:
+        failure = deployment.exits
+        raise MasqctlError(
+            f"{deployment.label}'s agent does not start ({failure.file}:{failure.line}:"
+            f"{failure.column}: {failure.message}): it writes no rules"
+        )
     flavour = deployment.flavour
-    notes = [f"read as {deployment.label}'s agent reads it ({flavour.name}, {deployment.image})"]
-    overridden = {dest: value for dest, value in given.items() if value is not None}
-    for dest, value in overridden.items():
-        if dest in deployment.flags and deployment.flags[dest] != value:
-            notes.append(
-                f"--{dest.replace('_', '-')} {value!r} overrides the DaemonSet's "
-                f"{deployment.flags[dest]!r}"
-            )
-    flags = flavour.agent_flags({**deployment.flags, **overridden})
-    return AgentSetup(
-        flavour, flags, tuple(mounted_configs(deployment, reads)), paths, tuple(notes)
-    )
+    notes = deployment_notes(deployment, given)
+    flags = flavour.deployed_flags({**deployment.flags, **given}, deployment.version)
+    files = tuple(mounted_configs(deployment, reads))
+    if not files:
+        notes.append(
+            f"{deployment.label}'s agent reads no config file of the inputs (masqctl validate "
+            "tells why): it runs on its defaults"
+        )
+    return AgentSetup(flavour, flags, files or None, paths, tuple(notes))
+
+
+def deployment_notes(deployment: AgentDeployment, given: Mapping[str, object]) -> list[str]:
+    """What reading as ``deployment``'s agent means: its flavour, release and flags, then
+    each flag ``given`` on masqctl's command line that overrides what the agent runs with."""
+    flavour = deployment.flavour
+    flags = " ".join(_flag_text(flavour, dest, value) for dest, value in deployment.flags.items())
+    notes = [
+        f"read as {deployment.label}'s agent reads it: {flavour.name}, "
+        f"{deployment.version or 'the newest release'}, "
+        + (f"flags {flags}" if flags else "no flags (their defaults)")
+    ]
+    deployed = flavour.deployed_flags(deployment.flags, deployment.version)
+    for dest, value in given.items():
+        ours = _flag_text(flavour, dest, value)
+        theirs = _flag_text(flavour, dest, deployment.flags.get(dest, getattr(deployed, dest, "")))
+        if ours == theirs:
+            continue
+        origin = deployment.flag_origins.get(dest)
+        if origin is None:
+            theirs = f"the agent's default {theirs}"
+        else:
+            theirs = f"the DaemonSet's {theirs} ({origin.file}:{origin.line}:{origin.column})"
+        notes.append(f"{ours} of masqctl's command line overrides {theirs}")
+    return notes
+
+
+def _flag_text(flavour: Flavour, dest: str, value: object) -> str:
+    """``--masq-chain=IP-MASQ``, ``--enable-ipv6=true``: a flag as Go's flag package takes it."""
+    definition = flavour.flag(dest)
+    name = definition.go_name if definition is not None else dest.replace("_", "-")
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return f"--{name}={text}"
 
 
 def mounted_configs(deployment: AgentDeployment, reads: list[ReadFile]) -> list[FoundConfig]:

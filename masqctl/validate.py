@@ -148,15 +148,35 @@ def validate_paths(
     checked = _Checked(agents.all_findings())
     for deployment in agents.deployments:
         checked.deployment(deployment, reads, agent)
-    flavour = get_flavour(agent.flavour)
+    flavour = _unmounted_flavour(agent.flavour, agents.deployments)
     flags = flavour.agent_flags(agent.given)
     for read in reads:
         checked.file(read, flavour, flags)
     for read in reads:
         report.configs += sum(1 for found in read.configs if id(found) in checked.cases)
+        report.configs += read.path in checked.values_configs
         report.texts[read.path] = read.lines
         checked.report(read, report, rules or RuleFilter())
     return report
+
+
+def _unmounted_flavour(name: str | None, deployments: list[AgentDeployment]) -> Flavour:
+    """Who reads the configs no DaemonSet mounts: --flavour ($MASQCTL_FLAVOUR); without
+    it, the agent the inputs' DaemonSets run (when they run one kind), else upstream's."""
+    import os
+
+    from masqctl.flavours import ENVIRONMENT
+
+    deployed = {deployment.flavour.name: deployment.flavour for deployment in deployments}
+    if name or os.environ.get(ENVIRONMENT) or len(deployed) != 1:
+        return get_flavour(name)
+    return next(iter(deployed.values()))
+
+
+def _placed(context: Finding, found: FoundConfig) -> Finding:
+    """``context`` about ``found``, at the line and column where that config starts."""
+    line, column = found.text.locate(1, 1)
+    return replace(context, file=found.text.file, line=line, column=column)
 
 
 def _span(found: FoundConfig) -> tuple[int, int]:
@@ -177,6 +197,8 @@ class _Checked:
         #: Per ConfigMap (by id): its own findings, which each of its configs carries.
         self.held: dict[int, list[Finding]] = {}
         self.mounted_configmaps: set[int] = set()
+        #: The Helm values files whose agent config was read.
+        self.values_configs: set[str] = set()
         for finding in wiring:
             self.add(finding)
 
@@ -198,10 +220,11 @@ class _Checked:
                 continue
             decoded = flavour.decode(group, flags)
             found_here = [*decoded.findings, *flavour.lint(group, decoded, flags)]
+            placed = [(found, _placed(context, found)) for found in group] if context else []
             for found in group:
                 self.cases.setdefault(id(found), [])
-                if context is not None:
-                    self.cases[id(found)].append(replace(context, line=found.text.locate(1, 1)[0]))
+            for found, finding in placed:
+                self.cases[id(found)].append(finding)
             for finding in found_here:
                 self.add(finding)
                 owner = next(
@@ -214,18 +237,17 @@ class _Checked:
                     group[0],
                 )
                 self.cases[id(owner)].append(finding)
-            if context is not None:
-                for found in group:
-                    self.add(replace(context, line=found.text.locate(1, 1)[0]))
+            for _, finding in placed:
+                self.add(finding)
 
     def deployment(
         self, deployment: AgentDeployment, reads: list[ReadFile], agent: AgentInputs
     ) -> None:
         """The configs a DaemonSet's agent reads, read with its flavour and flags."""
-        from masqctl.agent_setup import mounted_configs
+        from masqctl.agent_setup import deployment_notes, mounted_configs
 
         flavour = deployment.flavour
-        flags = flavour.agent_flags({**deployment.flags, **agent.given})
+        flags = flavour.deployed_flags({**deployment.flags, **agent.given}, deployment.version)
         files = mounted_configs(deployment, reads)
         for mounted in deployment.files:
             if mounted.configmap_node is not None:
@@ -242,14 +264,8 @@ class _Checked:
             )
             self.claimed.add(id(original or found))
             group.append(original or found)
-        given = ", ".join(f"--{dest.replace('_', '-')}" for dest in agent.given)
-        context = finding_at(
-            "MASQ059",
-            Origin(files[0].text.file if files else deployment.file, 0, 1, ""),
-            f"read as {deployment.label}'s agent reads it: {flavour.name}, "
-            f"{deployment.version or 'the newest release'}"
-            + (f", flags of masqctl's command line on top ({given})" if given else ""),
-        )
+        message = "; ".join(deployment_notes(deployment, agent.given))
+        context = finding_at("MASQ059", Origin(deployment.file, 0, 1, ""), message)
         self.group(flavour, flags, group, context)
 
     def file(self, read: ReadFile, flavour: Flavour, flags: AgentFlags) -> None:
@@ -295,6 +311,7 @@ class _Checked:
         from masqctl.config.sources import FoundConfig
 
         cilium = get_flavour("cilium")
+        self.values_configs.add(read.path)
         text = subtree_text(node, read)
         self.group(cilium, cilium.agent_flags({}), [FoundConfig(text, name="ip-masq-agent")])
 

@@ -1,7 +1,8 @@
 """Go's flag package as the agents' flag.Parse() reads a command line.
 
 Every expected value here was checked against Go 1.27's own flag package (a FlagSet with
-the same flags, ContinueOnError): messages are byte for byte what Go prints.
+the same flags, ContinueOnError; the logging levels with flag.Values whose Set is klog/v2's
+and glog's): messages are byte for byte what Go prints.
 """
 
 from __future__ import annotations
@@ -232,6 +233,69 @@ def test_uint_flags_refuse_signs_and_take_base_prefixes() -> None:
 
 def test_value_flags_take_any_text() -> None:
     assert values(parse("--v", "abc")) == {"v": "abc"}
+
+
+def level(kind: str, text: str) -> FlagParse[int]:
+    return parse_flags([Argument(f"--v={text}", 0)], {"v": kind})
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "value"),
+    [
+        ("klog-level", "2", 2),
+        ("klog-level", "+3", 3),
+        ("klog-level", "-1", -1),
+        ("klog-level", "007", 7),
+        ("klog-level", "2147483647", 2**31 - 1),
+        ("glog-level", "2", 2),
+        ("glog-level", "-1", -1),
+        # strconv.Atoi is 64-bit; glog keeps int32(v)
+        ("glog-level", "2147483648", -(2**31)),
+        ("glog-level", "-2147483649", 2**31 - 1),
+        ("glog-level", "4294967298", 2),
+    ],
+)
+def test_logging_levels_are_read_as_klog_and_glog_set_them(
+    kind: str, text: str, value: int
+) -> None:
+    assert values(level(kind, text)) == {"v": value}
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "reason"),
+    [
+        ("klog-level", "two", 'strconv.ParseInt: parsing "two": invalid syntax'),
+        ("klog-level", "", 'strconv.ParseInt: parsing "": invalid syntax'),
+        ("klog-level", "0x2", 'strconv.ParseInt: parsing "0x2": invalid syntax'),
+        ("klog-level", "1_0", 'strconv.ParseInt: parsing "1_0": invalid syntax'),
+        ("klog-level", " 2", 'strconv.ParseInt: parsing " 2": invalid syntax'),
+        ("klog-level", "-", 'strconv.ParseInt: parsing "-": invalid syntax'),
+        ("klog-level", "\u0663", 'strconv.ParseInt: parsing "\u0663": invalid syntax'),
+        ("klog-level", "2147483648", 'strconv.ParseInt: parsing "2147483648": value out of range'),
+        (
+            "klog-level",
+            "-2147483649",
+            'strconv.ParseInt: parsing "-2147483649": value out of range',
+        ),
+        ("glog-level", "two", 'strconv.Atoi: parsing "two": invalid syntax'),
+        ("glog-level", "+", 'strconv.Atoi: parsing "+": invalid syntax'),
+        (
+            "glog-level",
+            "99999999999999999999",
+            'strconv.Atoi: parsing "99999999999999999999": value out of range',
+        ),
+    ],
+)
+def test_logging_level_errors_are_strconvs_own_text(kind: str, text: str, reason: str) -> None:
+    result = level(kind, text)
+    assert result.error is not None
+    assert result.error.message == f"invalid value {go_quote(text)} for flag -v: {reason}"
+
+
+def test_a_value_only_the_node_knows_is_taken_and_parsing_goes_on() -> None:
+    arguments = [Argument(text, index) for index, text in enumerate(["--v=$(LEVEL)", "--a"])]
+    result = parse_flags(arguments, {"v": "klog-level", "a": "bool"}, lambda a: a.where == 0)
+    assert (values(result), result.error) == ({"v": None, "a": True}, None)
 
 
 def test_bare_bool_records_true_as_the_text_set_received() -> None:

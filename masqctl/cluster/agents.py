@@ -125,7 +125,7 @@ def _read_agent(
         deployment.cilium = settings
         deployment.flags, deployment.flag_origins = cilium.settings_flags(settings, flavour)
         deployment.findings.extend(cilium.settings_findings(workload, container, settings))
-        deployment.starts = not any(f.rule == "MASQ056" for f in deployment.findings)
+        deployment.exits = next((f for f in deployment.findings if f.rule == "MASQ056"), None)
     else:
         env = container_environment(
             container, workload.namespace, objects.configmap_data(workload.namespace)
@@ -136,7 +136,7 @@ def _read_agent(
         deployment.logging_flags = command_line.logging_flags
         deployment.program = command_line.program
         deployment.arguments = command_line.arguments
-        deployment.starts = command_line.starts
+        deployment.exits = command_line.exits
         deployment.findings.extend(command_line.findings)
     wiring = WiringReader(workload, pod_spec, container, flavour, objects).read()
     deployment.files = wiring.files

@@ -55,8 +55,8 @@ class CommandLine:
     #: Logging-library flags given: Go name → the value text ("true" for a bare bool).
     logging_flags: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
-    #: False when the agent exits while parsing its flags.
-    starts: bool = True
+    #: Why the agent exits while parsing its flags (None: it starts).
+    exits: Finding | None = None
 
 
 def read_command_line(
@@ -74,7 +74,7 @@ def read_command_line(
     for item in [*command, *args]:
         argument = _argument(workload, item, env, result.findings)
         if argument is None:
-            result.starts = False
+            result.exits = result.findings[-1]
             return result
         arguments.append(argument)
     if command:
@@ -92,28 +92,32 @@ def read_command_line(
             )
             return result
     result.arguments = [argument.text for argument in arguments]
+    if arguments and not flavour.parses_flags(version):
+        result.findings.append(_ignored_finding(workload, arguments, flavour, version))
+        return result
     defined = {
         flag.go_name: flag.kind for flag in flavour.flags if flavour.flag_exists(flag, version)
     }
     known = {**flavour.logging_flags(version), **defined}
-    parsed = parse_flags(arguments, known)
+    # An argument whose $(VAR) masqctl cannot know may well be fine on the node.
+    unresolved = {(f.line, f.column) for f in result.findings if f.rule == "MASQ053"}
+
+    def unknown(argument: Argument[ArgItem]) -> bool:
+        return (argument.where.node.line, argument.where.node.column) in unresolved
+
+    parsed = parse_flags(arguments, known, unknown)
     by_go_name = {flag.go_name: flag for flag in flavour.flags}
     for name, flag in parsed.flags.items():
         definition = by_go_name.get(name)
         if definition is None:
             result.logging_flags[name] = flag.text
-            continue
-        result.flags[definition.dest] = flag.value
-        result.origins[definition.dest] = _origin(workload, flag.argument.where)
-    # An argument whose $(VAR) masqctl cannot know may well be fine on the node.
-    unresolved = {(f.line, f.column) for f in result.findings if f.rule == "MASQ053"}
+        elif flag.value is not None:
+            result.flags[definition.dest] = flag.value
+            result.origins[definition.dest] = _origin(workload, flag.argument.where)
     error = parsed.error
-    if (
-        error is not None
-        and (error.argument.where.node.line, error.argument.where.node.column) not in unresolved
-    ):
-        result.starts = False
-        result.findings.append(_error_finding(workload, error, flavour, version, by_go_name))
+    if error is not None and not unknown(error.argument):
+        result.exits = _error_finding(workload, error, flavour, version, by_go_name)
+        result.findings.append(result.exits)
     stop = _stop_finding(workload, parsed, known)
     if stop is not None:
         result.findings.append(stop)
@@ -173,6 +177,23 @@ def _release(flavour: Flavour, version: str | None) -> str:
     return f"{flavour.title} {version}" if version else f"the newest {flavour.title}"
 
 
+def _ignored_finding(
+    workload: KubeObject,
+    arguments: list[Argument[ArgItem]],
+    flavour: Flavour,
+    version: str | None,
+) -> Finding:
+    """MASQ060: a release that never parses its command line."""
+    listed = ", ".join(argument.text for argument in arguments)
+    return finding_at(
+        "MASQ060",
+        _origin(workload, arguments[0].where),
+        f"{_release(flavour, version)} never parses its command line (flag parsing arrived "
+        f"in {flavour.parses_flags_since}): it ignores every argument ({listed}) and runs "
+        "with its flags' defaults",
+    )
+
+
 def _error_finding(
     workload: KubeObject,
     error: FlagError[ArgItem],
@@ -199,6 +220,9 @@ def _error_finding(
                 f"{text}: {_release(flavour, version)} has no logging flag -{error.name} "
                 f"(newer releases have): {exits}",
             )
+        written, _, value = error.name.partition(" ")
+        if value and (written in by_go_name or written in flavour.logging_flags(version)):
+            exits += f" (one args item holds both words: write --{written}={value.strip()})"
         return finding_at("MASQ050", where, f"{text}: {flavour.title} has no such flag: {exits}")
     if error.kind == HELP:
         return finding_at(

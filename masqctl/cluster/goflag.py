@@ -12,16 +12,20 @@ exits with status 2 and one of Go's messages, exactly as :class:`FlagError` hold
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 #: Flag kinds and how Go parses their values: ``bool`` (strconv.ParseBool, no separate
 #: value), ``int`` and ``uint`` (strconv.ParseInt/ParseUint with base 0, 64 bits),
+#: ``klog-level`` and ``glog-level`` (the logging libraries' ``-v``, a Level: klog/v2's
+#: Set is strconv.ParseInt(value, 10, 32), glog's strconv.Atoi kept as an int32),
 #: ``string`` and ``value`` (a flag.Value whose own checks masqctl does not repeat).
 BOOL = "bool"
 INT = "int"
 UINT = "uint"
+KLOG_LEVEL = "klog-level"
+GLOG_LEVEL = "glog-level"
 
 #: What strconv.ParseBool accepts.
 GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
@@ -53,6 +57,7 @@ class ParsedFlag(Generic[Where]):
 
     name: str
     kind: str
+    #: None when the text is not known (see parse_flags' ``unknown``).
     value: object
     #: The text Set received (``true`` for a bare bool flag).
     text: str
@@ -90,10 +95,14 @@ class FlagParse(Generic[Where]):
 
 
 def parse_flags(
-    arguments: Sequence[Argument[Where]], defined: Mapping[str, str]
+    arguments: Sequence[Argument[Where]],
+    defined: Mapping[str, str],
+    unknown: Callable[[Argument[Where]], bool] = lambda argument: False,
 ) -> FlagParse[Where]:
     """Go's FlagSet.Parse over ``arguments`` (argv[1:]) with ``defined`` flags (name →
-    kind)."""
+    kind).  A value that fails its flag's check in an argument masqctl does not know as
+    the agent will (``unknown``: a ``$(VAR)`` only the node resolves) is taken, with the
+    value None, and parsing goes on."""
     result: FlagParse[Where] = FlagParse()
     index = 0
     while index < len(arguments):
@@ -128,7 +137,7 @@ def parse_flags(
         if kind == BOOL:
             value = "true" if value is None else value
             parsed = parse_bool(value)
-            if parsed is None:
+            if parsed is None and not unknown(argument):
                 message = f"invalid boolean value {go_quote(value)} for -{name}: parse error"
                 result.error = FlagError(BAD_VALUE, message, name, argument)
                 return result
@@ -144,9 +153,12 @@ def parse_flags(
             try:
                 parsed = flag_value(kind, value)
             except ValueError as error:
-                message = f"invalid value {go_quote(value)} for flag -{name}: {error}"
-                result.error = FlagError(BAD_VALUE, message, name, value_argument or argument)
-                return result
+                if unknown(value_argument or argument):
+                    parsed = None
+                else:
+                    message = f"invalid value {go_quote(value)} for flag -{name}: {error}"
+                    result.error = FlagError(BAD_VALUE, message, name, value_argument or argument)
+                    return result
         result.last = ParsedFlag(name, kind, parsed, value, argument, value_argument)
         result.flags[name] = result.last
     return result
@@ -168,7 +180,30 @@ def flag_value(kind: str, text: str) -> object:
         return parse_go_int(text)
     if kind == UINT:
         return parse_go_uint(text)
+    if kind == KLOG_LEVEL:
+        return parse_decimal(text, "ParseInt", 32)
+    if kind == GLOG_LEVEL:
+        return _int32(parse_decimal(text, "Atoi", 64))
     return text
+
+
+def parse_decimal(text: str, func: str, bits: int) -> int:
+    """strconv.ParseInt(text, 10, bits) (``func`` "ParseInt"), or strconv.Atoi on 64-bit
+    Linux (``func`` "Atoi", 64 bits): an optional sign and ASCII digits only.  A flag.Value
+    returns strconv's error as it is, so ValueError holds Go's whole NumError text
+    (``strconv.Atoi: parsing "abc": invalid syntax``)."""
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits or not all("0" <= char <= "9" for char in digits):
+        raise ValueError(f"strconv.{func}: parsing {go_quote(text)}: invalid syntax")
+    number = -int(digits) if text[0] == "-" else int(digits)
+    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+        raise ValueError(f"strconv.{func}: parsing {go_quote(text)}: value out of range")
+    return number
+
+
+def _int32(number: int) -> int:
+    """Go's int32(number): the low 32 bits, as a signed number."""
+    return (number + 2**31) % 2**32 - 2**31
 
 
 _PARSE_ERROR = "parse error"

@@ -74,9 +74,10 @@ class AgentDeployment:
 
     ``files`` are the files the agent finds in its config directory, sorted by name as
     the agents list them, each saying whether the flavour reads it and which ConfigMap
-    key it holds.  ``findings`` are the wiring checks (MASQ040–MASQ059), each pointing at
-    the DaemonSet's lines (or the ConfigMap's).  ``starts`` is False when the container
-    would exit at start-up (an unknown flag, a bad value), so nothing it reads matters.
+    key it holds.  ``findings`` are the wiring checks (MASQ040–MASQ061), each pointing at
+    the DaemonSet's lines (or the ConfigMap's).  ``exits`` is the finding why the
+    container would exit at start-up (an unknown flag, a bad value), so nothing it reads
+    matters; None when it starts.
     """
 
     file: str
@@ -102,7 +103,12 @@ class AgentDeployment:
     files: list[MountedFile] = field(default_factory=list)
     cilium: CiliumSettings | None = None
     findings: list[Finding] = field(default_factory=list)
-    starts: bool = True
+    exits: Finding | None = None
+
+    @property
+    def starts(self) -> bool:
+        """Whether the agent container gets past its start-up."""
+        return self.exits is None
 
     @property
     def label(self) -> str:

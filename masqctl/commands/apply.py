@@ -16,10 +16,10 @@ def run(
     **agent: object,
 ) -> int:
     """Apply once; exit 0 (errors exit 2)."""
-    from masqctl.agent_setup import AgentInputs
     from masqctl.apply import ApplyRequest, run_apply
+    from masqctl.commands.common import agent_inputs
 
-    inputs = AgentInputs.of(config, agent)
+    inputs = agent_inputs(config, agent)
     text, code = run_apply(
         ApplyRequest(inputs, iptables_mode, dry_run, backup, remove, output_format)
     )

@@ -29,9 +29,8 @@ def run(
     **agent: object,
 ) -> int:
     """Print the drift; exit 0 in sync, 1 drift (with --watch: check until stopped)."""
-    from masqctl.agent_setup import AgentInputs
     from masqctl.check import present_configs
-    from masqctl.commands.common import agent_setup
+    from masqctl.commands.common import agent_inputs, agent_setup
     from masqctl.diff import DiffRequest
 
     flavour, flags = agent_setup(agent)
@@ -45,7 +44,7 @@ def run(
     require_choice("output", output_format, OUTPUTS)
     if metrics_file is not None and output_format == "text":
         raise UsageError("--metrics-file goes with --output prometheus, json or summary")
-    inputs = AgentInputs.of(config, agent)
+    inputs = agent_inputs(config, agent)
     request = DiffRequest(inputs, dump, dump6, iptables_mode, output_format)
     watching = watch is not None
 

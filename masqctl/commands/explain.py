@@ -19,7 +19,7 @@ def run(
     **agent: object,
 ) -> int:
     """Explain every address; exit 0 (malformed input exits 2)."""
-    from masqctl.agent_setup import AgentInputs
+    from masqctl.commands.common import agent_inputs
     from masqctl.explain.command import ExplainRequest, parse_mark, run_explain
 
     if cni_conf is not None:
@@ -33,7 +33,7 @@ def run(
     return run_explain(
         ExplainRequest(
             addresses=addresses,
-            agent=AgentInputs.of(config, agent),
+            agent=agent_inputs(config, agent),
             output_format=output_format,
             live=live,
             dump_path=dump,

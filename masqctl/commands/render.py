@@ -60,9 +60,9 @@ def run(
     **agent: object,
 ) -> int:
     """Print what render renders; exit 0."""
-    from masqctl.agent_setup import AgentInputs
+    from masqctl.commands.common import agent_inputs, print_note
 
-    setup = AgentInputs.of(config, agent).resolve()
+    setup = agent_inputs(config, agent).resolve()
     flavour = setup.flavour
     output_format = output_format or flavour.render_formats[0]
     require_choice("format", output_format, FORMATS)
@@ -79,9 +79,9 @@ def run(
         raise UsageError("--numeric and --verbose go with --format list")
     ruleset = setup.ruleset()
     if any(not rules.ordered for rules in ruleset.families.values()):
-        sys.stderr.write(
-            f"masqctl: note: {flavour.title} writes these RETURN rules in a new order on "
-            "every sync (it builds them through a Go map); shown in first-seen order\n"
+        print_note(
+            f"{flavour.title} writes these RETURN rules in a new order on every sync (it "
+            "builds them through a Go map); shown in first-seen order"
         )
     sys.stdout.write(render_text(ruleset, family, output_format, cni_conf, write, numeric, verbose))
     return 0

@@ -19,12 +19,12 @@ def run(
 ) -> int:
     """Print the effective config (exit 0); with --from-log, 0 when the agent runs it, 1
     when its log shows another config."""
-    from masqctl.agent_setup import AgentInputs
+    from masqctl.commands.common import agent_inputs
     from masqctl.config.load import ConfigRejected, decoded_config
     from masqctl.errors import MasqctlError
 
     require_choice("output", output_format, FORMATS)
-    setup = AgentInputs.of(config, agent).resolve()
+    setup = agent_inputs(config, agent).resolve()
     flavour = setup.flavour
     try:
         effective = flavour.effective_json(setup.config())

@@ -75,6 +75,9 @@ class Flavour:
     #: what it logs when it finds no config file and runs on its defaults.
     log_marker: str | None = "Using config: "
     defaults_log_marker: str | None = "No config file found at "
+    #: The first release whose agent parses its command line (None: every release);
+    #: an older one ignores every argument and runs with its flags' defaults.
+    parses_flags_since: str | None = None
 
     def files_read(self, found: Sequence[FoundConfig]) -> list[FoundConfig]:
         """The configs among ``found`` this agent reads (raw files, and the ConfigMap key
@@ -118,11 +121,14 @@ class Flavour:
         None: the newest) accepts: Go flag name → kind."""
         return {}
 
+    def parses_flags(self, version: str | None) -> bool:
+        """Whether the agent's release ``version`` (None: the newest) parses its command
+        line at all (older upstream releases never call flag.Parse)."""
+        return released(version, self.parses_flags_since)
+
     def flag_exists(self, flag: FlagDef, version: str | None) -> bool:
         """Whether the agent's release ``version`` (None: the newest) has ``flag``."""
-        if flag.since is None or version_key(version) is None:
-            return True
-        return version_key(version) >= version_key(flag.since)  # type: ignore[operator]
+        return released(version, flag.since)
 
     def flag(self, dest: str) -> FlagDef | None:
         """The flag kept under ``dest``, or None when this agent has none."""
@@ -148,6 +154,24 @@ class Flavour:
             values[dest] = flag_value(flag, value)
         known = {field.name for field in fields(AgentFlags)}
         return AgentFlags(**{dest: value for dest, value in values.items() if dest in known})
+
+    def deployed_flags(self, given: Mapping[str, object], version: str | None) -> AgentFlags:
+        """The flags the agent of release ``version`` (an image tag; None: the newest)
+        runs with when its DaemonSet's command line sets ``given``: as agent_flags, but a
+        flag not given has the default of that release's binary."""
+        return self.agent_flags({**self.binary_defaults(version), **given})
+
+    def binary_defaults(self, version: str | None) -> dict[str, object]:
+        """Where the agent's binary of release ``version`` runs otherwise than the flags'
+        defaults say (what it did before a flag existed): ``{FlagDef.dest: value}``."""
+        return {}
+
+
+def released(version: str | None, since: str | None) -> bool:
+    """Whether release ``version`` (an image tag; None, or no release: the newest) is
+    ``since`` or later (None: every release)."""
+    key, first = version_key(version), version_key(since)
+    return key is None or first is None or key >= first
 
 
 def flag_value(flag: FlagDef, value: object) -> object:

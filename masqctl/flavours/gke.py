@@ -22,5 +22,12 @@ class GKE(Upstream):
         replace(flag, default=_GKE_DEFAULTS.get(flag.dest, flag.default)) for flag in UPSTREAM_FLAGS
     )
 
+    def binary_defaults(self, version: str | None) -> dict[str, object]:
+        """GKE's binary is upstream's: its DaemonSet passes GKE's settings as flags
+        (``--masq-chain=IP-MASQ --nomasq-all-reserved-ranges``; GKE's doc manifest says to
+        uncomment the second), so a flag it does not pass has upstream's default."""
+        upstream = {flag.dest: flag.default for flag in UPSTREAM_FLAGS}
+        return {**upstream, **super().binary_defaults(version)}
+
 
 FLAVOUR = GKE()

@@ -1,8 +1,9 @@
 """The logging flags an agent binary accepts, by logging library (glog, klog/v2).
 
 An agent that registers these flags on Go's flag package accepts them on its command
-line; any other flag makes it exit.  Values are the Go flag kinds: ``bool`` flags take
-no separate value, every other kind does.
+line; any other flag makes it exit.  Values are the Go flag kinds of
+masqctl.cluster.goflag: ``bool`` flags take no separate value, every other kind does;
+``-v`` is each library's Level, whose value is checked as its Set does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ GLOG = {
     "log_dir": "string",
     "logtostderr": "bool",
     "stderrthreshold": "value",
-    "v": "value",
+    "v": "glog-level",
     "vmodule": "value",
 }
 #: glog v1.1 and later add two.
@@ -32,7 +33,7 @@ KLOG = {
     "skip_headers": "bool",
     "skip_log_headers": "bool",
     "stderrthreshold": "value",
-    "v": "value",
+    "v": "klog-level",
     "vmodule": "value",
 }
 #: k8s.io/klog/v2 v2.140 and later add two.

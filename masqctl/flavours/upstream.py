@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 
 from masqctl.agent import DEFAULT_CHAIN, AgentFlags
 from masqctl.errors import MasqctlError
-from masqctl.flavours.base import FlagDef, Flavour
+from masqctl.flavours.base import FlagDef, Flavour, released
 from masqctl.flavours.logging import GLOG, GLOG_1_1, KLOG, KLOG_2_140, version_key
 
 if TYPE_CHECKING:
     from masqctl.config.agent_parser import DecodedConfig
     from masqctl.config.sources import FoundConfig
+    from masqctl.findings import Finding
     from masqctl.model import MasqConfig
 
 #: The agent's flags (cmd/ip-masq-agent), with their defaults and the first release that
@@ -33,6 +34,9 @@ class Upstream(Flavour):
     name = "upstream"
     title = "kubernetes-sigs/ip-masq-agent"
     flags = UPSTREAM_FLAGS
+    #: v0.2.0 to v2.0.1 never call flag.Parse (main() of cmd/ip-masq-agent); v2.1.0
+    #: (PR #17) does.
+    parses_flags_since = "v2.1.0"
     images = (
         "registry.k8s.io/networking/ip-masq-agent",
         "k8s.gcr.io/networking/ip-masq-agent",
@@ -55,6 +59,17 @@ class Upstream(Flavour):
             )
         return decode_config(files[0].text, flags)
 
+    def lint(
+        self, files: Sequence[FoundConfig], decoded: DecodedConfig, flags: AgentFlags
+    ) -> list[Finding]:
+        """Besides the CIDR checks: --enable-ipv6 with nothing said about IPv6."""
+        from masqctl.lint.cidrs import check_ipv6_enabled
+        from masqctl.model import Origin
+
+        start = Origin(files[0].text.file, *files[0].text.locate(1, 1), "") if files else None
+        found = super().lint(files, decoded, flags)
+        return found + (check_ipv6_enabled(decoded.config, flags, start) if start else [])
+
     def effective_json(self, config: MasqConfig) -> str:
         """The agent's ``Using config:`` log line: json.Marshal of its MasqConfig."""
         from masqctl.config.goparse import format_duration, go_json_string
@@ -70,6 +85,11 @@ class Upstream(Flavour):
             f'"masqLinkLocalIPv6":{_json_bool(config.masq_link_local_ipv6)},'
             f'"resyncInterval":{go_json_string(format_duration(config.resync_interval_ns))}}}'
         )
+
+    def binary_defaults(self, version: str | None) -> dict[str, object]:
+        """Before v2.10.0 the MASQUERADE rule has no --random-fully (v2.10.0 added it to
+        every rule, v2.11.0 the flag that turns it off)."""
+        return {} if released(version, "v2.10.0") else {"random_fully": False}
 
     def logging_flags(self, version: str | None) -> dict[str, str]:
         """glog up to v2.11.0 (v2.10.1 adds two flags), klog/v2 from v2.12.0; the newest

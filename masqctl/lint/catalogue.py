@@ -560,6 +560,32 @@ _CHECKS = (
         "the inputs, its ConfigMaps are validated with exactly those, and this says which.",
         "Nothing to fix; give flags on masqctl's command line to see another setting.",
     ),
+    Check(
+        "MASQ060",
+        "flags-ignored",
+        WARNING,
+        "The image's release of the agent never reads its command line: every argument is ignored.",
+        "Upstream's agent calls flag.Parse only from v2.1.0 on; v0.2.0 to v2.0.1 (such as "
+        "`ip-masq-agent-amd64:v2.0.0`, which upstream's manifest named up to v2.6.1) start "
+        "with every flag at its default and never look at `args`, so `--masq-chain` or "
+        "`--nomasq-all-reserved-ranges` there change nothing, and a wrong flag does not "
+        "even make them exit.",
+        "Upgrade the image to a release that reads its flags (v2.1.0 or later, and late "
+        "enough for the flags given), or remove the arguments.",
+    ),
+    Check(
+        "MASQ061",
+        "ipv6-without-cidrs",
+        WARNING,
+        "The agent runs with --enable-ipv6 but the config lists no IPv6 CIDR and does not "
+        "set masqLinkLocalIPv6.",
+        "With --enable-ipv6 the agent writes an ip6tables chain that returns only fe80::/10 "
+        "and the config's IPv6 CIDRs, then masquerades the rest: with none listed, traffic "
+        "to every other IPv6 destination, pods and nodes of the cluster included, is "
+        "masqueraded.",
+        "List the cluster's IPv6 ranges (pods, services, nodes) in nonMasqueradeCIDRs, or "
+        "drop --enable-ipv6 if the cluster has no IPv6.",
+    ),
 )
 
 _CHAIN_AGENTS = ("upstream", "gke", "azure-v2")
@@ -582,6 +608,8 @@ _FLAVOURS = {
     "MASQ032": ("cilium",),
     "MASQ055": ("cilium",),
     "MASQ056": ("cilium",),
+    "MASQ060": _UPSTREAM,
+    "MASQ061": _UPSTREAM,
 }
 
 CHECKS: dict[str, Check] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from masqctl.agent import LINK_LOCAL_IPV4, LINK_LOCAL_IPV6
+from masqctl.agent import LINK_LOCAL_IPV4, LINK_LOCAL_IPV6, AgentFlags
 from masqctl.config.goparse import ParsedCIDR, parse_cidr
 from masqctl.findings import Finding
 from masqctl.lint.report import finding_at
@@ -66,6 +66,29 @@ def check_cidr_list(
                 )
             )
     return findings
+
+
+def check_ipv6_enabled(config: MasqConfig, flags: AgentFlags, start: Origin) -> list[Finding]:
+    """MASQ061: --enable-ipv6 while the config says nothing about IPv6 (``start``: where
+    the config begins, for a config without nonMasqueradeCIDRs)."""
+    from masqctl.ruleset import IPV6, cidr_family
+
+    if not flags.enable_ipv6 or "masqLinkLocalIPv6" in config.key_origins:
+        return []
+    if any(
+        entry.parsed() is not None and cidr_family(entry.text) == IPV6
+        for entry in config.non_masquerade_cidrs
+    ):
+        return []
+    return [
+        finding_at(
+            "MASQ061",
+            config.key_origins.get("nonMasqueradeCIDRs", start),
+            "the agent runs with --enable-ipv6, but the config lists no IPv6 CIDR and does "
+            f"not set masqLinkLocalIPv6: it masquerades every IPv6 destination but "
+            f"{LINK_LOCAL_IPV6}, the cluster's own pods and nodes included",
+        )
+    ]
 
 
 def _aligned(entry: CIDREntry) -> ParsedCIDR | None:
