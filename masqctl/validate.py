@@ -150,8 +150,10 @@ def validate_paths(
         checked.deployment(deployment, reads, agent)
     flavour = get_flavour(agent.flavour)
     flags = flavour.agent_flags(agent.given)
-    for read in reads:
-        checked.file(read, flavour, flags)
+    # the configs no DaemonSet claims: read together, as one agent's files (an agent that
+    # merges its files merges all of them; any other reads each on its own)
+    unclaimed = [found for read in reads for found in checked.file(read, flavour)]
+    checked.group(flavour, flags, flavour.files_read(unclaimed))
     for read in reads:
         report.configs += sum(1 for found in read.configs if id(found) in checked.cases)
         report.texts[read.path] = read.lines
@@ -164,6 +166,11 @@ def _span(found: FoundConfig) -> tuple[int, int]:
     first = found.text.locate(1, 1)[0]
     last = found.text.locate(max(found.text.text.count("\n"), 0) + 1, 1)[0]
     return first, max(first, last)
+
+
+def _placed(finding: Finding, found: FoundConfig) -> Finding:
+    """``finding`` at the first line of the config ``found``."""
+    return replace(finding, file=found.text.file, line=found.text.locate(1, 1)[0])
 
 
 class _Checked:
@@ -201,7 +208,7 @@ class _Checked:
             for found in group:
                 self.cases.setdefault(id(found), [])
                 if context is not None:
-                    self.cases[id(found)].append(replace(context, line=found.text.locate(1, 1)[0]))
+                    self.cases[id(found)].append(_placed(context, found))
             for finding in found_here:
                 self.add(finding)
                 owner = next(
@@ -216,7 +223,7 @@ class _Checked:
                 self.cases[id(owner)].append(finding)
             if context is not None:
                 for found in group:
-                    self.add(replace(context, line=found.text.locate(1, 1)[0]))
+                    self.add(_placed(context, found))
 
     def deployment(
         self, deployment: AgentDeployment, reads: list[ReadFile], agent: AgentInputs
@@ -252,14 +259,14 @@ class _Checked:
         )
         self.group(flavour, flags, group, context)
 
-    def file(self, read: ReadFile, flavour: Flavour, flags: AgentFlags) -> None:
-        """One input's own checks, and its configs no DaemonSet claims (with --flavour)."""
+    def file(self, read: ReadFile, flavour: Flavour) -> list[FoundConfig]:
+        """One input's own checks; its configs no DaemonSet claims (for --flavour)."""
         from masqctl.cluster.helm import read_helm_values, template_finding
 
         template = template_finding(read)
         if template is not None:
             self.add(template)
-            return
+            return []
         if read.syntax_error is not None:
             message, line, column = read.syntax_error
             self.add(finding_at("MASQ001", Origin(read.path, line, column, ""), message))
@@ -269,7 +276,7 @@ class _Checked:
                 self.add(finding)
             if helm.config is not None:
                 self.helm_config(helm.config, read)
-            return
+            return []
         for key, node in read.non_text_data:
             self.add(
                 finding_at(
@@ -285,8 +292,7 @@ class _Checked:
                 self.held[id(info)] = check_configmap(info, read.path, flavour)
                 for finding in self.held[id(info)]:
                     self.add(finding)
-        unclaimed = [found for found in read.configs if id(found) not in self.claimed]
-        self.group(flavour, flags, flavour.files_read(unclaimed))
+        return [found for found in read.configs if id(found) not in self.claimed]
 
     def helm_config(self, node: Node, read: ReadFile) -> None:
         """Cilium's ``ipMasqAgent.config``, read in place (the chart writes it with toJson,

@@ -78,10 +78,6 @@ def run(
     if (numeric or verbose) and output_format != "list":
         raise UsageError("--numeric and --verbose go with --format list")
     ruleset = setup.ruleset()
-    if any(not rules.ordered for rules in ruleset.families.values()):
-        sys.stderr.write(
-            f"masqctl: note: {flavour.title} writes these RETURN rules in a new order on "
-            "every sync (it builds them through a Go map); shown in first-seen order\n"
-        )
+    setup.note_order(ruleset)
     sys.stdout.write(render_text(ruleset, family, output_format, cni_conf, write, numeric, verbose))
     return 0

@@ -38,10 +38,10 @@ def build_explainer(request: ExplainRequest) -> Explainer:
         return live_explainer(request)
     from masqctl.explain.config_mode import ConfigExplainer
 
-    return ConfigExplainer(
-        request.agent.resolve().ruleset(),
-        request.local_addresses,
-    )
+    setup = request.agent.resolve()
+    ruleset = setup.ruleset()
+    setup.note_order(ruleset)
+    return ConfigExplainer(ruleset, request.local_addresses)
 
 
 def check_request(request: ExplainRequest) -> None:
