@@ -11,6 +11,7 @@ flavour reads of the inputs.  Every command works from the one AgentSetup this m
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -117,7 +118,11 @@ def resolve(
     if not paths:
         flavour = get_flavour(flavour_name)
         return AgentSetup(flavour, flavour.agent_flags(given))
-    reads = read_inputs(paths)
+    files = [file for path in paths for file in config_dir_files(path, flavour_name)]
+    if not files:  # only directories, holding no file the agent reads: its defaults
+        flavour = get_flavour(flavour_name)
+        return AgentSetup(flavour, flavour.agent_flags(given), None, tuple(paths))
+    reads = read_inputs(files)
     deployment = _deployment(reads, flavour_name)
     if deployment is None:
         from masqctl.config.load import configs_of
@@ -128,6 +133,19 @@ def resolve(
             flavour, flavour.agent_flags(given), tuple(flavour.files_read(found)), tuple(paths)
         )
     return _from_deployment(deployment, reads, given, tuple(paths))
+
+
+def config_dir_files(path: str, flavour_name: str | None) -> list[str]:
+    """``path``; or, for a directory, the files of it the agent reads as its /etc/config/
+    (``--flavour``'s agent): the top level only, in name order, those whose names it
+    reads (so kubelet's ``..data`` and timestamped directories never are)."""
+    from masqctl.flavours import get_flavour
+
+    if not os.path.isdir(path):
+        return [path]
+    flavour = get_flavour(flavour_name)
+    names = sorted(os.listdir(path), key=os.fsencode)
+    return [os.path.join(path, name) for name in names if flavour.reads_file(name)]
 
 
 def read_inputs(paths: Sequence[str]) -> list[ReadFile]:

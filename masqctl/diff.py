@@ -97,6 +97,8 @@ class Desired:
     def __init__(self, rules: FamilyRules) -> None:
         self.rules = rules
         self.jump = rendered_jump(rules)
+        #: Other agents' jumps to the chain, canonical, and whose each is.
+        self.other_jumps = {canonical_args(rule.args): rule.label for rule in rules.other_jumps}
         #: Per rendered rule, its form (None: the rule is read on its own); None until read.
         self._forms: list[_Form | None] | None = None
         self._addresses: list[str] = []
@@ -306,6 +308,8 @@ def _classify_jumps(result: FamilyDiff, postrouting: Chain | None, desired: Desi
             continue
         if rule.canonical == desired.jump:
             result.current_jumps.append(rule)
+        elif rule.canonical in desired.other_jumps:
+            result.foreign_jumps.append(rule)
         elif _comment(rule.canonical) == quoted or (
             (_comment(rule.canonical) or "").startswith("ip-masq-agent")
         ):
@@ -479,9 +483,10 @@ def findings(result: FamilyDiff) -> list[str]:
         count = len(result.current_jumps) + len(result.old_jumps)
         lines.append(f"POSTROUTING jump to {chain} is duplicated ({count} jumps)")
     for rule in result.foreign_jumps:
+        owner = result.desired.other_jumps.get(rule.canonical)
         lines.append(
-            f"a POSTROUTING rule ({result.place(rule)}) also jumps to {chain} (not the "
-            "agent's; left alone)"
+            f"a POSTROUTING rule ({result.place(rule)}) also jumps to {chain} "
+            + (f"({owner}; left alone)" if owner else "(not the agent's; left alone)")
         )
     for position, words in result.missing:
         lines.append(f"rule {position} missing: {rule_line('-A', chain, words)}")

@@ -70,9 +70,9 @@ class Command:
 CONFIG = Option(
     "config",
     ("--config", "-c"),
-    "Agent config (YAML or JSON), ConfigMap, DaemonSet or kubectl/helm output; '-' is "
-    "stdin; repeatable (Azure v2 reads several files). Default: the agent's built-in "
-    "defaults.",
+    "Agent config (YAML or JSON), ConfigMap, DaemonSet or kubectl/helm output, or the "
+    "agent's config directory (the files of it the agent reads); '-' is stdin; repeatable "
+    "(Azure v2 reads several files). Default: the agent's built-in defaults.",
     MULTI,
     metavar="PATH",
 )

@@ -23,6 +23,7 @@ from masqctl.agent import (
 from masqctl.config.goparse import parse_cidr
 from masqctl.errors import UsageError
 from masqctl.model import MasqConfig, Origin
+from masqctl.netfilter.save_parser import double_quoted
 
 IPV4 = "ipv4"
 IPV6 = "ipv6"
@@ -45,9 +46,10 @@ class Rule:
     origin: Origin | None = None
 
     def restore_line(self) -> str:
-        """The line as the agent writes it for iptables-restore (comments in quotes)."""
+        """The line as the agent writes it for iptables-restore (comments in quotes; a
+        quote inside one, as in Azure's jump, escaped as iptables-restore reads it)."""
         words = [
-            f'"{arg}"' if previous == "--comment" else arg
+            double_quoted(arg) if previous == "--comment" else arg
             for previous, arg in zip(("", *self.args), self.args, strict=False)
         ]
         return " ".join(["-A", self.chain, *words])
@@ -64,6 +66,9 @@ class FamilyRules:
     #: False when the agent writes the RETURN rules in a different order every sync
     #: (Azure's v2 agent builds them through a Go map): they are compared as a set.
     ordered: bool = True
+    #: POSTROUTING jumps to the chain that other agents write, each labelled with whose
+    #: it is: the agent neither matches nor deletes them (diff names them, apply keeps them).
+    other_jumps: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,11 +281,13 @@ def build_ruleset(
     *,
     jump: Callable[[str], Rule] = jump_rule,
     ordered: bool = True,
+    other_jumps: Callable[[str], tuple[Rule, ...]] = lambda chain: (),
     flavour: str = "upstream",
 ) -> Ruleset:
     """The rules one sync of the agent writes, for IPv4 and (with --enable-ipv6) IPv6;
     ``jump`` makes its POSTROUTING jump, ``ordered`` says whether its RETURN rules keep
-    their order from sync to sync."""
+    their order from sync to sync, ``other_jumps`` makes other agents' jumps to its chain
+    (see FamilyRules)."""
     chain = flags.masq_chain
     families = {}
     for family in (IPV4, IPV6) if flags.enable_ipv6 else (IPV4,):
@@ -297,5 +304,7 @@ def build_ruleset(
                     )
                 )
         rules.extend(_masquerade_rules(chain, flags))
-        families[family] = FamilyRules(family, chain, tuple(rules), jump(chain), ordered)
+        families[family] = FamilyRules(
+            family, chain, tuple(rules), jump(chain), ordered, other_jumps(chain)
+        )
     return Ruleset(config, flags, families, flavour)

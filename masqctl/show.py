@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from masqctl.errors import MasqctlError
 
-#: The line the agent logs right after a config it refused.
-REFUSED_MARKER = "Error syncing configuration: "
+if TYPE_CHECKING:
+    from masqctl.flavours.base import Flavour
 
 
 @dataclass
@@ -42,9 +43,11 @@ class LogComparison:
         return not self.differences
 
 
-def logged_configs(text: str, marker: str, defaults_marker: str | None) -> list[LogEntry]:
+def logged_configs(
+    text: str, marker: str, defaults_marker: str | None, refused_marker: str
+) -> list[LogEntry]:
     """Every ``marker`` line of the log (and ``defaults_marker`` line: the agent found no
-    config file), in order, with the refusal that follows it."""
+    config file), in order, with the refusal (``refused_marker`` line) that follows it."""
     entries: list[LogEntry] = []
     for number, line in enumerate(text.splitlines(), 1):
         if defaults_marker is not None and defaults_marker in line:
@@ -59,24 +62,19 @@ def logged_configs(text: str, marker: str, defaults_marker: str | None) -> list[
                 ) from None
             if isinstance(config, dict):
                 entries.append(LogEntry(number, config))
-        elif REFUSED_MARKER in line and entries and entries[-1].refused is None:
-            entries[-1].refused = line.split(REFUSED_MARKER, 1)[1].strip()
+        elif refused_marker in line and entries and entries[-1].refused is None:
+            entries[-1].refused = line.split(refused_marker, 1)[1].strip()
     return entries
 
 
 def compare_with_log(
-    effective: str,
-    defaults: str,
-    text: str,
-    markers: tuple[str, str | None],
-    log_name: str,
+    effective: str, defaults: str, text: str, flavour: Flavour, log_name: str
 ) -> LogComparison:
-    """The agent's last config it applied, per the log, against ``effective`` (the
-    config's ``Using config`` JSON); ``defaults``: the JSON of the agent's defaults, for
-    a log that says it found no config file; ``markers``: the config line's and that one's.
-    """
-    marker, defaults_marker = markers
-    entries = logged_configs(text, marker, defaults_marker)
+    """The agent's last config it applied, per ``flavour``'s log, against ``effective``
+    (the config's ``Using config`` JSON); ``defaults``: the JSON of the agent's
+    defaults, for a log that says it found no config file."""
+    marker = flavour.log_marker or ""
+    entries = logged_configs(text, marker, flavour.defaults_log_marker, flavour.refused_log_marker)
     applied = [entry for entry in entries if entry.refused is None]
     if not applied:
         why = (
@@ -92,10 +90,18 @@ def compare_with_log(
     differences = [
         (key, logged.get(key), wanted.get(key))
         for key in dict.fromkeys([*wanted, *logged])
-        if logged.get(key) != wanted.get(key)
+        if _compared(flavour, key, logged.get(key)) != _compared(flavour, key, wanted.get(key))
     ]
     later_refused = [entry for entry in entries if entry.line > last.line and entry.refused]
     return LogComparison(last, differences, later_refused)
+
+
+def _compared(flavour: Flavour, key: str, value: object) -> object:
+    """A logged value as it compares: the CIDR list as a multiset where the agent logs it
+    in a new order every sync."""
+    if key == "nonMasqueradeCIDRs" and flavour.cidrs_unordered and isinstance(value, list):
+        return sorted(map(str, value))
+    return value
 
 
 def canonical_yaml(effective: str) -> str:

@@ -150,8 +150,10 @@ def validate_paths(
         checked.deployment(deployment, reads, agent)
     flavour = _unmounted_flavour(agent.flavour, agents.deployments)
     flags = flavour.agent_flags(agent.given)
-    for read in reads:
-        checked.file(read, flavour, flags)
+    # the configs no DaemonSet claims: read together, as one agent's files (an agent that
+    # merges its files merges all of them; any other reads each on its own)
+    unclaimed = [found for read in reads for found in checked.file(read, flavour)]
+    checked.group(flavour, flags, flavour.files_read(unclaimed))
     for read in reads:
         report.configs += sum(1 for found in read.configs if id(found) in checked.cases)
         report.configs += read.path in checked.values_configs
@@ -268,14 +270,14 @@ class _Checked:
         context = finding_at("MASQ059", Origin(deployment.file, 0, 1, ""), message)
         self.group(flavour, flags, group, context)
 
-    def file(self, read: ReadFile, flavour: Flavour, flags: AgentFlags) -> None:
-        """One input's own checks, and its configs no DaemonSet claims (with --flavour)."""
+    def file(self, read: ReadFile, flavour: Flavour) -> list[FoundConfig]:
+        """One input's own checks; its configs no DaemonSet claims (for --flavour)."""
         from masqctl.cluster.helm import read_helm_values, template_finding
 
         template = template_finding(read)
         if template is not None:
             self.add(template)
-            return
+            return []
         if read.syntax_error is not None:
             message, line, column = read.syntax_error
             self.add(finding_at("MASQ001", Origin(read.path, line, column, ""), message))
@@ -285,7 +287,7 @@ class _Checked:
                 self.add(finding)
             if helm.config is not None:
                 self.helm_config(helm.config, read)
-            return
+            return []
         for key, node in read.non_text_data:
             self.add(
                 finding_at(
@@ -301,8 +303,7 @@ class _Checked:
                 self.held[id(info)] = check_configmap(info, read.path, flavour)
                 for finding in self.held[id(info)]:
                     self.add(finding)
-        unclaimed = [found for found in read.configs if id(found) not in self.claimed]
-        self.group(flavour, flags, flavour.files_read(unclaimed))
+        return [found for found in read.configs if id(found) not in self.claimed]
 
     def helm_config(self, node: Node, read: ReadFile) -> None:
         """Cilium's ``ipMasqAgent.config``, read in place (the chart writes it with toJson,

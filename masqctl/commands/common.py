@@ -12,7 +12,8 @@ from masqctl.flavours.base import Flavour
 from masqctl.options import AGENT_FLAG_DESTS
 
 if TYPE_CHECKING:
-    from masqctl.agent_setup import AgentInputs
+    from masqctl.agent_setup import AgentInputs, AgentSetup
+    from masqctl.ruleset import Ruleset
 
 
 def agent_setup(values: Mapping[str, object]) -> tuple[Flavour, AgentFlags]:
@@ -44,3 +45,13 @@ def agent_inputs(config: Sequence[str] | None, values: Mapping[str, object]) -> 
 def print_note(text: str) -> None:
     """One ``masqctl: note: ...`` line on stderr (stdout may be a JSON document)."""
     sys.stderr.write(f"masqctl: note: {text}\n")
+
+
+def note_order(setup: AgentSetup, ruleset: Ruleset) -> None:
+    """Say that the rules shown are in first-seen order, for an agent that writes its
+    RETURN rules in a new order every sync."""
+    if any(not rules.ordered for rules in ruleset.families.values()):
+        print_note(
+            f"{setup.flavour.title} writes these RETURN rules in a new order on every sync "
+            "(it builds them through a Go map); shown in first-seen order"
+        )

@@ -60,7 +60,7 @@ def run(
     **agent: object,
 ) -> int:
     """Print what render renders; exit 0."""
-    from masqctl.commands.common import agent_inputs, print_note
+    from masqctl.commands.common import agent_inputs, note_order
 
     setup = agent_inputs(config, agent).resolve()
     flavour = setup.flavour
@@ -78,10 +78,6 @@ def run(
     if (numeric or verbose) and output_format != "list":
         raise UsageError("--numeric and --verbose go with --format list")
     ruleset = setup.ruleset()
-    if any(not rules.ordered for rules in ruleset.families.values()):
-        print_note(
-            f"{flavour.title} writes these RETURN rules in a new order on every sync (it "
-            "builds them through a Go map); shown in first-seen order"
-        )
+    note_order(setup, ruleset)
     sys.stdout.write(render_text(ruleset, family, output_format, cni_conf, write, numeric, verbose))
     return 0

@@ -57,8 +57,7 @@ def _against_log(
     if flavour.log_marker is None:
         raise UsageError(f"--from-log: {flavour.title} logs no effective config")
     name = "<stdin>" if path == "-" else path
-    markers = (flavour.log_marker, flavour.defaults_log_marker)
-    result = compare_with_log(*configs, read_dump(path), markers, name)
+    result = compare_with_log(*configs, read_dump(path), flavour, name)
     if output_format == "json":
         document = {
             "in_sync": result.in_sync,

@@ -24,7 +24,8 @@ from masqctl.errors import InputError
 STDIN = "-"
 CONFIG_EXTENSIONS = (".yaml", ".yml", ".json")
 UPSTREAM_KEY = "config"
-AZURE_KEY_PREFIX = "ip-masq-agent"
+#: Azure's v2 agent reads every file whose name starts with this (a ConfigMap key, too).
+AZURE_KEY_PREFIX = "ip-masq"
 
 
 @dataclass

@@ -36,12 +36,13 @@ def build_explainer(request: ExplainRequest) -> Explainer:
         from masqctl.explain.live import live_explainer
 
         return live_explainer(request)
+    from masqctl.commands.common import note_order
     from masqctl.explain.config_mode import ConfigExplainer
 
-    return ConfigExplainer(
-        request.agent.resolve().ruleset(),
-        request.local_addresses,
-    )
+    setup = request.agent.resolve()
+    ruleset = setup.ruleset()
+    note_order(setup, ruleset)
+    return ConfigExplainer(ruleset, request.local_addresses)
 
 
 def check_request(request: ExplainRequest) -> None:

@@ -35,6 +35,14 @@ AZURE_FLAGS = (
 )
 #: The limit of entries in one file (no cidrLimit key), duplicates counted.
 FILE_LIMIT = 64
+#: Hints of checks whose catalogue fix names upstream's keys, as this agent has them.
+_HINTS = {
+    "MASQ002": "Use one of nonMasqueradeCIDRs, masqLinkLocal, masqLinkLocalIPv6 (the only "
+    "keys ip-masq-agent-v2 reads; agent flags such as --resync-interval belong on the "
+    "DaemonSet).",
+    "MASQ009": "Merge CIDRs into larger blocks, or split the list across several ip-masq* "
+    "keys (the limit is per file; masqctl generate --flavour azure-v2 splits it).",
+}
 #: How each phase's error is wrapped before the agent's fatal "the daemon encountered an
 #: error: error syncing configuration: ..." (%s: the file's name, Go-quoted).
 _WRAPPING = {
@@ -57,7 +65,7 @@ class AzureV2(Flavour):
     )
     failure = (
         "it exits (klog.Fatalf, status 255) and its pod crash-loops, on every node that reads "
-        "this: the chain keeps the rules of its last good sync"
+        "this: the chain keeps the rules of its last good sync, a new node gets none"
     )
     files_description = "a raw config file, or ConfigMap data keys starting with ip-masq"
     configmap_names = ("azure-ip-masq-agent-config", "azure-ip-masq-agent-config-reconciled")
@@ -65,6 +73,9 @@ class AzureV2(Flavour):
     merges_files = True
     log_marker = "using config: "
     defaults_log_marker = None  # it logs "using config:" for its defaults too
+    # klog.Fatalf, right after the "using config:" line of the files merged so far
+    refused_log_marker = "the daemon encountered an error: "
+    cidrs_unordered = True
 
     def reads_file(self, name: str) -> bool:
         """Every file whose name starts with ``ip-masq`` (case-sensitive)."""
@@ -87,7 +98,7 @@ class AzureV2(Flavour):
             decode_struct,
             with_validation,
         )
-        from masqctl.model import CIDREntry, MasqConfig, default_config
+        from masqctl.model import CIDREntry, MasqConfig, Origin, default_config
 
         if not files:
             return DecodedConfig(default_config(flags))
@@ -110,6 +121,7 @@ class AzureV2(Flavour):
         findings = []
         error = None
         seen: dict[str, CIDREntry] = {}
+        key_origins: dict[str, Origin] = {}
         masq_link_local = masq_link_local_ipv6 = False
         for found in files:
             decoded, exposed = decode_struct(found.text, flags, struct)
@@ -124,11 +136,14 @@ class AzureV2(Flavour):
                 seen.setdefault(entry.text, replace(entry, index=len(seen)))
             masq_link_local |= decoded.config.masq_link_local
             masq_link_local_ipv6 |= decoded.config.masq_link_local_ipv6
+            for key, origin in decoded.config.key_origins.items():
+                key_origins.setdefault(key, origin)
         merged = MasqConfig(
             non_masquerade_cidrs=tuple(seen.values()),
             masq_link_local=masq_link_local,
             masq_link_local_ipv6=masq_link_local_ipv6,
             source=", ".join(found.text.file for found in files),
+            key_origins=key_origins,
         )
         return DecodedConfig(merged, findings, error)
 
@@ -142,7 +157,8 @@ class AzureV2(Flavour):
 
         findings = super().lint(files, decoded, flags)
         first = files[0].text if files else None
-        if first is not None and not decoded.config.non_masquerade_cidrs:
+        refused = decoded.agent_error is not None
+        if first is not None and not refused and not decoded.config.non_masquerade_cidrs:
             line, column = first.locate(1, 1)
             findings.append(
                 finding_at(
@@ -150,25 +166,25 @@ class AzureV2(Flavour):
                     Origin(first.file, line, column, ""),
                     f"no file lists nonMasqueradeCIDRs: because an ip-masq* file exists, "
                     f"{self.title} uses none of its defaults and masquerades everything but "
-                    "link-local (on AKS the reconciled file always exists, so the defaults "
-                    "never apply)",
+                    "link-local (on AKS the reconciled file always exists too, so the "
+                    "defaults never apply there: only the CIDRs AKS puts in it stay unmasqueraded)",
                 )
             )
-        merged = decoded.config
-        for found in files:
-            single = self.decode([found], flags).config
-            for key, theirs, mine in (
-                ("masqLinkLocal", merged.masq_link_local, single.masq_link_local),
-                ("masqLinkLocalIPv6", merged.masq_link_local_ipv6, single.masq_link_local_ipv6),
-            ):
+        singles = [(found.file_name, self.decode([found], flags).config) for found in files]
+        for key, value in (
+            ("masqLinkLocal", lambda config: config.masq_link_local),
+            ("masqLinkLocalIPv6", lambda config: config.masq_link_local_ipv6),
+        ):
+            setting = next((name for name, single in singles if value(single)), None)
+            for _, single in singles if setting is not None else ():
                 origin = single.key_origins.get(key)
-                if theirs and origin is not None and not mine:
+                if origin is not None and not value(single):
                     findings.append(
                         finding_at(
                             "MASQ031",
                             origin,
-                            f"{key} is false here, but another file sets it true and "
-                            f"{self.title} ORs the files' {key}: true wins",
+                            f"{key} is false here, but {setting} sets it true and "
+                            f"{self.title} ORs its files' {key}: true wins",
                         )
                     )
         return findings
@@ -176,10 +192,19 @@ class AzureV2(Flavour):
     def ruleset(self, config: MasqConfig, flags: AgentFlags) -> Ruleset:
         """Upstream's RETURN rules (in an order that changes every sync), a plain final
         MASQUERADE, and a jump whose comment holds literal double quotes."""
+        from masqctl.model import DEFAULTS_SOURCE
         from masqctl.ruleset import build_ruleset
 
         plain = replace(flags, random_fully=False, to_ports="")
-        return build_ruleset(config, plain, jump=quoted_jump, ordered=False, flavour=self.name)
+        return build_ruleset(
+            config,
+            plain,
+            jump=quoted_jump,
+            # its defaults skip the Go map: their order is fixed
+            ordered=config.source == DEFAULTS_SOURCE,
+            other_jumps=lambda chain: (upstream_jump(chain),),
+            flavour=self.name,
+        )
 
     def effective_json(self, config: MasqConfig) -> str:
         """The agent's ``using config:`` log line: json.Marshal of its three-key struct."""
@@ -200,17 +225,22 @@ class AzureV2(Flavour):
 
 
 def _fatal(finding: Finding) -> Finding:
-    """A refusal, told that for this agent it is fatal, on every node."""
-    from dataclasses import replace as changed
-
+    """A finding with this agent's hint; a refusal told that for this agent it is fatal,
+    on every node."""
+    from masqctl.findings import ERROR
     from masqctl.lint.catalogue import check
 
-    if not check(finding.rule).agent_refuses:
+    finding = replace(finding, hint=_HINTS.get(finding.rule, finding.hint))
+    entry = check(finding.rule)
+    # a check raised to an error for one finding (a null item read as "") is a refusal too
+    raised = finding.severity == ERROR and entry.severity != ERROR
+    if not (entry.agent_refuses or raised):
         return finding
-    return changed(
+    return replace(
         finding,
-        message=f"{finding.message}; for ip-masq-agent-v2 this is fatal: the agent exits and "
-        "its pod crash-loops on every node, taking the cluster's egress SNAT config with it",
+        message=f"{finding.message}; for ip-masq-agent-v2 this is fatal: the agent exits "
+        "(status 255) and its pod crash-loops on every node at once, not for one sync: nodes "
+        "keep the rules of their last good sync, new nodes get none, no change applies",
     )
 
 
@@ -220,6 +250,18 @@ def quoted_jump(chain: str) -> Rule:
     from masqctl.ruleset import jump_rule
 
     return jump_rule(chain, f'"{jump_comment(chain)}"')
+
+
+def upstream_jump(chain: str) -> Rule:
+    """The jump kubernetes-sigs/ip-masq-agent writes, and this agent did before v0.1.9:
+    its -C never matches it and nothing deletes it, so an upgraded node keeps both."""
+    from masqctl.ruleset import jump_rule
+
+    return replace(
+        jump_rule(chain),
+        label="the unquoted jump of kubernetes-sigs/ip-masq-agent and of ip-masq-agent-v2 "
+        "before v0.1.9, which Azure's agent neither matches nor deletes",
+    )
 
 
 FLAVOUR = AzureV2()

@@ -12,7 +12,6 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from masqctl.agent import AgentFlags
-from masqctl.config.goparse import parse_int
 from masqctl.errors import UsageError
 from masqctl.flavours.logging import version_key
 
@@ -78,6 +77,10 @@ class Flavour:
     #: The first release whose agent parses its command line (None: every release);
     #: an older one ignores every argument and runs with its flags' defaults.
     parses_flags_since: str | None = None
+    #: What it logs right after a config it refuses (the error follows).
+    refused_log_marker: str = "Error syncing configuration: "
+    #: Its CIDR list comes in a new order every sync (a Go map): compared as a set.
+    cidrs_unordered: bool = False
 
     def files_read(self, found: Sequence[FoundConfig]) -> list[FoundConfig]:
         """The configs among ``found`` this agent reads (raw files, and the ConfigMap key
@@ -179,9 +182,12 @@ def flag_value(flag: FlagDef, value: object) -> object:
     if not isinstance(value, str) or flag.kind == "string":
         return value
     if flag.kind == "int":
-        number = parse_int(value)
-        if number is None or not -(2**63) <= number < 2**63:
-            reason = "parse error" if number is None else "value out of range"
-            raise UsageError(f'invalid value "{value}" for flag -{flag.go_name}: {reason}')
-        return number
+        from masqctl.cluster.goflag import parse_go_int
+
+        try:
+            return parse_go_int(value)
+        except ValueError as reason:
+            raise UsageError(
+                f'invalid value "{value}" for flag -{flag.go_name}: {reason}'
+            ) from None
     raise UsageError(f"-{flag.go_name}: cannot read {value!r} as {flag.kind}")

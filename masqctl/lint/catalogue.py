@@ -213,7 +213,7 @@ _CHECKS = (
         "The ConfigMap has no `config` key.",
         "The upstream DaemonSet mounts key `config` as /etc/config/ip-masq-agent; without "
         "it the file is absent and the agent runs on its defaults. (Azure's "
-        "ip-masq-agent-v2 reads keys named ip-masq-agent*.)",
+        "ip-masq-agent-v2 reads every key whose name starts with ip-masq.)",
         "Create it with `kubectl create configmap ip-masq-agent --from-file=config ...` or "
         "rename the data key to config.",
     ),

@@ -357,6 +357,11 @@ def quote_arg(word: str) -> str:
     """``word`` as iptables-restore reads it back: quoted (with escapes) when needed."""
     if _PLAIN.fullmatch(word):
         return word
+    return double_quoted(word)
+
+
+def double_quoted(word: str) -> str:
+    """``word`` in double quotes, ``\\`` and ``"`` escaped, as iptables-restore reads it."""
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
