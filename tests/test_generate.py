@@ -282,6 +282,18 @@ def test_masquerading_everything_is_an_empty_list_said_to_be_meant(capsys, tmp_p
     validate_strict(capsys, path)
 
 
+@pytest.mark.parametrize("flavour", ["azure-v2", "cilium"])
+def test_for_agents_without_defaults_to_fall_back_on_the_empty_list_is_masq030(
+    capsys, tmp_path, flavour
+):
+    code, out, _ = run(capsys, "--masquerade-only", "0.0.0.0/0", "--flavour", flavour)
+    assert code == 0
+    assert "nonMasqueradeCIDRs: []  # masqctl: ignore MASQ030 (the intent: nothing else " in out
+    path = tmp_path / "ip-masq-agent"
+    path.write_text(out)
+    validate_strict(capsys, path, "--flavour", flavour)
+
+
 def test_an_ipv4_only_intent_with_ipv6_leaves_all_of_ipv6_unmasqueraded(capsys, tmp_path):
     code, out, _ = run(capsys, "--masquerade-only", "10.8.0.0/16", "--enable-ipv6")
     assert code == 0
@@ -461,10 +473,12 @@ def test_each_azure_key_is_a_config_the_agent_accepts(capsys, tmp_path):
         validate_strict(capsys, path)
 
 
-def test_a_flavour_without_output_rules_is_refused():
+def test_an_unknown_flavour_is_refused_with_the_choices():
     with pytest.raises(UsageError) as refused:
         rendered("kops", "config", masquerade_only=("10.8.0.0/16",))
-    assert str(refused.value) == "generate does not know how 'kops' takes its config"
+    assert str(refused.value) == (
+        "unknown flavour 'kops' (choose from upstream, gke, azure-v2, cilium)"
+    )
 
 
 def test_a_raw_config_cannot_hold_an_azure_split():

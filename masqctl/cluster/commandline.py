@@ -14,10 +14,10 @@ from masqctl.cluster.goflag import (
     Argument,
     FlagError,
     FlagParse,
-    go_quote,
     parse_flags,
 )
 from masqctl.cluster.objects import KubeObject
+from masqctl.config.goparse import go_quote
 from masqctl.config.nodes import NULL, SCALAR, SEQ, STR, Node
 from masqctl.findings import Finding
 from masqctl.flavours.base import FlagDef, Flavour

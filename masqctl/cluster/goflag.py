@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from masqctl.config.goparse import go_quote
+
 #: Flag kinds and how Go parses their values: ``bool`` (strconv.ParseBool, no separate
 #: value), ``int`` and ``uint`` (strconv.ParseInt/ParseUint with base 0, 64 bits),
 #: ``klog-level`` and ``glog-level`` (the logging libraries' ``-v``, a Level: klog/v2's
@@ -276,35 +278,3 @@ def _underscores_ok(text: str) -> bool:
     prefixed = len(body) >= 2 and body[0] == "0" and body[1].lower() in "box"
     digits = body[2:] if prefixed else body
     return "__" not in digits and not digits.endswith("_") and (prefixed or digits[:1] != "_")
-
-
-def go_quote(text: str) -> str:
-    """strconv.Quote: Go's %q of a string."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char.isprintable():
-            out.append(char)
-        elif char in _SHORT_ESCAPES:
-            out.append(_SHORT_ESCAPES[char])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_SHORT_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-}

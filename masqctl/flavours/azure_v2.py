@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from masqctl.agent import DEFAULT_CHAIN, AgentFlags, jump_comment
-from masqctl.config.goparse import go_json_string, go_quote
-from masqctl.flavours.base import FlagDef, Flavour
+from masqctl.config.goparse import go_quote
+from masqctl.flavours.base import ConfigOutput, FlagDef, Flavour, three_key_json
 from masqctl.flavours.logging import GLOG, KLOG, version_key
 
 if TYPE_CHECKING:
@@ -69,6 +69,21 @@ class AzureV2(Flavour):
     )
     files_description = "a raw config file, or ConfigMap data keys starting with ip-masq"
     configmap_names = ("azure-ip-masq-agent-config", "azure-ip-masq-agent-config-reconciled")
+    # One file may hold FILE_LIMIT CIDRs; no cidrLimit key.  The labels are those of its
+    # examples/config-custom.yaml, which AKS's addon manager needs to leave the ConfigMap
+    # alone (EnsureExists).
+    config_output = ConfigOutput(
+        "azure-ip-masq-agent-config",
+        "kube-system",
+        "ip-masq-agent",
+        labels=(
+            ("component", "ip-masq-agent"),
+            ("kubernetes.io/cluster-service", '"true"'),
+            ("addonmanager.kubernetes.io/mode", "EnsureExists"),
+        ),
+        per_file_limit=FILE_LIMIT,
+        empty_list_check="MASQ030",
+    )
     keys_description = "key starting with ip-masq (each is a file the agent reads)"
     merges_files = True
     log_marker = "using config: "
@@ -155,7 +170,8 @@ class AzureV2(Flavour):
         from masqctl.lint.report import finding_at
         from masqctl.model import Origin
 
-        findings = super().lint(files, decoded, flags)
+        # an empty list is MASQ030 here: removing the key brings no defaults back
+        findings = [f for f in super().lint(files, decoded, flags) if f.rule != "MASQ012"]
         first = files[0].text if files else None
         refused = decoded.agent_error is not None
         if first is not None and not refused and not decoded.config.non_masquerade_cidrs:
@@ -163,7 +179,8 @@ class AzureV2(Flavour):
             findings.append(
                 finding_at(
                     "MASQ030",
-                    Origin(first.file, line, column, ""),
+                    decoded.config.key_origins.get("nonMasqueradeCIDRs")
+                    or Origin(first.file, line, column, ""),
                     f"no file lists nonMasqueradeCIDRs: because an ip-masq* file exists, "
                     f"{self.title} uses none of its defaults and masquerades everything but "
                     "link-local (on AKS the reconciled file always exists too, so the "
@@ -208,12 +225,7 @@ class AzureV2(Flavour):
 
     def effective_json(self, config: MasqConfig) -> str:
         """The agent's ``using config:`` log line: json.Marshal of its three-key struct."""
-        cidrs = ",".join(go_json_string(entry.text) for entry in config.non_masquerade_cidrs)
-        return (
-            f'{{"nonMasqueradeCIDRs":[{cidrs}],"masqLinkLocal":'
-            f'{"true" if config.masq_link_local else "false"},"masqLinkLocalIPv6":'
-            f"{'true' if config.masq_link_local_ipv6 else 'false'}}}"
-        )
+        return three_key_json((entry.text for entry in config.non_masquerade_cidrs), config)
 
     def logging_flags(self, version: str | None) -> dict[str, str]:
         """glog in v0.1.0, none in v0.1.1 and v0.1.2 (klog not initialised), klog's 13

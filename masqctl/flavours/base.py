@@ -7,7 +7,7 @@ its name.  A new flavour is one module of this package and its tests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,27 @@ class FlagDef:
     since: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigOutput:
+    """How the agent takes a config masqctl writes (``generate``)."""
+
+    #: The ConfigMap the agent's DaemonSet mounts, and its first (or only) data key.
+    configmap: str
+    namespace: str
+    key: str
+    labels: tuple[tuple[str, str], ...] = ()
+    #: At most this many CIDRs per file; more are split across keys KEY, KEY-2, ...
+    per_file_limit: int | None = None
+    #: The agent reads cidrLimit (raised when the list needs it) and resyncInterval.
+    reads_limits: bool = False
+    #: The agent's map holds at most this many entries per family (link-local included).
+    map_limit: int | None = None
+    #: The flavour is installed by a Helm chart that takes the config as values.
+    helm_values: bool = False
+    #: The check that warns of an empty list (a generated one says it is meant).
+    empty_list_check: str = "MASQ012"
+
+
 class Flavour:
     """The reading, defaults, flags and output of one agent (upstream's by default)."""
 
@@ -54,6 +75,10 @@ class Flavour:
     keys_description: str = '"config" key (its DaemonSet mounts it as /etc/config/ip-masq-agent)'
     #: The agent reads several files and merges them (else it reads one).
     merges_files: bool = False
+    #: How it takes a config masqctl generates.
+    config_output: ConfigOutput = ConfigOutput(
+        "ip-masq-agent", "kube-system", "config", reads_limits=True
+    )
     #: What the agent does when it cannot take its config.
     failure: str = "it writes no rules and keeps the ones it has; a new node gets none"
     #: Which inputs hold the config it reads, in words (for errors).
@@ -191,3 +216,16 @@ def flag_value(flag: FlagDef, value: object) -> object:
                 f'invalid value "{value}" for flag -{flag.go_name}: {reason}'
             ) from None
     raise UsageError(f"-{flag.go_name}: cannot read {value!r} as {flag.kind}")
+
+
+def three_key_json(cidrs: Iterable[str], config: MasqConfig) -> str:
+    """json.Marshal of an agent struct with only nonMasqueradeCIDRs, masqLinkLocal and
+    masqLinkLocalIPv6 (Azure's and Cilium's), the list never null."""
+    from masqctl.config.goparse import go_json_string
+
+    listed = ",".join(go_json_string(cidr) for cidr in cidrs)
+    return (
+        f'{{"nonMasqueradeCIDRs":[{listed}],'
+        f'"masqLinkLocal":{"true" if config.masq_link_local else "false"},'
+        f'"masqLinkLocalIPv6":{"true" if config.masq_link_local_ipv6 else "false"}}}'
+    )

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from masqctl.agent import LINK_LOCAL_IPV4, LINK_LOCAL_IPV6, AgentFlags
-from masqctl.config.goparse import go_json_string, go_quote
+from masqctl.config.goparse import go_quote
 from masqctl.errors import MasqctlError
-from masqctl.flavours.base import FlagDef, Flavour
+from masqctl.flavours.base import ConfigOutput, FlagDef, Flavour, three_key_json
 
 if TYPE_CHECKING:
     from masqctl.config.agent_parser import DecodedConfig
@@ -82,6 +82,16 @@ class Cilium(Flavour):
     render_formats = ("cilium-map", "json")
     writes_what = "writes no iptables chain: it fills the BPF maps cilium_ipmasq_v4 and _v6"
     writes_chain = False
+    # the map holds MAP_CAPACITY entries per family, link-local included unless
+    # masqLinkLocal(IPv6); no cidrLimit key; the Helm chart takes the config as values
+    config_output = ConfigOutput(
+        "ip-masq-agent",
+        "kube-system",
+        "config",
+        map_limit=MAP_CAPACITY,
+        helm_values=True,
+        empty_list_check="MASQ030",
+    )
 
     def missing_flag_message(self, flag_name: str) -> str:
         """Cilium reads no ip-masq-agent flags: its settings are cilium-config keys."""
@@ -212,12 +222,7 @@ class Cilium(Flavour):
         in the compact JSON of the other agents' log lines, each masked prefix once (its
         agent keys them by text)."""
         texts = dict.fromkeys(entry.text for entry in config.non_masquerade_cidrs)
-        cidrs = ",".join(go_json_string(text) for text in texts)
-        return (
-            f'{{"nonMasqueradeCIDRs":[{cidrs}],"masqLinkLocal":'
-            f'{"true" if config.masq_link_local else "false"},"masqLinkLocalIPv6":'
-            f"{'true' if config.masq_link_local_ipv6 else 'false'}}}"
-        )
+        return three_key_json(texts, config)
 
 
 FLAVOUR = Cilium()

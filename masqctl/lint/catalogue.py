@@ -597,7 +597,7 @@ _FLAVOURS = {
     "MASQ009": _CHAIN_AGENTS,
     "MASQ010": _UPSTREAM,
     "MASQ011": _UPSTREAM,
-    "MASQ012": _CHAIN_AGENTS,  # Cilium: MASQ030 (no file key brings its defaults back)
+    "MASQ012": _UPSTREAM,  # Azure, Cilium: MASQ030 (no removed key brings defaults back)
     "MASQ022": _CHAIN_AGENTS,
     "MASQ023": _CHAIN_AGENTS,
     "MASQ027": _CHAIN_AGENTS,

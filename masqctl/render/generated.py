@@ -2,14 +2,15 @@
 
 Raw config, ConfigMap, Cilium's Helm values, JSON, or the Windows OutBoundNAT
 exceptions.  What differs between flavours (where the ConfigMap lives, how many CIDRs
-one file may hold, which keys the agent reads, how big its map is) is one row of
-:data:`OUTPUTS`, keyed by flavour name.
+one file may hold, which keys the agent reads, how big its map is) is the flavour's
+``config_output``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from masqctl.agent import DEFAULT_CIDR_LIMIT, AgentFlags
 from masqctl.config.goparse import format_duration
@@ -26,63 +27,11 @@ from masqctl.generate import (
 from masqctl.model import CIDREntry, MasqConfig, Origin
 from masqctl.ruleset import IPV4, IPV6
 
+if TYPE_CHECKING:
+    from masqctl.flavours.base import ConfigOutput
+
 FORMATS = ("config", "configmap", "helm-values", "windows-v1", "windows-v2", "json")
 FAMILY_NAMES = {IPV4: "IPv4", IPV6: "IPv6"}
-
-
-@dataclass(frozen=True)
-class FlavourOutput:
-    """How one flavour's agent takes a generated list."""
-
-    #: The ConfigMap the agent's DaemonSet mounts, and its first (or only) data key.
-    configmap: str
-    namespace: str
-    key: str
-    labels: tuple[tuple[str, str], ...] = ()
-    #: At most this many CIDRs per file; more are split across keys KEY, KEY-2, ...
-    per_file_limit: int | None = None
-    #: The agent reads cidrLimit (raised when the list needs it) and resyncInterval.
-    reads_limits: bool = False
-    #: The agent's map holds at most this many entries per family (link-local included).
-    map_limit: int | None = None
-    #: The flavour is installed by a Helm chart that takes the config as values.
-    helm_values: bool = False
-    #: The check that warns of an empty list (a generated one says it is meant).
-    empty_list_check: str = "MASQ012"
-
-
-_UPSTREAM = FlavourOutput("ip-masq-agent", "kube-system", "config", reads_limits=True)
-
-#: Per flavour name: the output rules (to move into the Flavour objects).
-OUTPUTS: dict[str, FlavourOutput] = {
-    "upstream": _UPSTREAM,
-    "gke": _UPSTREAM,
-    # Azure/ip-masq-agent-v2: reads every file named ip-masq* in /etc/config, refuses one
-    # with more than 64 CIDRs, merges the lists and ORs the bools; no cidrLimit key.
-    # The labels are those of its examples/config-custom.yaml, which AKS's addon
-    # manager needs to leave the ConfigMap alone (EnsureExists).
-    "azure-v2": FlavourOutput(
-        "azure-ip-masq-agent-config",
-        "kube-system",
-        "ip-masq-agent",
-        labels=(
-            ("component", "ip-masq-agent"),
-            ("kubernetes.io/cluster-service", '"true"'),
-            ("addonmanager.kubernetes.io/mode", "EnsureExists"),
-        ),
-        per_file_limit=64,
-    ),
-    # Cilium: pkg/maps/ipmasq's LPM map holds 16384 entries per family; the agent adds
-    # link-local to it unless masqLinkLocal(IPv6); no cidrLimit key.
-    "cilium": FlavourOutput(
-        "ip-masq-agent",
-        "kube-system",
-        "config",
-        map_limit=16384,
-        helm_values=True,
-        empty_list_check="MASQ030",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -95,11 +44,11 @@ class ConfigFile:
     empty_list_check: str = "MASQ012"
 
 
-def flavour_output(flavour: str) -> FlavourOutput:
-    """The output rules of ``flavour``."""
-    if flavour not in OUTPUTS:
-        raise UsageError(f"generate does not know how {flavour!r} takes its config")
-    return OUTPUTS[flavour]
+def flavour_output(flavour: str) -> ConfigOutput:
+    """How ``flavour``'s agent takes a config masqctl writes."""
+    from masqctl.flavours import get_flavour
+
+    return get_flavour(flavour).config_output
 
 
 def link_local_line(generated: Generated, family: str) -> str:
@@ -119,7 +68,7 @@ def link_local_line(generated: Generated, family: str) -> str:
     return f"{name}: masqueraded only to {parts}: {key}: true, and the list exempts the rest"
 
 
-def _cidr_limit(generated: Generated, output: FlavourOutput) -> int | None:
+def _cidr_limit(generated: Generated, output: ConfigOutput) -> int | None:
     """cidrLimit for the list: --from's value, raised to the list's length if needed."""
     if not output.reads_limits:
         return None
@@ -129,12 +78,12 @@ def _cidr_limit(generated: Generated, output: FlavourOutput) -> int | None:
     return max(generated.cidr_limit, entries)
 
 
-def header(generated: Generated, output: FlavourOutput) -> tuple[str, ...]:
+def header(generated: Generated, output: ConfigOutput) -> tuple[str, ...]:
     """The header every generated file starts with: the intent, then the notes."""
     return (generated.intent.command_line(), *notes(generated, output))
 
 
-def notes(generated: Generated, output: FlavourOutput) -> list[str]:
+def notes(generated: Generated, output: ConfigOutput) -> list[str]:
     """The header's explanations: link-local, IPv4-mapped IPv6, a raised cidrLimit."""
     lines = [link_local_line(generated, IPV4), link_local_line(generated, IPV6)]
     ipv6 = generated.family(IPV6)
@@ -152,7 +101,7 @@ def notes(generated: Generated, output: FlavourOutput) -> list[str]:
     return lines
 
 
-def _check_map_limit(generated: Generated, output: FlavourOutput) -> None:
+def _check_map_limit(generated: Generated, output: ConfigOutput) -> None:
     if output.map_limit is None:
         return
     for family in generated.families:
@@ -232,7 +181,7 @@ def _indented(lines: list[str], indent: str) -> list[str]:
     return [indent + line for line in lines]
 
 
-def configmap_lines(files: list[ConfigFile], output: FlavourOutput) -> list[str]:
+def configmap_lines(files: list[ConfigFile], output: ConfigOutput) -> list[str]:
     """A kubectl-appliable ConfigMap with one data key per config file."""
     lines = [
         "apiVersion: v1",
