@@ -30,7 +30,6 @@ def run(
 ) -> int:
     """Print the drift; exit 0 in sync, 1 drift (with --watch: check until stopped)."""
     from masqctl.agent_setup import AgentInputs
-    from masqctl.check import present_configs
     from masqctl.commands.common import agent_setup
     from masqctl.diff import DiffRequest
 
@@ -50,7 +49,12 @@ def run(
     watching = watch is not None
 
     def once() -> int:
-        paths = tuple(present_configs(config) if optional_config else config or ())
+        if optional_config:
+            from masqctl.check import present_configs
+
+            paths = tuple(present_configs(config))
+        else:
+            paths = tuple(config or ())
         checked = replace(request, agent=replace(inputs, config_paths=paths))
         return check_once(checked, flavour.name, metrics_file, watching)
 
