@@ -442,7 +442,7 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
     outcomes: list[FamilyOutcome] = []
     lock = nullcontext() if request.dry_run else apply_lock()
     # the config and the tables read stay alive to the end: out of the collector's sight
-    with collection_paused(freeze=True), lock:
+    with collection_paused(), lock:
         # each family's table is read while the config loads
         setup = request.agent.resolve()
         if not setup.flavour.writes_chain:
