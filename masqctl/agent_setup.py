@@ -81,17 +81,21 @@ class AgentSetup:
 
     def config(self) -> MasqConfig:
         """The agent's effective config; ConfigRejected where the agent refuses it."""
+        from masqctl.collection import collection_paused
         from masqctl.config.load import decoded_config
 
-        return decoded_config(self.flavour, self.files, self.flags, self.paths)
+        with collection_paused():
+            return decoded_config(self.flavour, self.files, self.flags, self.paths)
 
     def ruleset(self, *, writes: bool = False) -> Ruleset:
         """What one sync of the agent writes.  A payload iptables-restore would reject
         (the agent writes it all the same) is a warning on stderr, or, for a command
         that ``writes`` it, an error."""
+        from masqctl.collection import collection_paused
         from masqctl.ruleset import payload_problems
 
-        ruleset = self.flavour.ruleset(self.config(), self.flags)
+        with collection_paused():
+            ruleset = self.flavour.ruleset(self.config(), self.flags)
         for family in ruleset.families.values():
             for problem in payload_problems(family):
                 if writes:

@@ -19,13 +19,20 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from masqctl.agent_setup import AgentInputs
+from masqctl.collection import collection_paused
 from masqctl.diff import Desired, FamilyDiff, diff_family, findings
 from masqctl.errors import TEXT_OR_JSON, MasqctlError, UsageError, require_choice
-from masqctl.netfilter.backend import Backend, select_backend
-from masqctl.netfilter.chains import PendingChains, read_chains, start_chain_read
+from masqctl.netfilter.backend import Backend
+from masqctl.netfilter.chains import (
+    PendingChains,
+    abandon_reads,
+    read_chains,
+    start_agent_reads,
+    start_chain_read,
+)
 from masqctl.netfilter.save_parser import SavedRule, SaveFile, rule_line
 from masqctl.render.iptables import chain_line
-from masqctl.ruleset import FAMILIES, IPV4, FamilyRules, check_chain_name
+from masqctl.ruleset import FamilyRules, check_chain_name, flag_families
 
 DEFAULT_STATE_DIR = "/var/lib/masqctl"
 LOCK_TIMEOUT = 60.0
@@ -429,29 +436,13 @@ def _kept(pieces: Iterable[str], kept: list[str]) -> Iterator[str]:
         yield piece
 
 
-@contextmanager
-def _collection_paused() -> Iterator[None]:
-    """No garbage collection meanwhile: the config and the tables read make many objects
-    that all stay alive, so collecting them only costs time (also after: they are moved
-    out of the collector's sight, else the first collection would walk them all)."""
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 def run_apply(request: ApplyRequest) -> tuple[str, int]:
     """apply's whole job: what to print, and exit code 0 (errors raise MasqctlError)."""
     require_choice("output", request.output_format, TEXT_OR_JSON)
     outcomes: list[FamilyOutcome] = []
     lock = nullcontext() if request.dry_run else apply_lock()
-    with _collection_paused(), lock:
+    # the config and the tables read stay alive to the end: out of the collector's sight
+    with collection_paused(), lock:
         # each family's table is read while the config loads
         setup = request.agent.resolve()
         if not setup.flavour.writes_chain:
@@ -460,16 +451,16 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
                 "itself; masqctl apply writes iptables chains only"
             )
         flags = setup.flags
-        families = FAMILIES if flags.enable_ipv6 else (IPV4,)
-        backends = {family: select_backend(request.iptables_mode, family) for family in families}
-        reads = {family: _start(backend, flags.masq_chain) for family, backend in backends.items()}
+        families = flag_families(flags)
+        reads = start_agent_reads(request.iptables_mode, families, flags.masq_chain)
         try:
             if request.remove:
                 check_chain_name(flags.masq_chain)
             else:
                 ruleset = setup.ruleset(writes=True)
             for family in families:
-                backend, reading = backends[family], reads.pop(family)
+                reading = reads.pop(family)
+                backend = reading.backend
                 try:
                     if request.remove:
                         outcome = remove_family(request, family, flags.masq_chain, backend, reading)
@@ -479,8 +470,7 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
                     raise _naming_what_was_written(error, outcomes) from None
                 outcomes.append(outcome)
         finally:
-            for running in reads.values():
-                running.abandon()
+            abandon_reads(reads)
     if request.output_format == "json":
         return json.dumps(apply_json(request, outcomes), indent=2) + "\n", 0
     return "".join(_text(request, outcome) for outcome in outcomes), 0

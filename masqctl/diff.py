@@ -34,10 +34,11 @@ from masqctl.netfilter.save_parser import (
     saved_line,
     split_args,
 )
-from masqctl.ruleset import FamilyRules, Rule, Ruleset
+from masqctl.ruleset import FamilyRules, Rule, Ruleset, flag_families
 
 if TYPE_CHECKING:
     from masqctl.agent_setup import AgentInputs, AgentSetup
+    from masqctl.netfilter.chains import PendingChains
     from masqctl.netfilter.paste import Paste
 
 JUMP_OK = "ok"
@@ -624,11 +625,11 @@ class DiffRequest:
 
 
 def family_sources(
-    request: DiffRequest, ruleset: Ruleset
+    request: DiffRequest, ruleset: Ruleset, reads: dict[str, PendingChains]
 ) -> list[tuple[str, str, SaveFile, Paste | None]]:
     """(family, source name, nat table, the paste it was read from) for every family the
     ruleset has: the dump or paste given, or the live chain and POSTROUTING only (never
-    the whole table)."""
+    the whole table: ``reads``, started while the config loaded)."""
     if request.dump6_path is not None and "ipv6" not in ruleset.families:
         raise UsageError("--from6 goes with --enable-ipv6")
     if request.dump_path is not None and "ipv6" in ruleset.families and request.dump6_path is None:
@@ -636,7 +637,7 @@ def family_sources(
     if request.dump6_path is not None and request.dump_path is None:
         raise UsageError("--from6 goes with --from (the iptables-save dump)")
     sources = []
-    for family, rules in ruleset.families.items():
+    for family in ruleset.families:
         path = request.dump_path if family == "ipv4" else request.dump6_path
         if path is not None:
             from masqctl.netfilter.paste import read_paste
@@ -644,31 +645,48 @@ def family_sources(
             paste = read_paste(read_dump(path), path, lazy=True)
             sources.append((family, path, paste.save, paste))
         else:
-            from masqctl.netfilter.backend import select_backend
-            from masqctl.netfilter.chains import read_chains
-
-            backend = select_backend(request.iptables_mode, family)
-            save = read_chains(backend, ("POSTROUTING", rules.chain))
-            sources.append((family, f"{backend.command} -t nat", save, None))
+            reading = reads.pop(family)
+            save = reading.result()[0]
+            sources.append((family, f"{reading.backend.command} -t nat", save, None))
     return sources
+
+
+def _start_live_reads(request: DiffRequest, setup: AgentSetup) -> dict[str, PendingChains]:
+    """Without --from, start reading each family's live chain and POSTROUTING, so that
+    they are read while the config loads."""
+    if request.dump_path is not None or request.dump6_path is not None:
+        return {}
+    if not setup.flavour.writes_chain:
+        return {}
+    from masqctl.netfilter.chains import start_agent_reads
+
+    flags = setup.flags
+    return start_agent_reads(request.iptables_mode, flag_families(flags), flags.masq_chain)
 
 
 def run_diff(request: DiffRequest, setup: AgentSetup | None = None) -> tuple[str, int]:
     """diff's whole job: what to print and the exit code (0 in sync, 1 drift, 2 a pasted
     dump too incomplete to tell); ``setup``: the agent already resolved from the request."""
-    from masqctl.diff_paste import note_gaps
-
     require_choice("output", request.output_format, TEXT_OR_JSON)
     setup = setup or request.agent.resolve()
-    ruleset = setup.ruleset()
-    if not setup.flavour.writes_chain:
-        return _map_diff(request, ruleset, setup.flavour.title)
-    results = []
-    for family, source, save, paste in family_sources(request, ruleset):
-        result = diff_family(ruleset.family(family), save, source)
-        if paste is not None:
-            note_gaps(result, paste)
-        results.append(result)
+    reads = _start_live_reads(request, setup)
+    try:
+        ruleset = setup.ruleset()
+        if not setup.flavour.writes_chain:
+            return _map_diff(request, ruleset, setup.flavour.title)
+        results = []
+        for family, source, save, paste in family_sources(request, ruleset, reads):
+            result = diff_family(ruleset.family(family), save, source)
+            if paste is not None:
+                from masqctl.diff_paste import note_gaps
+
+                note_gaps(result, paste)
+            results.append(result)
+    finally:
+        if reads:
+            from masqctl.netfilter.chains import abandon_reads
+
+            abandon_reads(reads)
     code = 1 if any(result.drifted for result in results) else 0
     code = 2 if code == 0 and any(result.unchecked for result in results) else code
     if request.output_format == "json":

@@ -48,11 +48,14 @@ class Rule:
     def restore_line(self) -> str:
         """The line as the agent writes it for iptables-restore (comments in quotes; a
         quote inside one, as in Azure's jump, escaped as iptables-restore reads it)."""
-        words = [
-            double_quoted(arg) if previous == "--comment" else arg
-            for previous, arg in zip(("", *self.args), self.args, strict=False)
-        ]
-        return " ".join(["-A", self.chain, *words])
+        args = self.args
+        words = ["-A", self.chain, *args]
+        at = 0
+        for _ in range(args.count("--comment")):  # found by C searches: once per rule
+            at = args.index("--comment", at) + 1
+            if at < len(args):
+                words[at + 2] = double_quoted(args[at])
+        return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +278,11 @@ def cidr_family(text: str) -> str:
     return IPV4
 
 
+def flag_families(flags: AgentFlags) -> tuple[str, ...]:
+    """The families the agent writes with ``flags``: IPv4, and IPv6 with --enable-ipv6."""
+    return FAMILIES if flags.enable_ipv6 else (IPV4,)
+
+
 def build_ruleset(
     config: MasqConfig,
     flags: AgentFlags,
@@ -290,7 +298,7 @@ def build_ruleset(
     (see FamilyRules)."""
     chain = flags.masq_chain
     families = {}
-    for family in (IPV4, IPV6) if flags.enable_ipv6 else (IPV4,):
+    for family in flag_families(flags):
         rules = []
         masq_link_local = config.masq_link_local if family == IPV4 else config.masq_link_local_ipv6
         if not masq_link_local:

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from masqctl.collection import repeating
 from masqctl.errors import MasqctlError, UsageError
 
 
@@ -64,22 +65,23 @@ def repeat(
     done = 0
     start = clock()
     try:
-        while not signals.stopping and (rounds is None or done < rounds):
-            try:
-                check()
-            except UsageError:
-                raise
-            except MasqctlError as error:
-                report(str(error))
-            sys.stdout.flush()  # each round reaches the log as it is made
-            done += 1
-            start = max(start + interval, clock())
-            if rounds is not None and done >= rounds:
-                break
-            signals.waiting = True
-            if not signals.stopping:
-                sleep(max(start - clock(), 0.0))
-            signals.waiting = False
+        with repeating():  # a round's objects are collected once dropped
+            while not signals.stopping and (rounds is None or done < rounds):
+                try:
+                    check()
+                except UsageError:
+                    raise
+                except MasqctlError as error:
+                    report(str(error))
+                sys.stdout.flush()  # each round reaches the log as it is made
+                done += 1
+                start = max(start + interval, clock())
+                if rounds is not None and done >= rounds:
+                    break
+                signals.waiting = True
+                if not signals.stopping:
+                    sleep(max(start - clock(), 0.0))
+                signals.waiting = False
     except _Stopped:
         pass
     finally:

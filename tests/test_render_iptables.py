@@ -257,3 +257,13 @@ def test_invalid_to_ports_is_refused_with_the_agents_words(
     with pytest.raises(UsageError) as raised:
         render(tmp_path, to_ports=to_ports)
     assert str(raised.value) == message
+
+
+def test_a_rule_line_quotes_each_comment_and_only_comments() -> None:
+    from masqctl.ruleset import RETURN, Rule
+
+    args = ("-m", "comment", "--comment", "a b", "-d", "10.0.0.0/8", "-m", "comment")
+    rule = Rule("C", (*args, "--comment", "c", "-j", "RETURN"), RETURN, "")
+    assert rule.restore_line() == (
+        '-A C -m comment --comment "a b" -d 10.0.0.0/8 -m comment --comment "c" -j RETURN'
+    )

@@ -29,7 +29,6 @@ def run(
     **agent: object,
 ) -> int:
     """Print the drift; exit 0 in sync, 1 drift (with --watch: check until stopped)."""
-    from masqctl.check import present_configs
     from masqctl.commands.common import agent_inputs, agent_setup
     from masqctl.diff import DiffRequest
 
@@ -49,7 +48,12 @@ def run(
     watching = watch is not None
 
     def once() -> int:
-        paths = tuple(present_configs(config) if optional_config else config or ())
+        if optional_config:
+            from masqctl.check import present_configs
+
+            paths = tuple(present_configs(config))
+        else:
+            paths = tuple(config or ())
         checked = replace(request, agent=replace(inputs, config_paths=paths))
         return check_once(checked, flavour.name, metrics_file, watching)
 

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from masqctl.agent import AgentFlags
-from masqctl.config.sources import FoundConfig, ReadFile
 from masqctl.errors import MasqctlError
 from masqctl.findings import ERROR, Finding
 from masqctl.model import MasqConfig
 
 if TYPE_CHECKING:
+    from masqctl.config.sources import FoundConfig, ReadFile
     from masqctl.flavours.base import Flavour
 
 

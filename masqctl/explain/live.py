@@ -19,7 +19,7 @@ from masqctl.explain.verdict import (
 )
 from masqctl.explain.walk import Packet, Path, TableWalker
 from masqctl.netfilter.save_parser import rule_line
-from masqctl.ruleset import IPV4, IPV6
+from masqctl.ruleset import IPV4, IPV6, flag_families
 
 if TYPE_CHECKING:
     from masqctl.explain.command import ExplainRequest
@@ -201,11 +201,14 @@ def live_explainer(request: ExplainRequest) -> LiveExplainer:
         tables = {family: table} if family else {IPV4: table, IPV6: table}
         local = local_ranges(request.local_addresses)
     else:
-        families = (IPV4, IPV6) if flags.enable_ipv6 else (IPV4,)
-        tables = {
-            family: node.live_table(request.iptables_mode, family, flags.masq_chain)
-            for family in families
-        }
+        nft_chains = node.NftChains()
+        try:
+            tables = {
+                family: node.live_table(request.iptables_mode, family, flags.masq_chain, nft_chains)
+                for family in flag_families(flags)
+            }
+        finally:
+            nft_chains.close()
         local = local_ranges(request.local_addresses)
         for family, ranges in node.local_routes().items():
             local[family].extend(ranges)

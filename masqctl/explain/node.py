@@ -7,6 +7,7 @@ is one MasqctlError line quoting the program's stderr.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -58,16 +59,19 @@ def dump_table(path: str, agent_chain: str, assume_not_local: bool) -> FamilyTab
     return FamilyTable(paste.save, path, agent_chain, notes, unseen)
 
 
-def live_table(mode: str, family: str, agent_chain: str) -> FamilyTable:
+def live_table(
+    mode: str, family: str, agent_chain: str, nft_chains: NftChains | None = None
+) -> FamilyTable:
     """--live: POSTROUTING and the chains reachable from it, and notes about other nat
-    POSTROUTING chains."""
+    POSTROUTING chains (``nft_chains``: the nftables listing, if already started)."""
     from masqctl.netfilter.backend import Backend, select_backend
     from masqctl.netfilter.chains import read_reachable
 
+    nft_chains = nft_chains or NftChains()
     backend = select_backend(mode, family)
     save, text = read_reachable(backend)
     other = Backend("legacy" if backend.name == "nft" else "nft", family)
-    notes = [*other_backend_notes(other, text), *foreign_nft_notes(family)]
+    notes = [*other_backend_notes(other, text), *nft_chains.foreign_notes(family)]
     return FamilyTable(save, f"{backend.command} -t nat", agent_chain, notes)
 
 
@@ -93,31 +97,64 @@ def other_backend_notes(other, text: str) -> list[str]:  # type: ignore[no-untyp
     ]
 
 
-def foreign_nft_notes(family: str) -> list[str]:
-    """Native nftables nat postrouting chains (not iptables-nft's own), when nft exists."""
-    if shutil.which("nft") is None:
-        return []
-    result = run(["nft", "-j", "list", "chains"])
-    if result.returncode != 0:
-        return [f"could not list nftables chains: {result.stderr.strip()}"]
-    families = {"ip", "inet"} if family == IPV4 else {"ip6", "inet"}
-    notes = []
-    for item in json.loads(result.stdout or "{}").get("nftables", []):
-        chain = item.get("chain")
-        if (
-            not chain
-            or chain.get("hook") != "postrouting"
-            or chain.get("type") != "nat"
-            or chain.get("family") not in families
-            or (chain.get("family"), chain.get("table")) in IPTABLES_NFT_TABLES
-        ):
-            continue
-        notes.append(
+#: A base chain in ``nft -j list chains``: its object has no braces inside.
+_POSTROUTING_CHAIN = re.compile(r'\{"chain": (\{[^{}]*"hook": "postrouting"[^{}]*\})\}')
+
+
+class NftChains:
+    """``nft -j list chains``, started at once and read when the notes are made: it lists
+    every chain, kube-proxy's tens of thousands in iptables-nft's nat table too, so it
+    runs while masqctl reads the iptables chains."""
+
+    def __init__(self) -> None:
+        from masqctl.netfilter.backend import Running
+
+        self._running = (
+            Running(["nft", "-j", "list", "chains"], None, TIMEOUT) if shutil.which("nft") else None
+        )
+        self._chains: list[dict[str, object]] | str | None = None
+
+    def _postrouting_chains(self) -> list[dict[str, object]] | str:
+        """The chains on the postrouting hook, or why they could not be listed."""
+        from masqctl.netfilter.backend import IptablesError
+
+        if self._chains is None:
+            assert self._running is not None
+            try:
+                text = self._running.wait()
+            except IptablesError as error:
+                self._chains = f"could not list nftables chains: {error}"
+                return self._chains
+            found = [json.loads(match) for match in _POSTROUTING_CHAIN.findall(text)]
+            if len(found) != text.count('"hook": "postrouting"'):  # a name with braces
+                items = json.loads(text or "{}").get("nftables", [])
+                found = [item["chain"] for item in items if item.get("chain", {}).get("hook")]
+            self._chains = found
+        return self._chains
+
+    def close(self) -> None:
+        """Stop the listing if it still runs (nothing asked for its notes)."""
+        if self._running is not None:
+            self._running.abandon()
+
+    def foreign_notes(self, family: str) -> list[str]:
+        """Native nftables nat postrouting chains of ``family`` (not iptables-nft's own)."""
+        if self._running is None:
+            return []
+        chains = self._postrouting_chains()
+        if isinstance(chains, str):
+            return [chains]
+        families = {"ip", "inet"} if family == IPV4 else {"ip6", "inet"}
+        return [
             f"nftables chain {chain['family']} {chain['table']} {chain['name']} "
             f"(priority {chain.get('prio')}) is also a nat postrouting chain and may "
             "NAT the packet too"
-        )
-    return notes
+            for chain in chains
+            if chain.get("hook") == "postrouting"
+            and chain.get("type") == "nat"
+            and chain.get("family") in families
+            and (chain.get("family"), chain.get("table")) not in IPTABLES_NFT_TABLES
+        ]
 
 
 def local_routes() -> dict[str, list[tuple[int, int]]]:

@@ -202,6 +202,13 @@ def parse_save(text: str, source: str = "<dump>", *, lazy: bool = False) -> Save
 
 def parse_lines(lines: Iterable[str], source: str = "<dump>", *, lazy: bool = False) -> SaveFile:
     """Parse iptables-save output line by line (as it streams from iptables-save)."""
+    from masqctl.collection import collection_paused
+
+    with collection_paused():  # a rule per line, all kept
+        return _parse_lines(lines, source, lazy)
+
+
+def _parse_lines(lines: Iterable[str], source: str, lazy: bool) -> SaveFile:
     save = SaveFile()
     table: Table | None = None
     for number, raw in enumerate(lines, 1):

@@ -15,4 +15,4 @@ def restore_payload(rules: FamilyRules) -> str:
     lines = ["*nat", chain_line(rules.chain)]
     lines.extend(rule.restore_line() for rule in rules.rules)
     lines.append("COMMIT")
-    return "".join(f"{line}\n" for line in lines)
+    return "\n".join(lines) + "\n"

@@ -25,7 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import write_config
+
 CIDRS = 20_000
 RUNS = 5
 
@@ -54,17 +57,6 @@ FLOOR = (
 )
 
 
-def _config(directory: Path) -> Path:
-    cidrs = [
-        f"{10 + index // 65536}.{index // 256 % 256}.{index % 256}.0/24" for index in range(CIDRS)
-    ]
-    path = directory / "config.yaml"
-    path.write_text(
-        "cidrLimit: 20000\nnonMasqueradeCIDRs:\n" + "".join(f"  - {cidr}\n" for cidr in cidrs)
-    )
-    return path
-
-
 def _best(function, runs: int = RUNS) -> float:  # type: ignore[no-untyped-def]
     return min(function() for _ in range(runs))
 
@@ -81,7 +73,6 @@ def _row(name: str, seconds: float, baseline: float, target: str = "") -> None:
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
     from tests.netns import namespace, netfilter_missing_reason
 
     reason = netfilter_missing_reason()
@@ -94,7 +85,7 @@ def main() -> None:
         # Python's bytecode cached (in tmp), as an installed package has it
         ns.env = {key: value for key, value in ns.env.items() if key != "PYTHONDONTWRITEBYTECODE"}
         ns.env["PYTHONPYCACHEPREFIX"] = str(Path(tmp, "pycache"))
-        config = str(_config(Path(tmp)))
+        config = str(write_config(Path(tmp, "config.yaml"), CIDRS))
         backup = str(Path(tmp, "backup.rules"))
         payload = ns.run([*masqctl, "render", "-c", config]).stdout
         child = (
