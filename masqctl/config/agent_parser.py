@@ -49,7 +49,6 @@ from masqctl.config.nodes import (
     STR,
     DocumentError,
     Node,
-    descendants,
     nesting_depth,
 )
 from masqctl.config.yaml_reader import go_sharp_v, read_yaml_documents, recursion_room
@@ -248,13 +247,23 @@ def _json_marshal(node: Node) -> str:
 
 
 def _check_keys(node: Node) -> None:
-    """Every mapping key of the document converts, or _Refused (first in document order;
-    among several the agent's map iteration picks one at random)."""
-    nodes = descendants(node)
-    value_of = {id(key): value for current in nodes for key, value in current.items()}
-    for current in nodes:
-        if id(current) in value_of:
-            yaml_key_name(current, value_of[id(current)])
+    """Every mapping key of the document converts, or _Refused for the first that does
+    not in document order (among several the agent's map iteration picks one at random).
+    Keys are scalars (go-yaml refuses the others); only null and uint64 keys fail."""
+    refused: list[tuple[Node, Node]] = []
+    pending = [node]
+    while pending:  # no recursion: a config may nest 10000 deep
+        current = pending.pop()
+        if current.kind == MAP:
+            for key, value in current.value:
+                if key.tag == NULL or (key.tag == INT and key.value > INT64_MAX):
+                    refused.append((key, value))
+                if value.kind != SCALAR:
+                    pending.append(value)
+        elif current.kind == SEQ:
+            pending.extend(item for item in current.value if item.kind != SCALAR)
+    if refused:
+        yaml_key_name(*min(refused, key=lambda pair: (pair[0].line, pair[0].column)))
 
 
 # ---- step 2: encoding/json into the struct --------------------------------------------
