@@ -156,8 +156,27 @@ def test_negated_match_option_keeps_its_bang_before_the_option() -> None:
 
 
 def test_comments_are_compared_cut_at_255_bytes_as_iptables_keeps_them() -> None:
-    long = "é" * 200  # 400 bytes
-    assert canonical(f'-m comment --comment "{long}" -j X')[3] == "é" * 127
+    long = "é" * 200  # 400 bytes; the kernel keeps 255, half of the 128th "é" with them
+    assert canonical(f'-m comment --comment "{long}" -j X')[3] == "é" * 127 + "\udcc3"
+
+
+def test_a_comment_that_is_not_utf8_is_compared_as_its_bytes() -> None:
+    line = b'-A X -m comment --comment "caf\xe9" -j RETURN'.decode("utf-8", "surrogateescape")
+    assert canonical(line)[5] == "caf\udce9"
+
+
+@pytest.mark.parametrize("value", ["1e400", "inf", "nan"])
+def test_a_probability_that_is_no_number_is_an_error_naming_it(value: str) -> None:
+    with pytest.raises(ValueError, match=f"^--probability '{value}' is not a number"):
+        canonical(f"-m statistic --mode random --probability {value} -j X")
+
+
+def test_lazy_parse_leaves_a_rule_with_unpaired_quotes_unread_until_used() -> None:
+    text = '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j q"x\n-A POSTROUTING -j Y\nCOMMIT\n'
+    rules = parse_save(text, "dump", lazy=True).tables["nat"].chains["POSTROUTING"].rules
+    assert [(rule.position, rule.jumps_to("Y")) for rule in rules] == [(1, False), (2, True)]
+    with pytest.raises(SaveParseError, match=r"^dump:3: unterminated quote$"):
+        rules[0].canonical  # noqa: B018
 
 
 def test_rendered_payload_and_its_save_read_the_same() -> None:
@@ -322,3 +341,25 @@ def test_read_dump_of_a_missing_file_is_one_line(tmp_path) -> None:
     with pytest.raises(InputError) as caught:
         read_dump(str(tmp_path / "none.txt"))
     assert str(caught.value) == f"{tmp_path / 'none.txt'}: cannot read: No such file or directory"
+
+
+@pytest.mark.netfilter
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_a_long_comment_reads_back_from_iptables_save_in_its_canonical_form(backend: str) -> None:
+    import subprocess
+
+    from tests.netns import namespace, require_netfilter, tool
+
+    require_netfilter()
+    args = ["-m", "comment", "--comment", "é" * 200, "-j", "RETURN"]
+    with namespace("mqsave") as ns:
+        ns.run([tool(backend), "-t", "nat", "-A", "POSTROUTING", *args])
+        saved = subprocess.run(
+            ns.exec_args([tool(backend, "save"), "-t", "nat"]),
+            capture_output=True,
+            env=ns.env,
+            timeout=30,
+            check=True,
+        ).stdout.decode("utf-8", "surrogateescape")
+    (rule,) = parse_save(saved).tables["nat"].chains["POSTROUTING"].rules
+    assert rule.canonical == canonical_args(args)

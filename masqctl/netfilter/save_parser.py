@@ -10,6 +10,7 @@ the common case is comparing lines as text, see :func:`saved_line`).
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Iterable
@@ -264,9 +265,10 @@ def _add_rule(table: Table, line: str, number: int, source: str, lazy: bool) -> 
         counters = _COUNTERS.match(line)
         if counters:
             line = line[counters.end() :].lstrip()
-    # The common line: "-A CHAIN ...", no tab, no escape, its quotes paired.  Its chain is
-    # the word up to the first space (declared chain names hold no whitespace).
-    if line.startswith("-A ") and "\t" not in line and "\\" not in line and not line.count('"') & 1:
+    # The common line: "-A CHAIN ...", no tab, no escape.  Its chain is the word up to the
+    # first space (declared chain names hold no whitespace).  A line whose quotes do not
+    # pair fails when read (at once unless lazy: a foreign rule nobody reads never fails).
+    if line.startswith("-A ") and "\t" not in line and "\\" not in line:
         end = line.find(" ", 3)
         name = line[3:end] if end > 0 else line[3:]
         chain = table.chains.get(name)
@@ -535,12 +537,19 @@ def ipv6_text(packed: bytes) -> str:
 
 def _probability(text: str) -> str:
     value = float(text) * 2**31
+    if not math.isfinite(value):
+        raise ValueError(f"--probability {text!r} is not a number between 0 and 1")
     return str(int(value + 0.5))  # lround, as libxt_statistic stores it
 
 
 def _canonical_comment(text: str) -> str:
-    data = text.encode()
-    return data[:COMMENT_LIMIT].decode(errors="ignore") if len(data) > COMMENT_LIMIT else text
+    """The comment as the kernel keeps it: its first 255 bytes, cut where they end (a
+    character cut in two is kept as the byte that is left, as iptables-save prints it);
+    bytes that are not UTF-8 are surrogate escapes (see :func:`read_dump`)."""
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= COMMENT_LIMIT:
+        return text
+    return data[:COMMENT_LIMIT].decode("utf-8", "surrogateescape")
 
 
 #: The options that take a source or destination address.
