@@ -125,3 +125,43 @@ def test_every_native_nat_postrouting_chain_is_a_note_whatever_its_name(ns: Name
         "nftables chain inet cilium po{st} (priority 60) is also a nat postrouting chain and "
         "may NAT the packet too",
     ]
+
+
+def nft_jump_to_new_chain(ns: Namespace, name: str) -> None:
+    """A nat chain ``name`` and a POSTROUTING rule (with counters) jumping to it, made
+    with nft's JSON input, which takes names iptables refuses to write."""
+    chain = {"family": "ip", "table": "nat", "name": name}
+    rule = {"family": "ip", "table": "nat", "chain": "POSTROUTING"}
+    rule["expr"] = [{"counter": {"packets": 5, "bytes": 300}}, {"jump": {"target": name}}]
+    commands = [{"add": {"chain": chain}}, {"add": {"rule": rule}}]
+    ns.run(["nft", "-j", "-f", "-"], input=json.dumps({"nftables": commands}))
+
+
+@pytest.mark.netfilter
+def test_a_chain_named_like_an_option_is_listed_as_a_chain_and_no_counter_is_zeroed(
+    ns: Namespace,
+) -> None:
+    masqctl = [sys.executable, "-m", "masqctl"]
+    ns.run([*masqctl, "apply", "--iptables-mode", "nft", "--backup", "/dev/null"])
+    nft_jump_to_new_chain(ns, "-Z")
+    before = ns.run([tool("nft", "save"), "-c", "-t", "nat"]).stdout
+    assert "[5:300] -A POSTROUTING -j -Z" in before
+    result = ns.run([*masqctl, "explain", "--live", "--iptables-mode", "nft", "192.0.2.1"])
+    assert result.stdout.startswith("192.0.2.1: masquerade: rule 5 of IP-MASQ-AGENT:")
+    after = ns.run([tool("nft", "save"), "-c", "-t", "nat"]).stdout
+    assert after.split("\n", 1)[1] == before.split("\n", 1)[1]  # all but the date line
+
+
+@pytest.mark.netfilter
+def test_a_foreign_rule_with_an_unpaired_quote_leaves_diff_and_apply_working(
+    ns: Namespace,
+) -> None:
+    masqctl = [sys.executable, "-m", "masqctl"]
+    mode = ("--iptables-mode", "nft")
+    ns.run([*masqctl, "apply", *mode, "--backup", "/dev/null"])
+    nft_jump_to_new_chain(ns, 'q"x')
+    assert '-A POSTROUTING -j q"x' in ns.run([tool("nft", "save"), "-t", "nat"]).stdout
+    diff = ns.run([*masqctl, "diff", *mode])
+    assert diff.stdout == "ipv4: IP-MASQ-AGENT in sync (5 rules, jump present)\n"
+    removed = ns.run([*masqctl, "apply", "--remove", *mode, "--backup", "/dev/null"])
+    assert "delete the POSTROUTING jump to IP-MASQ-AGENT (POSTROUTING rule 1)" in removed.stdout

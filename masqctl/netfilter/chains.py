@@ -3,10 +3,11 @@
 A node's nat table can hold kube-proxy's 100,000 rules while masqctl's work is its own
 chain and POSTROUTING, so the cost must follow those, not the table:
 
-- iptables-nft: ``iptables -t nat -S CHAIN`` asks the kernel for that chain alone, a few
-  milliseconds whatever the table holds.  A chain that does not exist is reported as
-  "incompatible" by iptables 1.8.9; ``iptables -t nat -C POSTROUTING -j CHAIN`` (read
-  only) then tells a missing chain ("does not exist") from a really incompatible one.
+- iptables-nft: ``iptables -t nat --list-rules=CHAIN`` (``-S CHAIN``) asks the kernel for
+  that chain alone, a few milliseconds whatever the table holds.  A chain that does not
+  exist is reported as "incompatible" by iptables 1.8.9; ``iptables -t nat -C POSTROUTING
+  -j CHAIN`` (read only) then tells a missing chain ("does not exist") from a really
+  incompatible one.
 - iptables-legacy: every listing fetches the whole table from the kernel.  One
   ``iptables-legacy-save -t nat``, cut to the wanted chains' lines, is the read: on
   kube-proxy's 110,000 rules ``-S POSTROUTING`` alone costs 0.7x that save (and one
@@ -162,10 +163,16 @@ def start_chain_read(backend: Backend, names: Sequence[str], table: str = "nat")
             pending.save = Running([f"{backend.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
         return pending
     pending.listings = {
-        name: Running([backend.command, "-t", table, "-S", name], None, SAVE_TIMEOUT)
-        for name in names
+        name: Running(listing_args(backend, table, name), None, SAVE_TIMEOUT) for name in names
     }
     return pending
+
+
+def listing_args(backend: Backend, table: str, chain: str) -> list[str]:
+    """``iptables -t table -S chain``, the chain given as the option's own value: a name
+    nft allows, ``-Z`` say, after a plain ``-S`` would be read as the next option
+    (``-S -Z`` lists the whole table and zeroes its counters)."""
+    return [backend.command, "-t", table, f"--list-rules={chain}"]
 
 
 def start_agent_reads(mode: str, families: Sequence[str], chain: str) -> dict[str, PendingChains]:
