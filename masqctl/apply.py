@@ -218,7 +218,7 @@ def backup_text(before: SaveFile, backend: Backend, chain: str, undo: str) -> st
         f"# masqctl apply backup ({backend.command}, {stamp}): the nat chain {chain} and the",
         "# POSTROUTING rules that jump to it, as they were before apply wrote:",
         *(was or ["#   (neither existed)"]),
-        f"# This file undoes apply's change: {backend.prefix}-restore --noflush < FILE",
+        f"# This file undoes apply's change: {backend.command}-restore --noflush < FILE",
     ]
     return "\n".join(header) + "\n" + undo
 
@@ -307,7 +307,7 @@ def apply_family(
     before, _ = (reading or _start(backend, rules.chain)).result()
     result = diff_family(rules, before, backend.command, desired, settled=False)
     steps, pieces = plan_sync(result, rules)
-    outcome = FamilyOutcome(rules.family, backend.prefix, rules.chain, [], steps)
+    outcome = FamilyOutcome(rules.family, backend.command, rules.chain, [], steps)
     if not steps or request.dry_run:
         outcome.payload = "".join(pieces)
         outcome.findings = findings(result)
@@ -351,7 +351,7 @@ def remove_family(
     the table does not read back without them)."""
     before, _ = (reading or _start(backend, chain)).result()
     steps, payload = remove_plan(before, chain)
-    outcome = FamilyOutcome(family, backend.prefix, chain, [], steps)
+    outcome = FamilyOutcome(family, backend.command, chain, [], steps)
     if not steps or request.dry_run:
         outcome.payload = payload
         return outcome

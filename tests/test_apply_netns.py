@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -700,6 +701,34 @@ def test_auto_follows_kubelets_legacy_hint(ns: Namespace) -> None:
     ns.run(["iptables-nft", "-t", "nat", "-A", "POSTROUTING", "-s", "192.0.2.1", "-j", "ACCEPT"])
     ns.run(["iptables-legacy", "-t", "mangle", "-N", "KUBE-IPTABLES-HINT"])
     assert _detected(ns) == "iptables-legacy -t nat"
+
+
+def test_auto_on_a_legacy_node_whose_xtables_lock_stays_held_fails_naming_it(
+    ns: Namespace,
+) -> None:
+    ns.run(["iptables-legacy", "-t", "mangle", "-N", "KUBE-IPTABLES-HINT"])
+    detect = (
+        "import masqctl.netfilter.backend as backend; backend.LOCK_WAIT_SECONDS = 1\n"
+        "try:\n    print(backend.detect_mode())\n"
+        "except backend.IptablesError as error:\n    print(error.reason, error)"
+    )
+    holder = subprocess.Popen(["flock", ns.lockfile, "sleep", "10"])
+    try:
+        time.sleep(0.2)  # the lock is taken
+        started = time.monotonic()
+        result = ns.run([sys.executable, "-c", detect])
+        waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    # legacy listings wait for the lock as restore does, a bounded time; a choice made
+    # without seeing the hint would be wrong
+    assert result.stdout == (
+        "xtables_lock iptables-legacy: another program held the xtables lock too long "
+        f"(Can't lock {ns.lockfile}: Resource temporarily unavailable; Another app is "
+        "currently holding the xtables lock. Stopped waiting after 1s.)\n"
+    )
+    assert waited < 5
 
 
 def test_apply_json_reports_steps_payload_and_backup(ns: Namespace, tmp_path: Path) -> None:

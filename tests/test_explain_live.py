@@ -14,6 +14,7 @@ from masqctl.entry import main
 from masqctl.explain import node
 from masqctl.explain.matches import parse_rule
 from masqctl.explain.walk import MAX_PATHS, apply_mark_target
+from masqctl.netfilter.save_parser import parse_save
 
 NODE_DUMP = str(Path(__file__).parent / "data" / "explain" / "node-nat.save")
 HEADER = "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
@@ -349,8 +350,9 @@ def test_live_mode_reads_the_backend_local_routes_and_other_nat_hooks() -> None:
 def test_live_mode_reports_a_failing_ip_command(capsys, monkeypatch):
     monkeypatch.setattr(node, "run", lambda args: completed(returncode=1, stderr="boom"))
     monkeypatch.setattr(node.shutil, "which", lambda name: None)
+    table = HEADER + "COMMIT\n"
     monkeypatch.setattr(
-        "masqctl.netfilter.backend.run_iptables", lambda args, stdin, timeout: HEADER + "COMMIT\n"
+        "masqctl.netfilter.chains.read_reachable", lambda backend: (parse_save(table), table)
     )
     code, _, err = explain(capsys, monkeypatch, "192.0.2.1", "--live", "--iptables-mode", "nft")
     assert (code, err) == (2, "masqctl: ip route show table local failed: boom\n")

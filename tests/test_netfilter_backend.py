@@ -20,7 +20,7 @@ def test_restore_is_one_noflush_transaction_and_legacy_waits_a_bounded_time() ->
 
 def test_explicit_modes_need_no_detection() -> None:
     assert select_backend("legacy", "ipv6") == Backend("legacy", "ipv6")
-    assert select_backend("nft", "ipv4").prefix == "iptables-nft"
+    assert select_backend("nft", "ipv4").command == "iptables-nft"
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_missing_binaries_name_the_debian_package(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MasqctlError) as caught:
-        Backend("nft", "ipv4").save()
+        Backend("nft", "ipv4").start_save()
     assert caught.value.reason == "iptables_missing"
     assert str(caught.value) == (
         "iptables-nft-save not found: install the Debian package iptables (apt-get install "

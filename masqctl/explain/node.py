@@ -91,7 +91,7 @@ def other_backend_notes(other, text: str) -> list[str]:  # type: ignore[no-untyp
     if chain is None or not chain.rules:
         return []
     return [
-        f"{other.prefix} also has {len(chain.rules)} rule(s) in nat POSTROUTING: they see "
+        f"{other.command} also has {len(chain.rules)} rule(s) in nat POSTROUTING: they see "
         "the packet on the same hook and may NAT it too (a RETURN here does not exempt "
         "it there)"
     ]

@@ -9,20 +9,17 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import IO, TYPE_CHECKING
 
 from masqctl.errors import MasqctlError, require_choice
-
-if TYPE_CHECKING:
-    from masqctl.netfilter.save_parser import SaveFile
 
 MODES = ("auto", "nft", "legacy")
 SAVE_TIMEOUT = 60.0
 RESTORE_TIMEOUT = 300.0
-#: Seconds iptables-restore waits for the xtables lock (legacy; nft takes no lock).
+#: Seconds legacy iptables waits for the xtables lock (restore, and the listings that
+#: detect the backend); nft takes no lock.
 LOCK_WAIT_SECONDS = 10
 _RULE_LINE = re.compile(r"^-A ", re.MULTILINE)
 
@@ -41,10 +38,6 @@ class IptablesError(MasqctlError):
     def __init__(self, message: str, reason: str = IPTABLES_FAILED) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-def _command_prefix(name: str, family: str) -> str:
-    return f"{'ip6tables' if family == 'ipv6' else 'iptables'}-{name}"
 
 
 def _one_line(stderr: str) -> str:
@@ -81,21 +74,13 @@ class Running:
     """A started iptables program, which a watchdog kills after ``timeout`` seconds.
 
     Its input: a string (given as a file), or pieces written to it as they are made, so
-    that iptables reads while masqctl makes the rest.  Its output: a file (nothing needs
-    to read it meanwhile), or with ``stream`` a pipe read line by line as it comes
-    (:meth:`lines`).  Only feeding pieces waits on the program (the constructor writes
-    them all, blocking while the pipe is full); otherwise masqctl works on while it runs,
-    until :meth:`wait`.
+    that iptables reads while masqctl makes the rest.  Its output goes to a file (nothing
+    needs to read it meanwhile).  Only feeding pieces waits on the program (the
+    constructor writes them all, blocking while the pipe is full); otherwise masqctl works
+    on while it runs, until :meth:`wait`.
     """
 
-    def __init__(
-        self,
-        args: list[str],
-        stdin: str | Iterable[str] | None,
-        timeout: float,
-        *,
-        stream: bool = False,
-    ) -> None:
+    def __init__(self, args: list[str], stdin: str | Iterable[str] | None, timeout: float) -> None:
         import tempfile
         import threading
 
@@ -105,12 +90,8 @@ class Running:
         self._errors = tempfile.TemporaryFile(  # noqa: SIM115 - closed by wait() or abandon()
             "w+", encoding="utf-8", errors="replace"
         )
-        self._output = (
-            None
-            if stream
-            else tempfile.TemporaryFile(  # noqa: SIM115 - as above
-                "w+", encoding="utf-8", errors="surrogateescape"
-            )
+        self._output = tempfile.TemporaryFile(  # noqa: SIM115 - as above
+            "w+", encoding="utf-8", errors="surrogateescape"
         )
         given = subprocess.DEVNULL if stdin is None else subprocess.PIPE
         if isinstance(stdin, str):
@@ -124,7 +105,7 @@ class Running:
             self.process = subprocess.Popen(
                 args,
                 stdin=given,
-                stdout=self._output or subprocess.PIPE,
+                stdout=self._output,
                 stderr=self._errors,
                 encoding="utf-8",
                 errors="surrogateescape",  # non-UTF-8 survives to the backup
@@ -170,31 +151,21 @@ class Running:
         self.timed_out = True
         self.process.kill()
 
-    def _close(self, *pipes: IO[str] | None) -> None:
-        for stream in (self._output, self._errors, *pipes):
-            if stream is not None:
-                stream.close()
-
-    def lines(self) -> Iterator[str]:
-        """The program's output (with ``stream``), line by line as it writes it."""
-        assert self.process.stdout is not None
-        yield from self.process.stdout
+    def _close(self) -> None:
+        self._output.close()
+        self._errors.close()
 
     def wait(self) -> str:
-        """The (rest of the) program's output once it has ended; IptablesError if it failed."""
+        """The program's output once it has ended; IptablesError if it failed."""
         try:
-            if self._output is None:
-                assert self.process.stdout is not None
-                output = self.process.stdout.read()
             returncode = self.process.wait()
         finally:
             self._watchdog.cancel()
-        if self._output is not None:
-            self._output.seek(0)
-            output = self._output.read()
+        self._output.seek(0)
+        output = self._output.read()
         self._errors.seek(0)
         stderr = self._errors.read()
-        self._close(self.process.stdout)
+        self._close()
         if self.timed_out:
             raise IptablesError(
                 f"{self.program} did not finish within {self.timeout:g} s "
@@ -210,12 +181,7 @@ class Running:
         self._watchdog.cancel()
         self.process.kill()
         self.process.wait()
-        self._close(self.process.stdout)
-
-
-def run_iptables(args: list[str], stdin: str | None, timeout: float) -> str:
-    """Run one iptables program; its stdout, or IptablesError with a clear line."""
-    return Running(args, stdin, timeout).wait()
+        self._close()
 
 
 @dataclass(frozen=True)
@@ -226,49 +192,14 @@ class Backend:
     family: str
 
     @property
-    def prefix(self) -> str:
-        return _command_prefix(self.name, self.family)
-
-    @property
     def command(self) -> str:
-        """The listing program: ``iptables-nft``, ``ip6tables-legacy``, ..."""
+        """The listing program, ``iptables-nft``, ``ip6tables-legacy``...; with ``-save``
+        and ``-restore`` after it, the others."""
         return f"{'ip6tables' if self.family == 'ipv6' else 'iptables'}-{self.name}"
 
-    def save(self, table: str = "nat") -> str:
-        """``<prefix>-save -t table``."""
-        return run_iptables([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
-
-    def read(self, table: str = "nat") -> tuple[str, SaveFile]:
-        """``<prefix>-save -t table``, parsed while iptables-save prints it (each rule's
-        arguments read when used), and its text."""
-        from masqctl.netfilter.save_parser import parse_lines
-
-        running = Running([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT, stream=True)
-        kept: list[str] = []
-
-        def keep() -> Iterator[str]:
-            for line in running.lines():
-                kept.append(line)
-                yield line
-
-        try:
-            save = parse_lines(keep(), f"{self.prefix}-save -t {table}", lazy=True)
-        except BaseException:
-            running.abandon()
-            raise
-        running.wait()
-        return "".join(kept), save
-
-    def start_read(self, table: str = "nat") -> Running:
-        """Start ``<prefix>-save -t table``, its output kept for :meth:`finish_read`."""
-        return Running([f"{self.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
-
-    def finish_read(self, running: Running, table: str = "nat") -> tuple[str, SaveFile]:
-        """The text of a started save, and parsed (each rule's arguments read when used)."""
-        from masqctl.netfilter.save_parser import parse_save
-
-        text = running.wait()
-        return text, parse_save(text, f"{self.prefix}-save -t {table}", lazy=True)
+    def start_save(self, table: str = "nat") -> Running:
+        """Start ``<command>-save -t table``; ``.wait()`` on the result gives its text."""
+        return Running([f"{self.command}-save", "-t", table], None, SAVE_TIMEOUT)
 
     def restore(self, payload: str) -> None:
         """One ``<prefix>-restore --noflush --wait`` transaction of ``payload``."""
@@ -281,71 +212,66 @@ class Backend:
 
     def restore_args(self) -> list[str]:
         """The restore command line (legacy waits a bounded time for the xtables lock)."""
-        args = [f"{self.prefix}-restore", "--noflush", "--wait"]
+        args = [f"{self.command}-restore", "--noflush", "--wait"]
         return [*args, str(LOCK_WAIT_SECONDS)] if self.name == "legacy" else args
 
 
-def _detection_listing(args: list[str]) -> subprocess.CompletedProcess[str] | None:
-    """A listing used only for detection; None when it cannot run.  A refusal for want of
-    privileges raises: the backend's rules would be there but unseen, so the choice would
-    be wrong (without CAP_NET_RAW, legacy looks empty)."""
+def _detection_listing(backend: Backend, table: str, chain: str) -> str | None:
+    """``-S chain`` of ``table``, listed only for detection: None when it fails (no such
+    chain or table) or the program is not installed.  A refusal for want of privileges, a
+    held xtables lock (legacy waits for it a bounded time) or a timeout raises: the
+    backend's rules would be there but unseen, so the choice would be wrong (without
+    CAP_NET_RAW, legacy looks empty)."""
+    wait = ["--wait", str(LOCK_WAIT_SECONDS)] if backend.name == "legacy" else []
+    args = [backend.command, *wait, "-t", table, "-S", chain]
     try:
-        result = subprocess.run(
-            args, capture_output=True, text=True, timeout=SAVE_TIMEOUT, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if result.returncode != 0:
-        error = failure_error(args[0], result.returncode, result.stderr)
-        if error.reason == PERMISSION_DENIED:
-            raise error
-    return result
+        return Running(args, None, SAVE_TIMEOUT).wait()
+    except IptablesError as error:
+        if error.reason in (IPTABLES_FAILED, IPTABLES_MISSING):
+            return None
+        raise
 
 
-def _succeeds(args: list[str]) -> bool:
-    """Whether a program used only for detection runs and exits 0."""
-    result = _detection_listing(args)
-    return result is not None and result.returncode == 0
+def _has_hint(backend: Backend) -> bool:
+    """Whether kubelet's hint chains (KUBE-IPTABLES-HINT, KUBE-KUBELET-CANARY) are in
+    ``backend``'s mangle table."""
+    return any(
+        _detection_listing(backend, "mangle", hint) is not None
+        for hint in ("KUBE-IPTABLES-HINT", "KUBE-KUBELET-CANARY")
+    )
 
 
-def _listed_rules(args: list[str]) -> int:
-    """How many rules a ``-S CHAIN`` listing used only for detection shows (0 on failure)."""
-    result = _detection_listing(args)
-    if result is None or result.returncode != 0:
-        return 0
-    return len(_RULE_LINE.findall(result.stdout))
+def _postrouting_rules(backend: Backend) -> int:
+    """How many rules ``backend``'s nat POSTROUTING holds (0 when it cannot be listed)."""
+    return len(_RULE_LINE.findall(_detection_listing(backend, "nat", "POSTROUTING") or ""))
 
 
 @cache
 def detect_mode() -> str:
-    """nft or legacy, decided as Kubernetes' iptables-wrapper decides, from cheap listings.
+    """nft or legacy, decided from cheap listings, after Kubernetes' iptables-wrapper.
 
-    First kubelet's hint chains (KUBE-IPTABLES-HINT, KUBE-KUBELET-CANARY in mangle) in
-    nft, then in legacy (only in a legacy mangle table the kernel already has: naming a
-    legacy table creates it); failing both, the backend whose nat POSTROUTING holds more
-    rules (kube-proxy, the agent and CNI plugins all write there), nft when neither has any.
+    As the wrapper: first kubelet's hint chains in mangle, in nft, then in legacy (only
+    in a legacy mangle table the kernel already has: naming a legacy table creates it).
+    Failing both, where the wrapper counts every rule of every table, masqctl counts the
+    rules of each backend's nat POSTROUTING (kube-proxy, the agent and CNI plugins all
+    write there) and picks the one with more, nft when neither has any.
     """
     from masqctl.netfilter.chains import legacy_tables
 
-    for hint in ("KUBE-IPTABLES-HINT", "KUBE-KUBELET-CANARY"):
-        for family in ("ipv4", "ipv6"):
-            if _succeeds([Backend("nft", family).command, "-t", "mangle", "-S", hint]):
-                return "nft"
-    for family in ("ipv4", "ipv6"):
-        if "mangle" in legacy_tables(family):
-            command = Backend("legacy", family).command
-            for hint in ("KUBE-IPTABLES-HINT", "KUBE-KUBELET-CANARY"):
-                if _succeeds([command, "-t", "mangle", "-S", hint]):
-                    return "legacy"
+    families = ("ipv4", "ipv6")
+    if any(_has_hint(Backend("nft", family)) for family in families):
+        return "nft"
+    if any(
+        "mangle" in legacy_tables(family) and _has_hint(Backend("legacy", family))
+        for family in families
+    ):
+        return "legacy"
     legacy = sum(
-        _listed_rules([Backend("legacy", family).command, "-t", "nat", "-S", "POSTROUTING"])
-        for family in ("ipv4", "ipv6")
+        _postrouting_rules(Backend("legacy", family))
+        for family in families
         if "nat" in legacy_tables(family)
     )
-    nft = sum(
-        _listed_rules([Backend("nft", family).command, "-t", "nat", "-S", "POSTROUTING"])
-        for family in ("ipv4", "ipv6")
-    )
+    nft = sum(_postrouting_rules(Backend("nft", family)) for family in families)
     return "legacy" if legacy > nft else "nft"
 
 

@@ -160,7 +160,7 @@ def start_chain_read(backend: Backend, names: Sequence[str], table: str = "nat")
     pending = PendingChains(backend, tuple(names), table)
     if backend.name == "legacy":
         if table in legacy_tables(backend.family):
-            pending.save = Running([f"{backend.prefix}-save", "-t", table], None, SAVE_TIMEOUT)
+            pending.save = backend.start_save(table)
         return pending
     pending.listings = {
         name: Running(listing_args(backend, table, name), None, SAVE_TIMEOUT) for name in names
@@ -212,9 +212,9 @@ def read_reachable(backend: Backend, start: str = "POSTROUTING") -> tuple[SaveFi
 
         source = f"{backend.command} -t nat"
     else:
-        source = f"{backend.prefix}-save -t nat"
+        source = f"{backend.command}-save -t nat"
         if "nat" in legacy_tables(backend.family):
-            text = Running([f"{backend.prefix}-save", "-t", "nat"], None, SAVE_TIMEOUT).wait()
+            text = backend.start_save("nat").wait()
         else:
             text = "".join(f":{name} ACCEPT [0:0]\n" for name in NAT_BUILTINS)
 
