@@ -347,6 +347,30 @@ def test_live_mode_reads_the_backend_local_routes_and_other_nat_hooks() -> None:
     ]
 
 
+@pytest.mark.netfilter
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_live_mode_names_the_deciding_rule_by_its_position_without_a_dump_line(
+    backend: str,
+) -> None:
+    """--live reads chains, not a dump: a line number would be one of masqctl's own
+    listing, which the user never sees."""
+    from tests.netns import namespace, require_netfilter
+
+    require_netfilter()
+    masqctl = [sys.executable, "-m", "masqctl"]
+    mode = ("--iptables-mode", backend)
+    with namespace("mqexplain") as ns:
+        ns.run([*masqctl, "apply", *mode, "--backup", "/dev/null"])
+        result = ns.run([*masqctl, "explain", "-o", "json", "--live", *mode, "10.1.2.3"])
+    line = json.loads(result.stdout)
+    assert (line["rule"]["index"], "line" in line["rule"]) == (2, False)
+    assert line["source"] == {
+        "file": f"iptables-{backend} -t nat",
+        "line": None,
+        "entry": "nat IP-MASQ-AGENT rule 2",
+    }
+
+
 def test_live_mode_reports_a_failing_ip_command(capsys, monkeypatch):
     monkeypatch.setattr(node, "run", lambda args: completed(returncode=1, stderr="boom"))
     monkeypatch.setattr(node.shutil, "which", lambda name: None)

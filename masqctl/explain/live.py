@@ -122,10 +122,9 @@ class LiveExplainer:
         rule = source = None
         if decider is not None and len(verdicts) == 1:
             text = rule_line("-A", decider.chain, decider.rule.args)
-            rule = RuleRef(decider.chain, decider.index, text, decider.rule.line)
-            source = SourceRef(
-                table.source, decider.rule.line, f"nat {decider.chain} rule {decider.index}"
-            )
+            line = 0 if table.save.listed else decider.rule.line  # listed: no dump lines
+            rule = RuleRef(decider.chain, decider.index, text, line)
+            source = SourceRef(table.source, line, f"nat {decider.chain} rule {decider.index}")
             reason = f"{rule.describe()}: {reason}"
         verdict = chosen.verdict if len(verdicts) == 1 else UNDETERMINED
         return Outcome(verdict, reason, rule, source, notes=tuple(dict.fromkeys(notes)))

@@ -10,10 +10,14 @@ import json
 import re
 import shutil
 import subprocess
+from typing import TYPE_CHECKING
 
 from masqctl.errors import MasqctlError
 from masqctl.explain.live import FamilyTable
 from masqctl.ruleset import IPV4, IPV6
+
+if TYPE_CHECKING:
+    from masqctl.netfilter.backend import Backend
 
 TIMEOUT = 30.0
 LEGACY_WARNING = "# Warning: iptables-legacy tables present"
@@ -59,15 +63,12 @@ def dump_table(path: str, agent_chain: str, assume_not_local: bool) -> FamilyTab
     return FamilyTable(paste.save, path, agent_chain, notes, unseen)
 
 
-def live_table(
-    mode: str, family: str, agent_chain: str, nft_chains: NftChains | None = None
-) -> FamilyTable:
+def live_table(mode: str, family: str, agent_chain: str, nft_chains: NftChains) -> FamilyTable:
     """--live: POSTROUTING and the chains reachable from it, and notes about other nat
-    POSTROUTING chains (``nft_chains``: the nftables listing, if already started)."""
+    POSTROUTING chains (``nft_chains``: the nftables listing, started before)."""
     from masqctl.netfilter.backend import Backend, select_backend
     from masqctl.netfilter.chains import read_reachable
 
-    nft_chains = nft_chains or NftChains()
     backend = select_backend(mode, family)
     save, text = read_reachable(backend)
     other = Backend("legacy" if backend.name == "nft" else "nft", family)
@@ -75,8 +76,9 @@ def live_table(
     return FamilyTable(save, f"{backend.command} -t nat", agent_chain, notes)
 
 
-def other_backend_notes(other, text: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """The other iptables backend's nat POSTROUTING rules, which share the hook."""
+def other_backend_notes(other: Backend, text: str) -> list[str]:
+    """The other iptables backend's nat POSTROUTING rules, which share the hook (``text``:
+    what was read from this one, for the notes a dump makes when ``other`` cannot run)."""
     from masqctl.netfilter.backend import IptablesError
     from masqctl.netfilter.chains import legacy_tables, read_chains
 
