@@ -79,6 +79,10 @@ def _read_json(text: str, first_line: int, source: str) -> list[LiveEntry]:
         items = json.loads(text)
     except ValueError as error:
         raise InputError(f"{source}:{first_line}: not the listing's JSON ({error})") from None
+    except RecursionError:  # nested deeper than Python's json reads: not the listing
+        raise InputError(
+            f"{source}:{first_line}: not the listing's JSON (nested too deep)"
+        ) from None
     if not isinstance(items, list):
         raise InputError(f"{source}:{first_line}: the listing's JSON is not an array")
     entries = []

@@ -108,7 +108,7 @@ def last_document(text: str) -> dict[str, Any] | None:
     for start in reversed([match.start() for match in _DOCUMENT_START.finditer(text)]):
         try:
             document, _ = decoder.raw_decode(text, start)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than a result
             continue
         if isinstance(document, dict) and ("families" in document or "maps" in document):
             return document

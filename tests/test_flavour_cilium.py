@@ -876,8 +876,9 @@ def test_diff_reads_no_live_map(capsys) -> None:
         ),
         ('[{"IP": "10.0.0.0", "Mask": "%%"}]\n', "listing.txt:1: Mask '%%' is not base64"),
         ('{"IP": "10.0.0.0"}\n', "listing.txt:1: the listing's JSON is not an array"),
+        ("[" * 100_000 + "\n", "listing.txt:1: not the listing's JSON (nested too deep)"),
     ],
-    ids=["error-text", "bad-mask", "not-an-array"],
+    ids=["error-text", "bad-mask", "not-an-array", "nested-too-deep"],
 )
 def test_a_listing_that_is_not_one_is_refused_at_its_line(capsys, listing, error) -> None:
     Path("listing.txt").write_text(listing)

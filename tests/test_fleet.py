@@ -269,6 +269,7 @@ def test_the_last_result_counts_one_a_line_or_indented_other_lines_skipped() -> 
     assert last_document(f"masqctl: warning\n{first}{indented}{tail}") == {"families": [], "n": 2}
     assert last_document(f"{indented}{first}") == {"families": [], "n": 1}
     assert last_document("masqctl: iptables-nft-save not found\n") is None
+    assert last_document(f"{first}" + '{"a": ' * 100_000) == {"families": [], "n": 1}
 
 
 def test_logs_are_split_by_container_without_kubectls_own_lines_or_timestamps() -> None:
