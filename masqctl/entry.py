@@ -10,6 +10,7 @@ completion, an unknown option, a missing value) goes to the Typer app of
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 from collections.abc import Callable
@@ -122,5 +123,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def console_main() -> None:
-    """``masqctl`` as installed: exit with the command's code."""
+    """``masqctl`` as installed: exit with the command's code.
+
+    Bytes of an input that are not UTF-8 (a comment in a dump, kept as surrogate escapes
+    as masqctl keeps iptables-save's own output) are printed back as they were, whatever
+    error handler the locale gives stdout.
+    """
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="surrogateescape")
     sys.exit(main())

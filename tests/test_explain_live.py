@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -393,3 +394,28 @@ def test_a_dump_of_one_family_refuses_addresses_of_the_other() -> None:
     with pytest.raises(UsageError, match="holds only ipv6 rules"):
         explainer.explain(parse_target("10.0.0.1"))
     assert explainer.explain(parse_target("fd00::1")).outcome.verdict != "not-handled"
+
+
+@pytest.mark.parametrize("from_stdin", [False, True])
+def test_bytes_of_a_dump_that_are_not_utf8_are_printed_back_whatever_the_locale(
+    tmp_path: Path, from_stdin: bool
+) -> None:
+    path = tmp_path / "nat.save"
+    path.write_bytes(
+        b'*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -m comment --comment "caf\xe9" '
+        b"-j MASQUERADE\nCOMMIT\n"
+    )
+    address = "-" if from_stdin else "192.0.2.1"
+    result = subprocess.run(
+        [sys.executable, "-m", "masqctl", "explain", "--from", str(path), address],
+        input=b"192.0.2.1\n",
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},  # as an en_US.UTF-8 locale
+        timeout=30,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout.splitlines()[:2] == [
+        b"192.0.2.1: masquerade: rule 1 of POSTROUTING: MASQUERADE rewrites the source address",
+        b"  -A POSTROUTING -m comment --comment caf\xe9 -j MASQUERADE",
+    ]

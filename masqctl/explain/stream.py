@@ -120,7 +120,7 @@ def explain_lines(
                 out.append(render(explainer.explain(parse_target(text)), output_format))
             except MasqctlError as error:
                 errors.add(line_number, str(error))
-        write("".join(out).encode())
+        write("".join(out).encode("utf-8", "surrogateescape"))  # bytes a dump kept
     errors.finish()
 
 
