@@ -8,9 +8,10 @@
 2. What one node's ``masqctl diff --watch`` costs, which sizes the audit DaemonSet's
    requests and limits (deploy/audit/daemonset.yaml): inside a network namespace (root
    only) holding kube-proxy's nat rules for N services plus the agent's chain, the
-   watching process's peak resident memory (VmHWM), iptables-save's own peak (measured
-   alone, by GNU time: the two overlap, so the pod's peak is at most their sum), and the
-   CPU time of a check (the process and its iptables-save children, over many rounds).
+   watching process's peak resident memory (VmHWM), the CPU time of a check (the process
+   and the iptables programs it runs, over many rounds), and for scale the peak of one
+   full ``iptables-nft-save`` of that table (alone, by GNU time), a read the check never
+   makes: it lists only POSTROUTING and the agent's chain.
 
     python tests/benchmarks/bench_fleet.py [--nodes N] [--services N ...]
 """
