@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ import yaml
 from masqctl.check import SUMMARY_LIMIT
 from masqctl.entry import parse_plain
 from masqctl.options import COMMANDS
+from tests.programs import require_program
 
 ROOT = Path(__file__).parent.parent
 DEPLOY = ROOT / "deploy"
@@ -45,9 +45,7 @@ def manifests() -> list[Path]:
 
 
 def kustomize(directory: Path) -> list[dict[str, Any]]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is missing: kustomize rendering is checked where it is installed")
+    kubectl = require_program("kubectl", "kubernetes-client")
     run = subprocess.run(
         [kubectl, "kustomize", str(directory)],
         capture_output=True,
@@ -162,7 +160,7 @@ def test_the_pod_reads_the_nat_table_and_nothing_more(name: str) -> None:
         **({"seccompProfile": {"type": "RuntimeDefault"}} if name == "audit" else {}),
     }
     mounts = {mount["mountPath"] for mount in container(workload(name))["volumeMounts"]}
-    assert "/tmp" in mounts  # iptables-save's output goes through a temporary file
+    assert "/tmp" in mounts  # what iptables prints reaches masqctl through temporary files
     assert workload(name)["spec"]["template"]["spec"]["tolerations"] == [{"operator": "Exists"}]
 
 

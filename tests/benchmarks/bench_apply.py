@@ -19,6 +19,7 @@ runs:
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import write_config
+from common import stop_on_sigterm, write_config
 
 CIDRS = 20_000
 RUNS = 5
@@ -72,13 +73,15 @@ def _row(name: str, seconds: float, baseline: float, target: str = "") -> None:
     print(f"  {name:52} {seconds * 1000:8.1f} ms  {seconds / baseline:5.2f}x{note}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     from tests.netns import namespace, netfilter_missing_reason
 
     reason = netfilter_missing_reason()
     if reason:
         print(f"apply benchmark skipped: {reason}")
         return
+    stop_on_sigterm()
     python = sys.executable
     masqctl = [python, "-m", "masqctl"]
     with tempfile.TemporaryDirectory() as tmp, namespace("mqbench") as ns:

@@ -34,7 +34,6 @@ from common import (
     INSIDE,
     MISSED,
     best,
-    compile_bytecode,
     in_namespaces,
     masqctl_command,
     note,
@@ -134,7 +133,6 @@ def main(argv: list[str] | None = None) -> None:
         for missed in MISSED:
             print(f"  MISSED: {missed}")
         return
-    compile_bytecode()
     in_namespaces(__file__, [["--sizes", *map(str, options.sizes)]], "mqscale")
 
 

@@ -8,9 +8,10 @@
 2. What one node's ``masqctl diff --watch`` costs, which sizes the audit DaemonSet's
    requests and limits (deploy/audit/daemonset.yaml): inside a network namespace (root
    only) holding kube-proxy's nat rules for N services plus the agent's chain, the
-   watching process's peak resident memory (VmHWM), iptables-save's own peak (measured
-   alone, by GNU time: the two overlap, so the pod's peak is at most their sum), and the
-   CPU time of a check (the process and its iptables-save children, over many rounds).
+   watching process's peak resident memory (VmHWM), the CPU time of a check (the process
+   and the iptables programs it runs, over many rounds), and for scale the peak of one
+   full ``iptables-nft-save`` of that table (alone, by GNU time), a read the check never
+   makes: it lists only POSTROUTING and the agent's chain.
 
     python tests/benchmarks/bench_fleet.py [--nodes N] [--services N ...]
 """
@@ -26,7 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import ROOT, stop_on_sigterm
+
 SAVES = ROOT / "tests" / "data" / "saves"
 CONFIG = ROOT / "tests" / "data" / "corpus" / "upstream-agent-config.yaml"
 TO_PORTS = "1024-29999,32768-65535"
@@ -198,13 +202,13 @@ def _save_peak_kib(ns) -> int:  # type: ignore[no-untyped-def]
 
 
 def bench_footprint(services: list[int], rounds: int) -> None:
-    sys.path.insert(0, str(ROOT))
     from tests.netns import agent_jump_args, namespace, netfilter_missing_reason
 
     reason = netfilter_missing_reason()
     if reason:
         print(f"audit footprint skipped: {reason}")
         return
+    stop_on_sigterm()
     print(
         f"masqctl diff --watch (JSON out, metrics file), {rounds} rounds per table, iptables-nft:"
     )
@@ -253,12 +257,12 @@ def bench_footprint(services: list[int], rounds: int) -> None:
         )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=5_000)
     parser.add_argument("--services", type=int, nargs="*", default=[0, 1_000, 10_000])
     parser.add_argument("--rounds", type=int, default=20)
-    options = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
+    options = parser.parse_args(argv)
     bench_report(options.nodes)
     bench_footprint(options.services, options.rounds)
 

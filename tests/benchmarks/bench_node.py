@@ -28,7 +28,6 @@ from common import (
     INSIDE,
     MISSED,
     best,
-    compile_bytecode,
     in_namespaces,
     masqctl_command,
     note,
@@ -131,7 +130,6 @@ def main(argv: list[str] | None = None) -> None:
         for missed in MISSED:
             print(f"  MISSED: {missed}")
         return
-    compile_bytecode()
     runs = [[backend, "--services", str(options.services)] for backend in ("nft", "legacy")]
     in_namespaces(__file__, runs, "mqnode")
 

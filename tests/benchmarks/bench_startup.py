@@ -23,7 +23,6 @@ from common import (
     MISSED,
     ROOT,
     best,
-    compile_bytecode,
     in_namespaces,
     masqctl_command,
     run,
@@ -70,7 +69,6 @@ def main(argv: list[str] | None = None) -> None:
         for missed in MISSED:
             print(f"  MISSED: {missed}")
         return
-    compile_bytecode()
     in_namespaces(__file__, [[]], "mqstart")
 
 

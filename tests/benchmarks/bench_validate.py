@@ -5,6 +5,7 @@ time).  Every command's start-up is in bench_startup.py.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import statistics
 import sys
@@ -36,7 +37,8 @@ def median_of(args: list[str], runs: int = 3) -> float:
     return statistics.median(wall(args) for _ in range(runs))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     masqctl = masqctl_command()
     with tempfile.TemporaryDirectory() as tmp:
         many = Path(tmp, "many")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import compileall
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -121,15 +122,24 @@ def note(text: str) -> None:
     print(f"  {text}", flush=True)
 
 
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (``timeout``, ``kill``) raise SystemExit, so that the ``finally`` of
+    tests.netns.namespace still deletes the namespace (and kills what runs in it)."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 def in_namespaces(script: str, runs: Sequence[Sequence[str]], prefix: str) -> None:
     """Run ``script --inside ARGS...`` once per ``runs`` item, each in a fresh network
-    namespace (deleted after); says why not where namespaces cannot be made."""
+    namespace (deleted after), masqctl's bytecode compiled first; says why not where
+    namespaces cannot be made."""
     from tests.netns import namespace, netfilter_missing_reason
 
     reason = netfilter_missing_reason()
     if reason:
         print(f"  skipped: {reason}")
         return
+    compile_bytecode()
+    stop_on_sigterm()
     for args in runs:
         with namespace(prefix) as ns:
             command = ns.exec_args([sys.executable, script, INSIDE, *args])

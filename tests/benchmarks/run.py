@@ -8,6 +8,7 @@ With no SECTION, every one in turn; issue 12's figures are the sections ``node``
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 from pathlib import Path
@@ -26,11 +27,17 @@ SECTIONS = (
 
 
 def main() -> None:
-    wanted = [f"bench_{name}" for name in sys.argv[1:]] or list(SECTIONS)
-    unknown = [name for name in wanted if name not in SECTIONS]
+    names = [name.removeprefix("bench_") for name in SECTIONS]
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Each section's own options: python tests/benchmarks/bench_SECTION.py --help",
+    )
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help=", ".join(names))
+    given = parser.parse_args().sections
+    unknown = [name for name in given if name not in names]
     if unknown:
-        names = ", ".join(name.removeprefix("bench_") for name in SECTIONS)
-        raise SystemExit(f"unknown section {unknown[0].removeprefix('bench_')!r} (one of {names})")
+        parser.error(f"unknown section {unknown[0]!r} (one of {', '.join(names)})")
+    wanted = [f"bench_{name}" for name in given] or list(SECTIONS)
     for name in wanted:
         module = importlib.import_module(name)
         print(f"== {name.removeprefix('bench_')}", flush=True)
