@@ -742,6 +742,26 @@ def test_bool_flag_with_a_separate_value_stops_parsing(tmp_path: Path) -> None:
     )
 
 
+def test_a_word_after_a_bool_flag_that_is_no_bool_gets_no_fix(tmp_path: Path) -> None:
+    result = variant(
+        tmp_path,
+        GCE_DS,
+        UPSTREAM_CM,
+        edits=(
+            (
+                0,
+                "- --nomasq-all-reserved-ranges",
+                "- --nomasq-all-reserved-ranges\n          - 'yes'",
+            ),
+        ),
+    )
+    assert report(result, tmp_path)[0] == (
+        "0-gce-addon-daemonset.yaml:36:13: error[MASQ052] --nomasq-all-reserved-ranges yes: a "
+        "bool flag takes no separate value, so --nomasq-all-reserved-ranges is true; Go's flag "
+        'parsing stops at "yes", so the agent ignores it'
+    )
+
+
 def test_flag_written_without_dashes_stops_parsing(tmp_path: Path) -> None:
     result = variant(tmp_path, *AKS, edits=((0, "- --v=2", "- v=2"),))
     assert only(result).flags == {}
