@@ -303,6 +303,23 @@ def test_kubectl_get_list_of_daemonsets_and_configmaps(tmp_path: Path) -> None:
     assert [f.rule for f in deployment.findings] == ["MASQ048"]
 
 
+def test_node_selection_is_said_from_what_selects_nodes(tmp_path: Path) -> None:
+    # an empty nodeSelector selects nothing; an expression without a key (which the API
+    # server refuses) and a term left empty name no label
+    edits = (
+        (0, "    spec:\n      affinity:", "    spec:\n      nodeSelector: {}\n      affinity:"),
+        (
+            0,
+            "            - matchExpressions:",
+            "            - matchExpressions: [{operator: Exists}]\n            - matchExpressions:",
+        ),
+    )
+    result = variant(tmp_path, *AKS, edits=edits)
+    assert [f for f in report(result, tmp_path) if "MASQ048" in f] == [
+        AKS_AFFINITY.replace(":34:13:", ":35:13:")
+    ]
+
+
 # -- broken variants, one per check ------------------------------------------------------
 
 
