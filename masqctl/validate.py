@@ -272,7 +272,7 @@ class _Checked:
 
     def file(self, read: ReadFile, flavour: Flavour) -> list[FoundConfig]:
         """One input's own checks; its configs no DaemonSet claims (for --flavour)."""
-        from masqctl.cluster.helm import read_helm_values, template_finding
+        from masqctl.cluster.helm import go_truth, read_helm_values, template_finding
 
         template = template_finding(read)
         if template is not None:
@@ -285,7 +285,7 @@ class _Checked:
         if helm is not None:
             for finding in helm.findings:
                 self.add(finding)
-            if helm.config is not None:
+            if helm.config is not None and go_truth(helm.config):
                 self.helm_config(helm.config, read)
             return []
         for key, node in read.non_text_data:
@@ -344,16 +344,45 @@ class _Checked:
 
 
 def subtree_text(node: Node, read: ReadFile) -> ConfigText:
-    """The YAML text of a mapping inside a file, as a config whose positions are the
-    file's own."""
-    last = max(item.line for item in descendants(node))
-    column = node.column - 1
-    lines = [line[column:] for line in read.lines[node.line - 1 : last]]
+    """The YAML text of a value inside a YAML file, as a config whose positions are the
+    file's own: the lines it spans as they stand, what precedes it on its first line
+    blanked and what follows it on its last line left out.  A ``---`` line leads it, so
+    that a flow mapping is read as the YAML it is (text starting with ``{`` is JSON)."""
+    end_line, end_column = _node_end(read.lines, node)
+    lines = read.lines[node.line - 1 : end_line]
+    lines[-1] = lines[-1][:end_column]
+    lines[0] = " " * (node.column - 1) + lines[0][node.column - 1 :]
     return ConfigText(
-        "\n".join(lines) + "\n",
+        "---\n" + "\n".join(lines) + "\n",
         read.path,
-        lambda line, col: (node.line + line - 1, col + column),
+        lambda line, col: (node.line, node.column) if line == 1 else (node.line + line - 2, col),
     )
+
+
+def _node_end(lines: list[str], node: Node) -> tuple[int, int]:
+    """Where the value ``node`` of the YAML text ``lines`` ends: its last line (1-based)
+    and the column (0-based) just after it, from libyaml's events; the end of its last
+    item's line where they cannot tell."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    try:
+        for event in yaml.parse("\n".join(lines), Loader=loader):
+            mark = event.start_mark
+            if depth == 0 and (mark.line + 1, mark.column + 1) != (node.line, node.column):
+                continue
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            if depth == 0:
+                return event.end_mark.line + 1, event.end_mark.column
+    except yaml.YAMLError:
+        pass
+    last = max(item.line for item in descendants(node))
+    return last, len(lines[last - 1])
 
 
 def case_name(found: FoundConfig) -> str:

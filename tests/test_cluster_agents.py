@@ -303,6 +303,23 @@ def test_kubectl_get_list_of_daemonsets_and_configmaps(tmp_path: Path) -> None:
     assert [f.rule for f in deployment.findings] == ["MASQ048"]
 
 
+def test_node_selection_is_said_from_what_selects_nodes(tmp_path: Path) -> None:
+    # an empty nodeSelector selects nothing; an expression without a key (which the API
+    # server refuses) and a term left empty name no label
+    edits = (
+        (0, "    spec:\n      affinity:", "    spec:\n      nodeSelector: {}\n      affinity:"),
+        (
+            0,
+            "            - matchExpressions:",
+            "            - matchExpressions: [{operator: Exists}]\n            - matchExpressions:",
+        ),
+    )
+    result = variant(tmp_path, *AKS, edits=edits)
+    assert [f for f in report(result, tmp_path) if "MASQ048" in f] == [
+        AKS_AFFINITY.replace(":34:13:", ":35:13:")
+    ]
+
+
 # -- broken variants, one per check ------------------------------------------------------
 
 
@@ -508,6 +525,43 @@ def test_config_file_mounted_through_subpath(tmp_path: Path) -> None:
     ]
 
 
+def test_subpath_file_mounted_as_the_config_directory(tmp_path: Path) -> None:
+    result = variant(
+        tmp_path,
+        UPSTREAM_DS,
+        UPSTREAM_CM,
+        edits=(
+            (
+                0,
+                "mountPath: /etc/config",
+                "mountPath: /etc/config\n            subPath: ip-masq-agent",
+            ),
+        ),
+    )
+    assert only(result).files == []
+    assert report(result, tmp_path) == [
+        "0-upstream-daemonset.yaml:26:22: error[MASQ043] volume config is mounted at "
+        "/etc/config through subPath ip-masq-agent, the file of key config of ConfigMap "
+        "ip-masq-agent: /etc/config is then no directory, and the agent fails to read its "
+        "config there (not a directory): it writes no rules and keeps the ones it has; a new "
+        "node gets none"
+    ]
+
+
+def test_a_mount_onto_the_config_file_hides_the_directorys_own(tmp_path: Path) -> None:
+    extra_mount = (
+        "mountPath: /etc/config\n"
+        "          - name: config\n"
+        "            mountPath: /etc/config/ip-masq-agent\n"
+        "            subPath: ip-masq-agent"
+    )
+    result = variant(
+        tmp_path, UPSTREAM_DS, UPSTREAM_CM, edits=((0, "mountPath: /etc/config", extra_mount),)
+    )
+    assert [(f.filename, f.sub_path) for f in only(result).files] == [("ip-masq-agent", True)]
+    assert [f.rule for f in result.all_findings()] == ["MASQ045"]
+
+
 MIS_INDENTED_VOLUME = (
     """            name: ip-masq-agent
             optional: true
@@ -551,6 +605,20 @@ def test_decimal_modes_that_look_octal(tmp_path: Path, written: str, flagged: bo
         ),
     )
     assert [f.rule for f in only(result).findings] == (["MASQ047"] if flagged else [])
+
+
+def test_decimal_mode_above_0777_is_refused_by_the_api_server(tmp_path: Path) -> None:
+    result = variant(
+        tmp_path,
+        UPSTREAM_DS,
+        UPSTREAM_CM,
+        edits=((0, "path: ip-masq-agent", "path: ip-masq-agent\n                mode: 644"),),
+    )
+    assert report(result, tmp_path) == [
+        "0-upstream-daemonset.yaml:36:23: error[MASQ047] mode 644 is decimal, above 0777 (511): "
+        "the API server refuses the DaemonSet (Invalid value: 644: must be a number between 0 "
+        "and 0777 (octal), both inclusive); write 0644 or 420"
+    ]
 
 
 def test_flag_newer_than_the_image(tmp_path: Path) -> None:
@@ -688,6 +756,26 @@ def test_bool_flag_with_a_separate_value_stops_parsing(tmp_path: Path) -> None:
         "bool flag takes no separate value, so --nomasq-all-reserved-ranges is true; Go's flag "
         'parsing stops at "false", so the agent ignores it and every argument after it '
         "(--masq-chain=IP-MASQ) (write --nomasq-all-reserved-ranges=false)"
+    )
+
+
+def test_a_word_after_a_bool_flag_that_is_no_bool_gets_no_fix(tmp_path: Path) -> None:
+    result = variant(
+        tmp_path,
+        GCE_DS,
+        UPSTREAM_CM,
+        edits=(
+            (
+                0,
+                "- --nomasq-all-reserved-ranges",
+                "- --nomasq-all-reserved-ranges\n          - 'yes'",
+            ),
+        ),
+    )
+    assert report(result, tmp_path)[0] == (
+        "0-gce-addon-daemonset.yaml:36:13: error[MASQ052] --nomasq-all-reserved-ranges yes: a "
+        "bool flag takes no separate value, so --nomasq-all-reserved-ranges is true; Go's flag "
+        'parsing stops at "yes", so the agent ignores it'
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from masqctl.cluster.helm import read_helm_values, template_finding
 from masqctl.config.sources import read_input
+from masqctl.validate import validate_paths
 
 DATA = Path(__file__).parent / "data"
 VALUES = DATA / "cluster/cilium-values.yaml"
@@ -83,6 +84,66 @@ def test_agent_keys_under_another_parent_are_named_by_their_path(tmp_path: Path)
         "masqLinkLocal: which chart uses it, and how, shows only in what the chart renders (check "
         "it with `helm template ... | masqctl validate -`)",
     ]
+
+
+def validated(tmp_path: Path, text: str) -> tuple[int, list[str]]:
+    """validate's configs count and findings for a values file holding ``text``."""
+    path = tmp_path / "values.yaml"
+    path.write_text(text)
+    report = validate_paths([str(path)])
+    found = [f"{f.line}:{f.column}: {f.rule} {f.message}" for f in report.findings]
+    return report.configs, found
+
+
+CONTAINED = (
+    'CIDR "10.1.0.0/16" is inside "10.0.0.0/8" (nonMasqueradeCIDRs[0], line {line}): '
+    "redundant: Cilium's map leaves both unmasqueraded, whichever matches longest"
+)
+
+
+@pytest.mark.parametrize(
+    ("config", "where"),
+    [
+        # a flow mapping is the same mapping to the chart's toJson, not JSON text
+        ("  config: {nonMasqueradeCIDRs: [10.0.0.0/8, 10.1.0.0/16]}\n", (3, 3, 45)),
+        # continued on a line indented less than where it starts
+        ("  config: {nonMasqueradeCIDRs: [10.0.0.0/8,\n    10.1.0.0/16]}\n", (3, 4, 5)),
+        # its closing bracket on a line of its own
+        (
+            "  config:\n    nonMasqueradeCIDRs: [\n      10.0.0.0/8,\n      10.1.0.0/16\n    ]\n",
+            (5, 6, 7),
+        ),
+        # the whole of ipMasqAgent one flow mapping, with a key after the config
+        (
+            "  config: {nonMasqueradeCIDRs: [10.0.0.0/8, 10.1.0.0/16]}\n  other: {a: b}\n",
+            (3, 3, 45),
+        ),
+    ],
+)
+def test_values_config_is_read_as_the_yaml_the_chart_turns_into_json(
+    tmp_path: Path, config: str, where: tuple[int, int, int]
+) -> None:
+    first, line, column = where
+    assert validated(tmp_path, f"ipMasqAgent:\n  enabled: true\n{config}") == (
+        1,
+        [f"{line}:{column}: MASQ014 {CONTAINED.format(line=first)}"],
+    )
+
+
+def test_values_config_inside_a_flow_mapping_ends_where_it_closes(tmp_path: Path) -> None:
+    text = "ipMasqAgent: {config: {nonMasqueradeCIDRs: [10.0.0.0/8, 10.1.0.0/16]}, enabled: true}\n"
+    assert validated(tmp_path, text) == (1, [f"1:57: MASQ014 {CONTAINED.format(line=1)}"])
+
+
+def test_an_empty_values_config_is_no_config_the_chart_renders(tmp_path: Path) -> None:
+    assert validated(tmp_path, "ipMasqAgent:\n  enabled: true\n  config: {}\n") == (
+        0,
+        [
+            "3:11: MASQ058 ipMasqAgent is enabled with no config: the chart renders no "
+            "ip-masq-agent ConfigMap, so cilium-agent runs its ip-masq-agent on the defaults (the "
+            "reserved IPv4 ranges and link-local)"
+        ],
+    )
 
 
 @pytest.mark.parametrize(

@@ -303,3 +303,18 @@ def test_shown_line_is_the_line_the_parser_counts(
     report = validate_paths([str(path)], AgentInputs())
     assert report.findings[-1].line == line
     assert report.texts[str(path)][line - 1] == shown
+
+
+@pytest.mark.parametrize(
+    ("cidr", "rules"),
+    [
+        ("fd00::/8", []),
+        # Go files an IPv4-mapped CIDR under IPv4: the IPv6 chain still returns only fe80::/10
+        ('"::ffff:10.0.0.0/104"', [("MASQ061", 1, 1), ("MASQ022", 1, 22)]),
+    ],
+)
+def test_enable_ipv6_wants_a_cidr_of_the_ipv6_chain(
+    tmp_path: Path, cidr: str, rules: list[tuple[str, int, int]]
+) -> None:
+    found, _ = findings_of(tmp_path, f"nonMasqueradeCIDRs: [{cidr}]\n", enable_ipv6=True)
+    assert found == rules

@@ -14,6 +14,7 @@ from masqctl.cluster.goflag import (
     Argument,
     FlagError,
     FlagParse,
+    parse_bool,
     parse_flags,
 )
 from masqctl.cluster.objects import KubeObject
@@ -254,11 +255,13 @@ def _stop_finding(
     last = parsed.last
     if last is not None and last.kind == BOOL and "=" not in last.argument.text:
         name = last.argument.text
+        meant = f"{name}={positional.text}"
+        fix = f" (write {meant})" if parse_bool(positional.text) is not None else ""
         return finding_at(
             "MASQ052",
             _origin(workload, positional.where),
             f"{name} {positional.text}: a bool flag takes no separate value, so {name} is "
-            f"true; {stops} (write {name}={positional.text})",
+            f"true; {stops}{fix}",
         )
     if positional.text.split("=", 1)[0] in defined:
         stops += f" (did you mean --{positional.text}?)"

@@ -30,10 +30,8 @@ def node_selection(workload: KubeObject, pod_spec: Node) -> Finding | None:
         pod_spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"
     )
     terms_node = affinity.get("nodeSelectorTerms") if affinity is not None else None
-    terms = [
-        _term(term)
-        for term in (terms_node.value if terms_node is not None and terms_node.kind == SEQ else [])
-    ]
+    listed = terms_node.value if terms_node is not None and terms_node.kind == SEQ else []
+    terms = [term for term in map(_term, listed) if term]
     keys = [requirement.split("=", 1)[0] for requirement in required]
     keys += [key for term in terms for key, _ in term]
     if all(key in KUBELET_LABELS for key in keys):
@@ -44,11 +42,11 @@ def node_selection(workload: KubeObject, pod_spec: Node) -> Finding | None:
     if terms:
         alternatives = " or ".join(",".join(text for _, text in term) for term in terms)
         parts.append(f"matching {alternatives} (node affinity)")
-    node = selector if selector is not None else affinity
+    node, entry = (selector, "nodeSelector") if required else (affinity, "affinity")
     assert node is not None
     return finding_at(
         "MASQ048",
-        workload.origin(node, "nodeSelector" if selector is not None else "affinity"),
+        workload.origin(node, entry),
         f"{workload.kind} {workload.label} runs only on nodes {' and '.join(parts)}: any other "
         "node gets no agent, so nothing writes its rules there",
     )
@@ -70,6 +68,8 @@ def _term(term: Node) -> list[tuple[str, str]]:
         expressions.value if expressions is not None and expressions.kind == SEQ else []
     ):
         key = scalar_text(expression.get("key"))
+        if not key:
+            continue  # (the API server refuses a requirement without a key)
         operator = scalar_text(expression.get("operator"))
         values_node = expression.get("values")
         values = [

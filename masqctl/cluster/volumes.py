@@ -17,7 +17,7 @@ from masqctl.cluster.model import MountedFile
 from masqctl.cluster.objects import ClusterObjects, KubeObject, configmap_keys
 from masqctl.config.nodes import INT, MAP, SCALAR, SEQ, Node
 from masqctl.config.sources import scalar_text
-from masqctl.findings import Finding
+from masqctl.findings import ERROR, Finding
 from masqctl.flavours.base import Flavour
 from masqctl.lint.report import finding_at
 
@@ -26,6 +26,9 @@ UPSTREAM_KEY = "config"
 AZURE_KEY_PREFIX = "ip-masq"
 #: Fields of a configMap volume source, which a mis-indented source puts beside it.
 CONFIGMAP_FIELDS = ("name", "items", "optional", "defaultMode")
+#: The largest file mode the API server takes, and its message for any other number.
+MAX_MODE = 0o777
+MODE_RANGE = "must be a number between 0 and 0777 (octal), both inclusive"
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,17 @@ class Volume:
 
 @dataclass(frozen=True)
 class Mount:
+    """One volumeMount of the agent's container (``path`` normalised)."""
+
     volume: str
     path: str
     sub_path: str
     node: Node
+
+    @property
+    def sub_path_node(self) -> Node:
+        """Where the mount names its subPath (the mount itself when it names none)."""
+        return self.node.get("subPath") or self.node.get("subPathExpr") or self.node
 
 
 @dataclass
@@ -108,16 +118,18 @@ class WiringReader:
                 checked.add(mount.volume)
                 self._check_volume(volumes[mount.volume])
         base = self._base_mount(mounts)
-        files: list[tuple[str, Entry, Mount]] = []
+        files: dict[str, tuple[Entry, Mount]] = {}
         if base is not None and base.volume in volumes:
-            files.extend(self._top_level(volumes[base.volume], base))
+            files.update(self._top_level(volumes[base.volume], base))
         for mount in mounts:
             parent, name = posixpath.split(mount.path)
-            if parent == self.config_dir and mount.volume in volumes:
-                files.extend(self._file_mount(volumes[mount.volume], mount, name))
-        for filename, entry, mount in sorted(files, key=lambda item: item[0]):
+            if parent == self.config_dir:
+                files.pop(name, None)  # a mount onto the directory's file hides that file
+                if mount.volume in volumes:
+                    files.update(self._file_mount(volumes[mount.volume], mount, name))
+        for filename, (entry, mount) in sorted(files.items()):
             self.wiring.files.append(self._mounted_file(filename, entry, mount))
-        for mount in {id(mount): mount for _, _, mount in files if mount.sub_path}.values():
+        for mount in {id(mount): mount for _, mount in files.values() if mount.sub_path}.values():
             self._sub_path(mount)
         self._check_unread_files()
         explained = any(f.rule in ("MASQ043", "MASQ046") for f in self.wiring.findings)
@@ -198,8 +210,15 @@ class WiringReader:
         ]
         return max(covering, key=lambda mount: len(mount.path), default=None)
 
-    def _top_level(self, volume: Volume, mount: Mount) -> list[tuple[str, Entry, Mount]]:
+    def _top_level(self, volume: Volume, mount: Mount) -> list[tuple[str, tuple[Entry, Mount]]]:
         """The files a mount at (or above) the config directory puts in it."""
+        if mount.sub_path:
+            file = next(
+                (e for e in volume.entries if e.path == posixpath.normpath(mount.sub_path)), None
+            )
+            if file is not None:
+                self._not_a_directory(mount, file)
+                return []
         below = posixpath.relpath(self.config_dir, mount.path)
         prefix = posixpath.normpath(posixpath.join(mount.sub_path, below))
         prefix = "" if prefix == "." else prefix + "/"
@@ -216,12 +235,12 @@ class WiringReader:
                     f"{self.config_dir}/{relative}",
                 )
             else:
-                files.append((relative, entry, mount))
+                files.append((relative, (entry, mount)))
         return files
 
     def _file_mount(
         self, volume: Volume, mount: Mount, name: str
-    ) -> list[tuple[str, Entry, Mount]]:
+    ) -> list[tuple[str, tuple[Entry, Mount]]]:
         """A mount onto config_dir/name: one file through subPath, else a directory."""
         if not mount.sub_path:
             self._directory(
@@ -230,7 +249,8 @@ class WiringReader:
                 f"volume {mount.volume} is mounted at {mount.path}",
             )
             return []
-        return [(name, entry, mount) for entry in volume.entries if entry.path == mount.sub_path]
+        sub_path = posixpath.normpath(mount.sub_path)
+        return [(name, (entry, mount)) for entry in volume.entries if entry.path == sub_path]
 
     def _mounted_file(self, filename: str, entry: Entry, mount: Mount) -> MountedFile:
         return MountedFile(
@@ -249,8 +269,11 @@ class WiringReader:
 
     # -- checks -----------------------------------------------------------------------
 
-    def _add(self, rule: str, node: Node, entry: str, message: str) -> None:
-        self.wiring.findings.append(finding_at(rule, self.workload.origin(node, entry), message))
+    def _add(
+        self, rule: str, node: Node, entry: str, message: str, severity: str | None = None
+    ) -> None:
+        origin = self.workload.origin(node, entry)
+        self.wiring.findings.append(finding_at(rule, origin, message, severity))
 
     def _null_source(self, holder: Node, projected: bool) -> None:
         """``configMap:`` with nothing under it (its fields indented beside it)."""
@@ -352,20 +375,41 @@ class WiringReader:
             )
 
     def _check_mode(self, node: Node) -> None:
-        """``444`` written for 0444."""
+        """``444`` written for 0444; ``644`` for 0644, a number the API server refuses."""
         written = node.raw or str(node.value)
         if not re.fullmatch(r"[1-7][0-7]{2}", written):
             return
         meant = int(written, 8)
-        if _usual_mode(meant) and not _usual_mode(node.value):
+        fix = f"write 0{written} or {meant}"
+        if node.value > MAX_MODE:
+            self._add(
+                "MASQ047",
+                node,
+                "mode",
+                f"mode {written} is decimal, above 0777 ({MAX_MODE}): the API server refuses "
+                f"the {self.workload.kind} (Invalid value: {written}: {MODE_RANGE}); {fix}",
+                ERROR,
+            )
+        elif _usual_mode(meant) and not _usual_mode(node.value):
             self._add(
                 "MASQ047",
                 node,
                 "mode",
                 f"mode {written} is decimal: the file mode 0{node.value:o} "
-                f"({_permissions(node.value)}), not 0{meant:o} ({_permissions(meant)}); write "
-                f"0{written} or {meant}",
+                f"({_permissions(node.value)}), not 0{meant:o} ({_permissions(meant)}); {fix}",
             )
+
+    def _not_a_directory(self, mount: Mount, file: Entry) -> None:
+        """A subPath mount that makes the config directory (or one above it) a file."""
+        self._add(
+            "MASQ043",
+            mount.sub_path_node,
+            "subPath",
+            f"volume {mount.volume} is mounted at {mount.path} through subPath "
+            f"{mount.sub_path}, the file of key {file.key} of ConfigMap {file.configmap}: "
+            f"{self.config_dir} is then no directory, and the agent fails to read its config "
+            f"there (not a directory): {self.flavour.failure}",
+        )
 
     def _directory(self, name: str, node: Node, what: str) -> None:
         """A subdirectory of the config directory, which no agent reads into."""
@@ -381,7 +425,7 @@ class WiringReader:
     def _sub_path(self, mount: Mount) -> None:
         self._add(
             "MASQ045",
-            mount.node.get("subPath") or mount.node.get("subPathExpr") or mount.node,
+            mount.sub_path_node,
             "subPath",
             f"volume {mount.volume} is mounted at {mount.path} through subPath "
             f"{mount.sub_path}: the kubelet never updates subPath mounts, so the agent keeps "

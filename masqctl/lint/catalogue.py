@@ -38,8 +38,9 @@ _CHECKS = (
         "The agent converts the file with apimachinery's ToJSON: text whose first "
         "non-space character is `{` is parsed as strict JSON (so a YAML flow mapping "
         "like `{nonMasqueradeCIDRs: [10.0.0.0/8]}` is a JSON error), anything else as "
-        "YAML 1.1. A file it cannot parse is refused and the agent keeps its previous "
-        "rules (or its defaults on a fresh node).",
+        "YAML 1.1. A file it cannot parse is refused: upstream's agent writes no rules "
+        "and keeps the ones it has (a new node gets none), Azure's v2 agent exits and "
+        "crash-loops, Cilium's keeps its maps as they are.",
         "Fix the syntax at the reported position; quote JSON keys, or drop the leading "
         "`{` and write block YAML.",
         agent_refuses=True,
@@ -90,9 +91,12 @@ _CHECKS = (
         "MASQ006",
         "duplicate-key",
         ERROR,
-        "A key appears twice (possibly in different case); only the last one counts.",
-        "Keys match case-insensitively and the last occurrence silently wins, so the "
-        "first value is lost.",
+        "A key appears twice (possibly in different case).",
+        "Spelled the same twice in YAML, go-yaml keeps only the later one. In different case "
+        "(or twice in JSON) both reach Go's encoding/json, which matches keys "
+        "case-insensitively and decodes each in turn onto the same field: a later null keeps "
+        "the earlier value, a later list is written into the earlier one element by element. "
+        "Either way a value the file states is silently lost or mixed with the other.",
         "Keep one occurrence of each key.",
     ),
     Check(
@@ -191,10 +195,11 @@ _CHECKS = (
         "MASQ017",
         "configmap-name",
         WARNING,
-        "The ConfigMap is not named ip-masq-agent.",
-        "The upstream DaemonSet mounts the ConfigMap named ip-masq-agent, with "
-        "optional: true: a differently named one is never read and the agent silently "
-        "runs on its defaults.",
+        "The ConfigMap is not named as the flavour's DaemonSet mounts it.",
+        "The agent's DaemonSet mounts ConfigMaps by name, with optional: true (upstream's, "
+        "GKE's and Cilium's: ip-masq-agent; AKS's: azure-ip-masq-agent-config and "
+        "azure-ip-masq-agent-config-reconciled): a differently named one is never read, "
+        "without a word.",
         "Name the ConfigMap ip-masq-agent (or change the DaemonSet's volume to match).",
     ),
     Check(
@@ -210,10 +215,10 @@ _CHECKS = (
         "MASQ019",
         "configmap-config-key",
         WARNING,
-        "The ConfigMap has no `config` key.",
-        "The upstream DaemonSet mounts key `config` as /etc/config/ip-masq-agent; without "
-        "it the file is absent and the agent runs on its defaults. (Azure's "
-        "ip-masq-agent-v2 reads every key whose name starts with ip-masq.)",
+        "The ConfigMap has no data key the flavour's DaemonSet mounts as a config file.",
+        "The upstream DaemonSet (GKE's, Cilium's) mounts key `config` as "
+        "/etc/config/ip-masq-agent; without it the file is absent and the agent runs on its "
+        "defaults. (Azure's ip-masq-agent-v2 reads every key whose name starts with ip-masq.)",
         "Create it with `kubectl create configmap ip-masq-agent --from-file=config ...` or "
         "rename the data key to config.",
     ),
@@ -393,7 +398,8 @@ _CHECKS = (
         "Upstream's agent and Cilium read exactly /etc/config/ip-masq-agent; Azure's v2 agent "
         "reads every file of /etc/config whose name starts with `ip-masq`, and none in "
         "subdirectories. A key mounted under another name (`items[].path`, or its own name "
-        "without `items`) is never read.",
+        "without `items`) is never read; a `subPath` mount of one file at /etc/config makes "
+        "the directory itself a file, and the agent fails on every read (not a directory).",
         "Map the key to the path the agent reads: `items: [{key: config, path: ip-masq-agent}]`.",
     ),
     Check(
@@ -402,7 +408,9 @@ _CHECKS = (
         WARNING,
         "No ConfigMap reaches the agent's config directory /etc/config.",
         "The agent reads its config only from /etc/config; a ConfigMap volume mounted "
-        "anywhere else (or not mounted by the agent's container) leaves it on its defaults.",
+        "anywhere else (or not mounted by the agent's container) leaves it on its defaults. "
+        "A volume of another type there (hostPath, emptyDir, ...) holds files masqctl cannot "
+        "see.",
         "Mount the ConfigMap volume at `mountPath: /etc/config` in the agent's container.",
     ),
     Check(
@@ -431,7 +439,9 @@ _CHECKS = (
         WARNING,
         "A `defaultMode`/`mode` written like an octal mode but in decimal (`444` is 0674).",
         "YAML reads `444` as the decimal number 444, which is the file mode 0674 "
-        "(rw-rwxr--), not 0444: Kubernetes takes the number as it is.",
+        "(rw-rwxr--), not 0444: Kubernetes takes the number as it is. One above 0777 (511), "
+        "such as `644` or `755`, the API server refuses (an error): `must be a number between "
+        "0 and 0777 (octal), both inclusive`.",
         "Write the octal mode with a leading zero (`0444`) or its decimal value (`292`).",
     ),
     Check(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from masqctl.agent import LINK_LOCAL_IPV4, LINK_LOCAL_IPV6, AgentFlags
-from masqctl.config.goparse import ParsedCIDR, parse_cidr
+from masqctl.config.goparse import ParsedCIDR, is_ipv4_mapped, parse_cidr
 from masqctl.findings import Finding
 from masqctl.lint.report import finding_at
 from masqctl.model import CIDREntry, MasqConfig, Origin
@@ -71,14 +71,9 @@ def check_cidr_list(
 def check_ipv6_enabled(config: MasqConfig, flags: AgentFlags, start: Origin) -> list[Finding]:
     """MASQ061: --enable-ipv6 while the config says nothing about IPv6 (``start``: where
     the config begins, for a config without nonMasqueradeCIDRs)."""
-    from masqctl.ruleset import IPV6, cidr_family
-
     if not flags.enable_ipv6 or "masqLinkLocalIPv6" in config.key_origins:
         return []
-    if any(
-        entry.parsed() is not None and cidr_family(entry.text) == IPV6
-        for entry in config.non_masquerade_cidrs
-    ):
+    if any(_files_as_ipv6(entry) for entry in config.non_masquerade_cidrs):
         return []
     return [
         finding_at(
@@ -89,6 +84,13 @@ def check_ipv6_enabled(config: MasqConfig, flags: AgentFlags, start: Origin) -> 
             f"{LINK_LOCAL_IPV6}, the cluster's own pods and nodes included",
         )
     ]
+
+
+def _files_as_ipv6(entry: CIDREntry) -> bool:
+    """Whether the agent writes the entry into its IPv6 chain (an IPv4-mapped CIDR goes
+    into the IPv4 one)."""
+    parsed = entry.parsed()
+    return parsed is not None and parsed.version == 6 and not is_ipv4_mapped(parsed)
 
 
 def _aligned(entry: CIDREntry) -> ParsedCIDR | None:
