@@ -17,10 +17,11 @@ from itertools import combinations
 
 from netaddr import IPNetwork, IPSet
 
-from masqctl.agent import LINK_LOCAL_IPV4, LINK_LOCAL_IPV6
+from masqctl.agent import LINK_LOCAL_IPV4, LINK_LOCAL_IPV6, AgentFlags
 from masqctl.config.goparse import CIDRError, format_address, is_ipv4_mapped, parse_cidr
-from masqctl.errors import UsageError
+from masqctl.errors import InputError, UsageError
 from masqctl.explain.verdict import MASQUERADE, MIXED, NO_MASQUERADE
+from masqctl.flavours.base import Flavour
 from masqctl.model import MasqConfig
 from masqctl.ruleset import IPV4, IPV6, cidr_family
 
@@ -176,14 +177,34 @@ def _networks(option: str, texts: Sequence[str], family: str, enable_ipv6: bool)
     return IPSet(network for network in networks if network.version == version)
 
 
+def refuse_rejected_start(path: str, base: MasqConfig, flavour: Flavour, flags: AgentFlags) -> None:
+    """InputError when iptables-restore rejects what the agent writes for the --from
+    config (an IPv4-mapped CIDR, a prefix length with a leading zero): every sync fails,
+    so the config means nothing to start from."""
+    from masqctl.ruleset import payload_problems
+
+    for family in flavour.ruleset(base, flags).families.values():
+        problems = payload_problems(family)
+        if problems:
+            raise InputError(
+                f"{path}: the agent writes a payload iptables-restore rejects for this config "
+                f"({problems[0]}), so every sync fails and it means nothing to start from: "
+                f"fix it first (masqctl validate {shlex.quote(path)})"
+            )
+
+
 def _starting_set(base: MasqConfig | None, family: str) -> IPSet:
     """What is not masqueraded before the intent: --from's meaning, else the agent's own
     link-local exemption alone."""
     if base is None:
         return IPSet([LINK_LOCAL[family]])
-    start = IPSet(
-        entry.text for entry in base.non_masquerade_cidrs if cidr_family(entry.text) == family
+    version = 4 if family == IPV4 else 6
+    networks = (
+        IPNetwork(entry.text)
+        for entry in base.non_masquerade_cidrs
+        if cidr_family(entry.text) == family
     )
+    start = IPSet(network for network in networks if network.version == version)
     masq_link_local = base.masq_link_local if family == IPV4 else base.masq_link_local_ipv6
     return start if masq_link_local else start | IPSet([LINK_LOCAL[family]])
 

@@ -559,3 +559,25 @@ def test_from_refuses_a_config_the_agent_refuses(capsys, tmp_path):
     assert (code, out) == (2, "")
     assert err.startswith("masqctl: the agent refuses this config (")
     assert "error[MASQ008]" in err
+
+
+@pytest.mark.parametrize(
+    ("cidr", "problem"),
+    [
+        ('"::ffff:10.0.0.0/104"', "-d ::ffff:10.0.0.0/104: invalid mask `104' specified"),
+        ("10.0.0.0/08", "-d 10.0.0.0/08: invalid mask `08' specified"),
+    ],
+)
+def test_from_refuses_a_config_whose_payload_iptables_restore_rejects(
+    capsys, tmp_path, cidr, problem
+):
+    base = tmp_path / "base.yaml"
+    base.write_text(f"nonMasqueradeCIDRs: [{cidr}, 10.1.0.0/16]\n")
+    code, out, err = run(capsys, "--from", str(base))
+    assert (code, out, err) == (
+        2,
+        "",
+        f"masqctl: {base}: the agent writes a payload iptables-restore rejects for this config "
+        f"({problem}), so every sync fails and it means nothing to start from: fix it first "
+        f"(masqctl validate {base})\n",
+    )

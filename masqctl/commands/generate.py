@@ -22,7 +22,7 @@ def run(
     from dataclasses import replace
 
     from masqctl.flavours import get_flavour
-    from masqctl.generate import Intent, generate, split_cidr_values
+    from masqctl.generate import Intent, generate, refuse_rejected_start, split_cidr_values
     from masqctl.render.generated import FORMATS, render_generated
 
     require_choice("output", output_format, FORMATS)
@@ -43,5 +43,6 @@ def run(
         given = {"nomasq_all_reserved_ranges": nomasq_all_reserved_ranges}
         flags = replace(chosen.agent_flags(given), enable_ipv6=intent.enable_ipv6)
         base = load_config([start_from], flags, chosen)
+        refuse_rejected_start(start_from, base, chosen, flags)
     sys.stdout.write(render_generated(generate(intent, base), chosen.name, output_format))
     return 0
