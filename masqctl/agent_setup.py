@@ -87,25 +87,42 @@ class AgentSetup:
         with collection_paused():
             return decoded_config(self.flavour, self.files, self.flags, self.paths)
 
-    def ruleset(self, *, writes: bool = False) -> Ruleset:
-        """What one sync of the agent writes.  A payload iptables-restore would reject
-        (the agent writes it all the same) is a warning on stderr, or, for a command
-        that ``writes`` it, an error."""
+    def ruleset(self, *, writes: bool = False, shows_table: bool = False) -> Ruleset:
+        """What one sync of the agent writes.  A payload iptables-restore would reject,
+        or would read otherwise than the config says (the agent writes it all the same),
+        is a warning on stderr; an error for a command that ``writes`` it or that
+        ``shows_table``, the table a sync leaves (render's save and list forms)."""
         from masqctl.collection import collection_paused
-        from masqctl.ruleset import payload_problems
+        from masqctl.ruleset import payload_misreadings, payload_problems
 
         with collection_paused():
             ruleset = self.flavour.ruleset(self.config(), self.flags)
         for family in ruleset.families.values():
-            for problem in payload_problems(family):
-                if writes:
+            rejected = payload_problems(family)
+            for detail in rejected + payload_misreadings(family):
+                if shows_table:
                     raise MasqctlError(
-                        f"{family.family}: iptables-restore would reject this payload "
-                        f"({problem}); nothing was changed"
+                        f"{family.family}: no sync of the agent leaves these rules in the "
+                        f"table ({detail}); --format iptables prints the payload it writes"
+                    )
+                refused = detail in rejected
+                if writes:
+                    what = (
+                        "reject this payload"
+                        if refused
+                        else "take this payload otherwise than the config says"
+                    )
+                    raise MasqctlError(
+                        f"{family.family}: iptables-restore would {what} ({detail}); "
+                        "nothing was changed"
                     )
                 sys.stderr.write(
                     f"masqctl: warning: {family.family}: the agent writes this payload and "
-                    f"iptables-restore rejects it ({problem}): every sync fails\n"
+                    + (
+                        f"iptables-restore rejects it ({detail}): every sync fails\n"
+                        if refused
+                        else f"iptables reads it otherwise than the config says ({detail})\n"
+                    )
                 )
         return ruleset
 
@@ -234,10 +251,11 @@ def deployment_notes(deployment: AgentDeployment, given: Mapping[str, object]) -
 
 def _flag_text(flavour: Flavour, dest: str, value: object) -> str:
     """``--masq-chain=IP-MASQ``, ``--enable-ipv6=true``: a flag as Go's flag package takes it."""
+    from masqctl.config.goparse import go_text
+
     definition = flavour.flag(dest)
     name = definition.go_name if definition is not None else dest.replace("_", "-")
-    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return f"--{name}={text}"
+    return f"--{name}={go_text(value)}"
 
 
 def mounted_configs(deployment: AgentDeployment, reads: list[ReadFile]) -> list[FoundConfig]:

@@ -204,6 +204,27 @@ def check_chain_name(name: str) -> None:
         raise UsageError(f"--masq-chain {name!r}: {problem}")
 
 
+def iptables_prefix_length(mask: str) -> int | None:
+    """A prefix length (ASCII digits) as iptables reads it: xtables_strtoui in base 0,
+    so a leading zero makes it octal (``010`` is 8); None where it fails (``08``)."""
+    try:
+        return int(mask, 8 if mask.startswith("0") else 10)
+    except ValueError:
+        return None
+
+
+def misread_prefix(cidr: str) -> str | None:
+    """For a CIDR the agent accepted whose prefix length has a leading zero, what iptables
+    makes of it instead when it is not what Go read: ``10.0.0.0/8, not /10`` (None when
+    iptables reads the same length, or rejects it)."""
+    address, _, mask = cidr.rpartition("/")
+    read = iptables_prefix_length(mask)
+    if read is None or read == int(mask):
+        return None
+    parsed = parse_cidr(f"{address}/{read}")
+    return f"{parsed.network_text()}, not /{int(mask)}"
+
+
 def payload_problems(rules: FamilyRules) -> list[str]:
     """What iptables-restore rejects (or must not be given) in the payload the agent
     writes for ``rules``: the agent writes it all the same, and every sync fails."""
@@ -212,17 +233,37 @@ def payload_problems(rules: FamilyRules) -> list[str]:
     if chain_problem is not None:
         problems.append(f"--masq-chain {rules.chain!r}: {chain_problem}")
     for rule in rules.rules:
-        if rule.cidr is not None:
-            mask = rule.cidr.rpartition("/")[2]
-            mapped = rules.family == IPV4 and ":" in rule.cidr
-            if mapped or (len(mask) > 1 and mask.startswith("0")):
-                problems.append(f"-d {rule.cidr}: invalid mask `{mask}' specified")
+        if rule.cidr is not None and (mask := _rejected_mask(rules.family, rule.cidr)):
+            problems.append(f"-d {rule.cidr}: invalid mask `{mask}' specified")
         if "--to-ports" in rule.args:
             ports = rule.args[rule.args.index("--to-ports") + 1]
             for port in ports.split("-"):
                 if int(port) > 65535:
                     problems.append(f"--to-ports {ports}: Port `{port}' not valid")
     return list(dict.fromkeys(problems))
+
+
+def payload_misreadings(rules: FamilyRules) -> list[str]:
+    """Where iptables takes the payload the agent writes for ``rules`` otherwise than the
+    config means: a prefix length with a leading zero, which iptables reads as octal
+    (``-d 10.0.0.0/010`` makes 10.0.0.0/8, leaving more unmasqueraded)."""
+    misread = []
+    for rule in rules.rules:
+        if rule.cidr is None or _rejected_mask(rules.family, rule.cidr) is not None:
+            continue
+        if (meant := misread_prefix(rule.cidr)) is not None:
+            misread.append(f"-d {rule.cidr}: its prefix length is octal to iptables: {meant}")
+    return misread
+
+
+def _rejected_mask(family: str, cidr: str) -> str | None:
+    """The prefix length iptables-restore refuses (``invalid mask``) in ``cidr`` of the
+    ``family`` payload, or None: an IPv4-mapped CIDR's in the IPv4 payload (past 32), or
+    one whose leading zero comes before an 8 or a 9 (not octal)."""
+    mask = cidr.rpartition("/")[2]
+    if (family == IPV4 and ":" in cidr) or iptables_prefix_length(mask) is None:
+        return mask
+    return None
 
 
 def _masquerade_rules(chain: str, flags: AgentFlags) -> list[Rule]:

@@ -530,3 +530,32 @@ def test_merge_list_earlier_mapping_wins() -> None:
         "a: &a {cidrLimit: 1}\nb: &b {cidrLimit: 2}\n<<: [*a, *b]\nnonMasqueradeCIDRs: []\n"
     )
     assert config.cidr_limit == 1
+
+
+def test_a_prefix_length_with_a_leading_zero_says_what_iptables_makes_of_it() -> None:
+    # the agent writes it as it is; iptables reads it as octal (test_render_forms_netns.py)
+    decoded = decode_config(
+        ConfigText("nonMasqueradeCIDRs: [10.0.0.0/010, 10.0.0.0/07, 10.0.0.0/08]\n", "c.yaml"),
+        AgentFlags(),
+    )
+    said = "has a prefix length with leading zeros: the agent takes it and writes it as it is"
+    assert decoded.agent_error is None
+    assert [(f.severity, f.column, f.message) for f in decoded.findings] == [
+        (
+            "error",
+            22,
+            f'CIDR "10.0.0.0/010" {said}, and iptables reads such a length as octal: the rule '
+            "it makes is 10.0.0.0/8, not /10, so more is left unmasqueraded than the config says",
+        ),
+        (
+            "warning",
+            36,
+            f'CIDR "10.0.0.0/07" {said}; iptables reads such a length as octal, here the same /7',
+        ),
+        (
+            "error",
+            49,
+            f'CIDR "10.0.0.0/08" {said}, and iptables-restore rejects it (invalid mask `08\' '
+            "specified): every sync then fails",
+        ),
+    ]

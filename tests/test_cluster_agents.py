@@ -665,6 +665,22 @@ def test_klog_flag_on_a_glog_release(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("tag", "release"),
+    [
+        ("v2.12.6-gke.15", (2, 12, 6)),
+        ("v0.1.15-2", (0, 1, 15)),
+        ("v2.1\u00b2", (2, 1)),  # a superscript two is no digit of a release
+        ("v\u0662.\u0661\u0662", None),  # nor are Arabic-Indic digits
+        ("latest", None),
+    ],
+)
+def test_a_tag_names_a_release_by_its_ascii_digits(tag: str, release: object) -> None:
+    from masqctl.flavours.logging import version_key
+
+    assert version_key(tag) == release
+
+
 def test_upstream_flag_on_azures_agent(tmp_path: Path) -> None:
     result = variant(
         tmp_path,

@@ -126,6 +126,56 @@ def test_a_resync_interval_error_stops_decoding_even_when_shadowed() -> None:
     )
 
 
+def test_a_null_item_over_an_empty_string_an_earlier_list_left_is_refused() -> None:
+    # the first list's null at index 3 leaves "" in the backing array; the second's keeps it
+    text = (
+        '{"nonMasqueradeCIDRs": ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16", null], '
+        '"nonMasqueradeCIDRs": ["10.5.0.0/16", "10.6.0.0/16", "10.7.0.0/16", null]}'
+    )
+    result = decoded(text)
+    assert result.agent_error == 'CIDR "" could not be parsed, invalid CIDR address: '
+    refusal = (
+        "nonMasqueradeCIDRs[3] is null, past the 3 default CIDRs the agent decodes into: the "
+        'agent reads it as "" and refuses the config (CIDR "" could not be parsed, invalid '
+        "CIDR address: )"
+    )
+    assert [(f.severity, f.column, f.message) for f in result.findings if f.rule == "MASQ023"] == [
+        ("error", 70, refusal),
+        ("error", 145, refusal),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "what", "go_value"),
+    [
+        ("foo: .inf\n", (1, 6), "foo: .inf", "+Inf"),
+        ("nonMasqueradeCIDRs: [10.1.0.0/16]\nfoo: [1, .nan]\n", (2, 10), "foo[1]: .nan", "NaN"),
+        # json.Marshal sorts the keys: a's NaN comes before b's infinities
+        ("a: [1, {b: -.inf, a: .nan}]\nb: .inf\n", (1, 22), "a[1].a: .nan", "NaN"),
+        (".inf\n", (1, 1), ".inf", "+Inf"),
+        # ToJSON fails before json.Unmarshal could meet the bad duration
+        ("cidrLimit: .inf\nresyncInterval: bad\n", (1, 12), "cidrLimit: .inf", "+Inf"),
+    ],
+)
+def test_a_nan_or_an_infinity_anywhere_makes_to_json_refuse_the_config(
+    text: str, position: tuple[int, int], what: str, go_value: str
+) -> None:
+    result = decoded(text)
+    assert result.agent_error == f"json: unsupported value: {go_value}"
+    assert [(f.rule, f.line, f.column, f.message) for f in result.findings] == [
+        (
+            "MASQ005",
+            *position,
+            f"{what} has no JSON form, so the agent cannot convert the config "
+            f"(json: unsupported value: {go_value})",
+        )
+    ]
+
+
+def test_an_infinity_go_yaml_drops_for_a_later_equal_key_refuses_nothing() -> None:
+    assert decoded("a: .inf\na: 1\n").agent_error is None
+
+
 def test_validate_warns_which_cidr_the_agent_silently_keeps(tmp_path: Path) -> None:
     path = tmp_path / "cm.yaml"
     path.write_text("nonMasqueradeCIDRs:\n  - 10.1.0.0/16\n  - ~\n")

@@ -349,6 +349,19 @@ def test_a_cidr_netip_refuses_makes_the_agent_keep_its_maps(capsys, item, error)
     assert findings(capsys, "cm.yaml") == [("MASQ004", 10, 41, f"nonMasqueradeCIDRs[1]: {error}")]
 
 
+def test_a_yaml_item_reaches_cilium_as_the_json_to_json_makes_of_it(capsys) -> None:
+    """ToJSON marshals the item go-yaml decoded: the last of equal keys, keys sorted,
+    YAML 1.1's ``y`` a bool."""
+    Path("c.yaml").write_text("nonMasqueradeCIDRs: [{b: 1, a: [x, y], b: 2}]\n")
+    error = 'Invalid CIDR: {"a":["x",true],"b":2}'
+    assert cilium(capsys, "render", "-c", "c.yaml") == (
+        2,
+        "",
+        f"{REFUSES}Failed to de-serialize json: {error}\n"
+        f"c.yaml:1:22: error[MASQ004] nonMasqueradeCIDRs[0]: {error}\n",
+    )
+
+
 def test_json_escapes_inside_a_cidr_are_not_undone(capsys) -> None:
     """A JSON file from a tool that escapes '/' (PHP's json_encode does): Cilium trims
     the quotes off the raw token, so the backslash stays in the text it parses."""
@@ -509,6 +522,23 @@ def test_render_of_one_family_without_its_map_is_refused(capsys) -> None:
         "fe80::/10\n",
         "",
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("bogus", """not a CIDR (netip.ParsePrefix("bogus"): no '/')"""),
+        ("fd00::/8", "not an IPv4 CIDR"),
+    ],
+)
+def test_a_native_routing_cidr_masqctl_cannot_read_is_one_error_line(
+    capsys, value: str, why: str
+) -> None:
+    for command in (("render",), ("explain", "10.1.1.1")):
+        assert cilium(capsys, *command, "--ipv4-native-routing-cidr", value)[::2] == (
+            2,
+            f"masqctl: --ipv4-native-routing-cidr {value!r}: {why}\n",
+        )
 
 
 def test_an_upstream_agent_flag_is_no_setting_of_cilium(capsys) -> None:

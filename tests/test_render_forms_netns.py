@@ -29,7 +29,14 @@ from masqctl.netfilter.save_parser import parse_save
 from masqctl.render.iptables import restore_payload
 from masqctl.render.listing import Lister, listing_lines
 from masqctl.render.save_form import save_lines
-from masqctl.ruleset import IPV6, RETURN, FamilyRules, build_ruleset
+from masqctl.ruleset import (
+    IPV6,
+    RETURN,
+    FamilyRules,
+    build_ruleset,
+    payload_misreadings,
+    payload_problems,
+)
 from tests.netns import Namespace, namespace, require_netfilter, tool
 
 BACKENDS = ("nft", "legacy")
@@ -205,3 +212,43 @@ def test_names_come_from_the_hosts_file_as_glibc_reads_it() -> None:
 
 def test_a_hosts_file_that_cannot_be_read_names_nothing(tmp_path) -> None:
     assert read_hosts(str(tmp_path / "missing")) == {}
+
+
+#: CIDRs the agent takes whose prefix lengths have a leading zero, and the network
+#: iptables-save then shows (None: iptables-restore refuses the payload).
+LEADING_ZERO = {
+    "ipv4": {
+        "10.0.0.0/010": "10.0.0.0/8",
+        "10.1.0.0/016": "10.0.0.0/14",
+        "10.0.0.0/07": "10.0.0.0/7",
+        "10.0.0.0/08": None,
+    },
+    "ipv6": {"fd00::/064": "fd00::/52", "fd00::/0100": "fd00::/64", "fd00::/0128": None},
+}
+
+
+@pytest.mark.netfilter
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_leading_zero_prefix_length_is_octal_to_real_iptables(backend: str, family: str) -> None:
+    require_netfilter()
+    with namespace("mqoctal") as ns:
+        for cidr, kernel in LEADING_ZERO[family].items():
+            rules = agent_rules(family, AgentFlags(), (cidr,))
+            restore = [tool(backend, "restore", family), "--noflush"]
+            restored = ns.run(restore, input=restore_payload(rules), check=False)
+            mask = cidr.rpartition("/")[2]
+            if kernel is None:
+                assert f"invalid mask `{mask}' specified" in restored.stderr, cidr
+                assert payload_problems(rules) == [f"-d {cidr}: invalid mask `{mask}' specified"]
+                continue
+            assert restored.returncode == 0, restored.stderr
+            saved = ns.run([tool(backend, "save", family), "-t", "nat"]).stdout
+            assert f"-A {rules.chain} -d {kernel} -m comment" in saved, cidr
+            assert payload_problems(rules) == []
+            misread = f"{kernel}, not /{int(mask)}"
+            assert payload_misreadings(rules) == (
+                []
+                if kernel.endswith(f"/{int(mask)}")
+                else [f"-d {cidr}: its prefix length is octal to iptables: {misread}"]
+            )

@@ -10,9 +10,10 @@ import pytest
 
 from masqctl.agent import AgentFlags
 from masqctl.agent_setup import effective_ruleset
+from masqctl.entry import main
 from masqctl.errors import UsageError
 from masqctl.render.iptables import restore_payload
-from masqctl.ruleset import payload_problems
+from masqctl.ruleset import FamilyRules, payload_misreadings, payload_problems
 from tests.rendering import render_output
 
 RETURN = '-m comment --comment "ip-masq-agent: local traffic is not subject to MASQUERADE"'
@@ -239,6 +240,53 @@ def test_ports_the_agent_takes_are_written_and_iptables_refuses_only_those_above
     rules = effective_ruleset(None, AgentFlags(to_ports="0-10,70000")).family("ipv4")
     assert "--to-ports 0-10" in restore_payload(rules)
     assert payload_problems(rules) == ["--to-ports 70000: Port `70000' not valid"]
+
+
+def leading_zero_rules(tmp_path: Path) -> dict[str, FamilyRules]:
+    """The IPv4 and IPv6 rules for CIDRs whose prefix lengths have a leading zero."""
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "nonMasqueradeCIDRs: [10.0.0.0/010, 10.0.0.0/07, 10.0.0.0/08, fd00::/064, fd00::/0128]\n"
+    )
+    ruleset = effective_ruleset([str(path)], AgentFlags(enable_ipv6=True))
+    return {family: ruleset.family(family) for family in ("ipv4", "ipv6")}
+
+
+def test_a_leading_zero_prefix_length_is_octal_to_iptables_or_refused(tmp_path: Path) -> None:
+    # iptables reads a prefix length in base 0 (xtables_strtoui): 010 is 8, 08 fails;
+    # tests/test_render_forms_netns.py pins this against real iptables-restore
+    rules = leading_zero_rules(tmp_path)
+    assert [payload_problems(rules[family]) for family in rules] == [
+        ["-d 10.0.0.0/08: invalid mask `08' specified"],
+        ["-d fd00::/0128: invalid mask `0128' specified"],
+    ]
+    assert [payload_misreadings(rules[family]) for family in rules] == [
+        ["-d 10.0.0.0/010: its prefix length is octal to iptables: 10.0.0.0/8, not /10"],
+        ["-d fd00::/064: its prefix length is octal to iptables: fd00::/52, not /64"],
+    ]
+
+
+def test_render_warns_of_a_misread_payload_and_refuses_to_show_its_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("nonMasqueradeCIDRs: [10.0.0.0/010]\n")
+    assert main(["render", "-c", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == payload("IP-MASQ-AGENT", ret("169.254.0.0/16"), ret("10.0.0.0/010"), masq())
+    assert err == (
+        "masqctl: warning: ipv4: the agent writes this payload and iptables reads it otherwise "
+        "than the config says (-d 10.0.0.0/010: its prefix length is octal to iptables: "
+        "10.0.0.0/8, not /10)\n"
+    )
+    for form in ("save", "list"):
+        assert main(["render", "-c", str(path), "--format", form]) == 2
+        assert capsys.readouterr() == (
+            "",
+            "masqctl: ipv4: no sync of the agent leaves these rules in the table (-d "
+            "10.0.0.0/010: its prefix length is octal to iptables: 10.0.0.0/8, not /10); "
+            "--format iptables prints the payload it writes\n",
+        )
 
 
 @pytest.mark.parametrize(

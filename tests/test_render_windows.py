@@ -492,6 +492,10 @@ def test_v1_style_list_in_a_v2_file_is_not_what_the_plugin_reads(tmp_path: Path)
         ("[]", ": a CNI config is a JSON object"),
         ('{"type": "win-bridge"}', ': no "policies" list found'),
         ('{"apiVersion": "2", "policies": []}', ": apiVersion must be a whole number"),
+        (
+            '{"apiVersion": 1e400, "policies": []}',
+            ": apiVersion must be a whole number (1 or 2); the plugins fail on 1e400",
+        ),
         ('\ufeff{"policies": []}', ": starts with a UTF-8 byte order mark"),
     ],
 )

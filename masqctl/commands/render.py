@@ -77,7 +77,8 @@ def run(
         raise UsageError("--cni-conf and --write go with --format windows-v1 or windows-v2")
     if (numeric or verbose) and output_format != "list":
         raise UsageError("--numeric and --verbose go with --format list")
-    ruleset = setup.ruleset()
+    # the save and list forms show the table a sync leaves: none when iptables refuses it
+    ruleset = setup.ruleset(shows_table=output_format in ("save", "list"))
     note_order(setup, ruleset)
     sys.stdout.write(render_text(ruleset, family, output_format, cni_conf, write, numeric, verbose))
     return 0

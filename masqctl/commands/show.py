@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from masqctl.errors import UsageError, require_choice
+
+if TYPE_CHECKING:
+    from masqctl.flavours.base import Flavour
 
 FORMATS = ("text", "json", "yaml")
 
@@ -44,12 +48,7 @@ def run(
     return 0
 
 
-def _against_log(
-    flavour,  # type: ignore[no-untyped-def]
-    configs: tuple[str, str],
-    path: str,
-    output_format: str,
-) -> int:
+def _against_log(flavour: Flavour, configs: tuple[str, str], path: str, output_format: str) -> int:
     """--from-log: ``configs`` are the effective config's JSON and the defaults'."""
     from masqctl.netfilter.save_parser import read_dump
     from masqctl.show import compare_with_log

@@ -30,6 +30,7 @@ from masqctl.config.goparse import (
     ParsedCIDR,
     format_address,
     format_duration,
+    go_bool,
     go_json_number,
     go_json_string,
     go_quote,
@@ -211,7 +212,7 @@ def yaml_key_name(key: Node, value: Node) -> str:
             + _plus_repr(value),
         )
     if key.tag == BOOL:
-        return "true" if key.value else "false"
+        return go_bool(key.value)
     if key.tag == FLOAT:
         return go_float32_key(key.value)
     return str(key.value)
@@ -231,26 +232,35 @@ def go_json_value(node: Node) -> str:
         return _json_marshal(node)
 
 
+def _json_members(node: Node) -> list[tuple[str, Node]]:
+    """A YAML mapping's members as ToJSON hands them to json.Marshal: the last of equal
+    keys kept (go-yaml's map), sorted by their JSON names."""
+    latest = {yaml_key_name(key, value): value for key, value in node.value}
+    return sorted(latest.items(), key=lambda member: member[0])
+
+
 def _json_marshal(node: Node) -> str:
     if node.kind == MAP:
-        items = sorted((yaml_key_name(key, value), value) for key, value in node.value)
-        return "{" + ",".join(f"{go_json_string(k)}:{_json_marshal(v)}" for k, v in items) + "}"
+        members = _json_members(node)
+        return "{" + ",".join(f"{go_json_string(k)}:{_json_marshal(v)}" for k, v in members) + "}"
     if node.kind == SEQ:
         return "[" + ",".join(_json_marshal(item) for item in node.value) + "]"
     if node.tag == NULL:
         return "null"
     if node.tag == BOOL:
-        return "true" if node.value else "false"
+        return go_bool(node.value)
     if node.tag == STR:
         return go_json_string(node.value)
     return str(node.value) if node.tag == INT else go_json_number(node.value)
 
 
-def _check_keys(node: Node) -> None:
-    """Every mapping key of the document converts, or _Refused for the first that does
-    not in document order (among several the agent's map iteration picks one at random).
-    Keys are scalars (go-yaml refuses the others); only null and uint64 keys fail."""
+def _check_convertible(node: Node) -> None:
+    """What sigs.k8s.io/yaml's YAMLToJSON refuses, or nothing: first a mapping key it
+    cannot make a string (null or uint64; among several, the first in document order,
+    where the agent's map iteration picks one at random), then a value json.Marshal
+    cannot write (NaN or an infinity, anywhere in the document): _Refused."""
     refused: list[tuple[Node, Node]] = []
+    non_finite = _is_non_finite(node)
     pending = [node]
     while pending:  # no recursion: a config may nest 10000 deep
         current = pending.pop()
@@ -260,10 +270,49 @@ def _check_keys(node: Node) -> None:
                     refused.append((key, value))
                 if value.kind != SCALAR:
                     pending.append(value)
+                elif value.tag == FLOAT:
+                    non_finite = non_finite or not math.isfinite(value.value)
         elif current.kind == SEQ:
-            pending.extend(item for item in current.value if item.kind != SCALAR)
+            for item in current.value:
+                if item.kind != SCALAR:
+                    pending.append(item)
+                elif item.tag == FLOAT:
+                    non_finite = non_finite or not math.isfinite(item.value)
     if refused:
         yaml_key_name(*min(refused, key=lambda pair: (pair[0].line, pair[0].column)))
+    if non_finite:
+        _refuse_first_non_finite(node)
+
+
+def _is_non_finite(node: Node) -> bool:
+    return node.kind == SCALAR and node.tag == FLOAT and not math.isfinite(node.value)
+
+
+def _refuse_first_non_finite(root: Node) -> None:
+    """_Refused at the NaN or infinity json.Marshal meets first: map keys in sorted order,
+    the last of equal keys kept (go-yaml's map), as ToJSON hands it the document."""
+    pending: list[tuple[str, Node]] = [("", root)]
+    while pending:
+        path, current = pending.pop()
+        if current.kind == MAP:
+            pending.extend(
+                (f"{path}.{name}" if path else name, value)
+                for name, value in reversed(_json_members(current))
+            )
+        elif current.kind == SEQ:
+            items = current.value
+            last_first = reversed(range(len(items)))
+            pending.extend((f"{path}[{index}]", items[index]) for index in last_first)
+        elif _is_non_finite(current):
+            value = current.value
+            go_value = "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+            raise _Refused(
+                current,
+                "MASQ005",
+                f"{path + ': ' if path else ''}{current.raw} has no JSON form, so the agent "
+                "cannot convert the config",
+                f"json: unsupported value: {go_value}",
+            )
 
 
 # ---- step 2: encoding/json into the struct --------------------------------------------
@@ -318,22 +367,6 @@ class _Decoder:
         go_type = go_type or (
             self.struct.list_type if key == "nonMasqueradeCIDRs" else _GO_TYPES[key]
         )
-        if (
-            not self.is_json
-            and node.kind == SCALAR
-            and node.tag == FLOAT
-            and not math.isfinite(node.value)
-        ):
-            go_value = "NaN" if math.isnan(node.value) else ("+Inf" if node.value > 0 else "-Inf")
-            agent = f"json: unsupported value: {go_value}"
-            self.report(
-                "MASQ005",
-                node,
-                f"{key}: {node.raw} has no JSON form, so the agent cannot convert the config "
-                f"({agent})",
-            )
-            self.saved_error = self.saved_error or agent
-            return
         described = node.describe()
         if described == "number" and go_type == "int":
             described = f"number {self.number_text(node)}"
@@ -377,6 +410,7 @@ class _Decoder:
         return self.source.locate(node.line, node.column)[0]
 
     def decode(self, root: Node) -> MasqConfig:
+        """The struct after each entry of ``root`` is decoded onto it in turn."""
         origins: dict[str, Origin] = {}
         first_of: dict[str, Node] = {}
         unread = dict(self.struct.unread)
@@ -437,6 +471,7 @@ class _Decoder:
         )
 
     def unknown_key_message(self, name: str) -> str:
+        """MASQ002's words: the key is ignored; the flag or the key it likely means."""
         message = f'unknown key "{name}": the agent silently ignores it'
         alias, close = _meant_key(name)
         if alias:
@@ -448,6 +483,8 @@ class _Decoder:
     # --- values -----------------------------------------------------------------------
 
     def decode_nonMasqueradeCIDRs(self, node: Node) -> None:
+        """encoding/json's array into the slice there: null makes it nil, ``[]`` a new
+        empty slice; each item is written into the element at its index (see null_item)."""
         if node.kind == SCALAR and node.tag == NULL:
             self.backing, self.length, self.cidrs_null = [], 0, True
             self.exposed_empty.clear()
@@ -481,19 +518,20 @@ class _Decoder:
             elif item.kind == SCALAR and item.tag == NULL:
                 self.null_item(item, index, slot)
             else:
-                self.type_error("nonMasqueradeCIDRs", item, "string")
+                self.type_error("nonMasqueradeCIDRs", item, self.struct.item_type)
         self.length = len(node.value)
 
     def null_item(self, item: Node, index: int, slot: _Slot) -> None:
         """A null item leaves the element at its index as it is: a default, an earlier
-        value, or (past the backing array) the empty string, which the agent refuses."""
+        value, or the empty string (past the backing array, or left there by an earlier
+        item), which the agent refuses."""
         entry = f"nonMasqueradeCIDRs[{index}]"
-        if slot.text == "" and slot.origin is None:
+        if slot.text == "":
             self.exposed_empty.add(index)
             self.backing[index] = _Slot("", self.origin(item, entry))
             past = (
                 f", past the {self.default_count()} default CIDRs the agent decodes into"
-                if self.struct.prefilled
+                if self.struct.prefilled and index >= self.default_count()
                 else ""
             )
             self.report(
@@ -530,6 +568,7 @@ class _Decoder:
         return len(default_config(self.flags).non_masquerade_cidrs)
 
     def decode_bool(self, key: str, node: Node) -> bool | None:
+        """A bool field's new value; None keeps the one there (null, or a type error)."""
         if node.kind == SCALAR and node.tag == NULL:
             return None
         if node.kind == SCALAR and node.tag == BOOL:
@@ -546,6 +585,7 @@ class _Decoder:
         self.masq_link_local_ipv6 = self.masq_link_local_ipv6 if value is None else value
 
     def decode_cidrLimit(self, node: Node) -> None:
+        """An int field: the number's JSON text must be a whole number within int64."""
         if node.kind == SCALAR and node.tag == NULL:
             return
         if (
@@ -563,8 +603,8 @@ class _Decoder:
         self.cidr_limit = value
 
     def decode_resyncInterval(self, node: Node) -> None:
-        # metav1.Duration: json.Unmarshal into a string, then time.ParseDuration; any
-        # error stops the whole decoding at once.
+        """metav1.Duration: json.Unmarshal into a string, then time.ParseDuration; any
+        error stops the whole decoding at once."""
         if node.kind == SCALAR and node.tag == NULL:
             self.abort_error = 'time: invalid duration ""'
             self.report("MASQ010", node, f"resyncInterval: {self.abort_error} (the value is null)")
@@ -668,15 +708,40 @@ def agent_validate(
             report("MASQ008", entry.origin, text, text)
         mask = entry.text.rpartition("/")[2]
         if len(mask) > 1 and mask.startswith("0"):
-            report(
-                "MASQ027",
-                entry.origin,
-                f"CIDR {quoted} has a prefix length with leading zeros: the agent takes it "
-                "and writes it as it is, and iptables-restore rejects it (invalid mask "
-                f"`{mask}' specified): every sync then fails",
-                None,
-            )
+            findings.append(_leading_zero_finding(entry, quoted, mask))
     return (errors[0] if errors else None), findings
+
+
+def _leading_zero_finding(entry: CIDREntry, quoted: str, mask: str) -> Finding:
+    """A prefix length with a leading zero: the agent writes it as it is, and iptables
+    reads it as octal (masqctl.ruleset.iptables_prefix_length)."""
+    from masqctl.findings import WARNING
+    from masqctl.ruleset import iptables_prefix_length, misread_prefix
+
+    said = f"CIDR {quoted} has a prefix length with leading zeros: the agent takes it and "
+    read = iptables_prefix_length(mask)
+    if read is None:
+        return finding_at(
+            "MASQ027",
+            entry.origin,
+            f"{said}writes it as it is, and iptables-restore rejects it (invalid mask "
+            f"`{mask}' specified): every sync then fails",
+        )
+    meant = misread_prefix(entry.text)
+    if meant is None:
+        return finding_at(
+            "MASQ027",
+            entry.origin,
+            f"{said}writes it as it is; iptables reads such a length as octal, here the "
+            f"same /{read}",
+            WARNING,
+        )
+    return finding_at(
+        "MASQ027",
+        entry.origin,
+        f"{said}writes it as it is, and iptables reads such a length as octal: the rule "
+        f"it makes is {meant}, so more is left unmasqueraded than the config says",
+    )
 
 
 def _go_ip(address: int, version: int) -> str:
@@ -775,7 +840,7 @@ def decode_struct(
         return DecodedConfig(decoder.config_now(), findings, syntax, phase), frozenset()
     try:
         if not is_json:
-            _check_keys(root)
+            _check_convertible(root)
         if root.kind != MAP:
             agent = (
                 f"json: cannot unmarshal {root.describe()} into Go value of type {struct.type_name}"

@@ -46,6 +46,16 @@ def parse_int(text: str) -> int | None:
     return None
 
 
+def go_bool(value: bool) -> str:
+    """strconv.FormatBool, which is also json.Marshal's and fmt's ``%v``: true or false."""
+    return "true" if value else "false"
+
+
+def go_text(value: object) -> str:
+    """fmt's ``%v`` of a flag's or a config key's value: a bool as go_bool, else as str."""
+    return go_bool(value) if isinstance(value, bool) else str(value)
+
+
 _QUOTE_ESCAPES = {
     "\a": "\\a",
     "\b": "\\b",

@@ -140,6 +140,7 @@ class _Parser:
         return key
 
     def scalar(self, char: str) -> Node:
+        """The string, number or literal that ``char`` starts, or Go's error."""
         if char == '"':
             return self.string()
         if char == "-" or _is_digit(char):
@@ -149,6 +150,7 @@ class _Parser:
         raise self.unexpected("looking for beginning of value")
 
     def literal(self, word: str, tag: str, value: object) -> Node:
+        """``true``, ``false`` or ``null``, or Go's error at its first wrong character."""
         start = self.pos
         for index, expected in enumerate(word):
             offset = start + index

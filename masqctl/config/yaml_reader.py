@@ -32,6 +32,7 @@ from masqctl.config.goparse import (
     INT64_MAX,
     INT64_MIN,
     go_base64_decode,
+    go_bool,
     go_format_g,
     go_parse_float,
     go_quote,
@@ -400,6 +401,8 @@ class _Decoder:
         return node
 
     def decode_collection(self, raw: _Raw) -> Node:
+        """go-yaml's sequence() or mapping(): merge keys merged in place, a collection
+        as a key refused (an alias: the node it names)."""
         self.count(1)
         kind = raw.kind
         if kind is _ALIAS:
@@ -426,6 +429,8 @@ class _Decoder:
         return node
 
     def alias(self, raw: _Raw) -> Node:
+        """The node an alias names, decoded again; go-yaml's error for an alias inside
+        the node it names."""
         target = raw.target
         name = raw.event.anchor
         if id(raw) in self.expanding:
@@ -516,7 +521,7 @@ def go_sharp_v(node: Node) -> str:
     if node.tag == NULL:
         return "interface {}(nil)"
     if node.tag == BOOL:
-        return "true" if value else "false"
+        return go_bool(value)
     if node.tag == INT:
         return str(value) if value <= INT64_MAX else f"{value:#x}"  # uint64 prints in hex
     return go_format_g(value)

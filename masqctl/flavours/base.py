@@ -221,11 +221,11 @@ def flag_value(flag: FlagDef, value: object) -> object:
 def three_key_json(cidrs: Iterable[str], config: MasqConfig) -> str:
     """json.Marshal of an agent struct with only nonMasqueradeCIDRs, masqLinkLocal and
     masqLinkLocalIPv6 (Azure's and Cilium's), the list never null."""
-    from masqctl.config.goparse import go_json_string
+    from masqctl.config.goparse import go_bool, go_json_string
 
     listed = ",".join(go_json_string(cidr) for cidr in cidrs)
     return (
         f'{{"nonMasqueradeCIDRs":[{listed}],'
-        f'"masqLinkLocal":{"true" if config.masq_link_local else "false"},'
-        f'"masqLinkLocalIPv6":{"true" if config.masq_link_local_ipv6 else "false"}}}'
+        f'"masqLinkLocal":{go_bool(config.masq_link_local)},'
+        f'"masqLinkLocalIPv6":{go_bool(config.masq_link_local_ipv6)}}}'
     )

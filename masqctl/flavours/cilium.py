@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from masqctl.agent import LINK_LOCAL_IPV4, LINK_LOCAL_IPV6, AgentFlags
 from masqctl.config.goparse import go_quote
-from masqctl.errors import MasqctlError
+from masqctl.errors import MasqctlError, UsageError
 from masqctl.flavours.base import ConfigOutput, FlagDef, Flavour, three_key_json
 
 if TYPE_CHECKING:
@@ -64,6 +64,18 @@ def cilium_item(node: Node, raw: str) -> tuple[str, str | None]:
         f"CIDR {go_quote(text)} has host bits set: Cilium masks it to {masked} without a word "
         "(did you mean that network?)"
     )
+
+
+def _check_native_routing_cidr(text: str) -> None:
+    """UsageError unless ``text`` reads as an IPv4 prefix (netip.ParsePrefix)."""
+    from masqctl.config.netip import NetipError, parse_prefix
+
+    try:
+        version = parse_prefix(text).version
+    except NetipError as error:
+        raise UsageError(f"--ipv4-native-routing-cidr {text!r}: not a CIDR ({error})") from None
+    if version != 4:
+        raise UsageError(f"--ipv4-native-routing-cidr {text!r}: not an IPv4 CIDR")
 
 
 class Cilium(Flavour):
@@ -151,6 +163,8 @@ class Cilium(Flavour):
         if not config.masq_link_local_ipv6:
             entries.setdefault(LINK_LOCAL_IPV6, MapEntry(LINK_LOCAL_IPV6, "link-local default"))
         enabled = {"ipv4": flags.enable_ipv4_masquerade, "ipv6": flags.enable_ipv6_masquerade}
+        if flags.ipv4_native_routing_cidr:
+            _check_native_routing_cidr(flags.ipv4_native_routing_cidr)
         maps = {}
         for family, on in enabled.items():
             if not on:

@@ -53,7 +53,7 @@ def version_key(version: str | None) -> tuple[int, ...] | None:
     for part in text.split("."):
         digits = ""
         for char in part:
-            if not char.isdigit():
+            if not "0" <= char <= "9":  # str.isdigit takes other scripts' digits too
                 break
             digits += char
         if not digits:

@@ -72,7 +72,7 @@ class Upstream(Flavour):
 
     def effective_json(self, config: MasqConfig) -> str:
         """The agent's ``Using config:`` log line: json.Marshal of its MasqConfig."""
-        from masqctl.config.goparse import format_duration, go_json_string
+        from masqctl.config.goparse import format_duration, go_bool, go_json_string
 
         cidrs = (
             "null"
@@ -81,8 +81,8 @@ class Upstream(Flavour):
         )
         return (
             f'{{"nonMasqueradeCIDRs":{cidrs},"cidrLimit":{config.cidr_limit},'
-            f'"masqLinkLocal":{_json_bool(config.masq_link_local)},'
-            f'"masqLinkLocalIPv6":{_json_bool(config.masq_link_local_ipv6)},'
+            f'"masqLinkLocal":{go_bool(config.masq_link_local)},'
+            f'"masqLinkLocalIPv6":{go_bool(config.masq_link_local_ipv6)},'
             f'"resyncInterval":{go_json_string(format_duration(config.resync_interval_ns))}}}'
         )
 
@@ -100,10 +100,6 @@ class Upstream(Flavour):
         if key >= (2, 12):
             return KLOG
         return GLOG_1_1 if key >= (2, 10, 1) else GLOG
-
-
-def _json_bool(value: bool) -> str:
-    return "true" if value else "false"
 
 
 FLAVOUR = Upstream()

@@ -300,8 +300,11 @@ _CHECKS = (
         ERROR,
         "A CIDR whose prefix length has a leading zero (10.0.0.0/08).",
         "Go's net.ParseCIDR accepts it, so the agent writes the CIDR as it is into the "
-        "iptables-restore payload, and iptables-restore rejects the sync (invalid mask): "
-        "every sync fails and the chain keeps its old rules.",
+        "iptables-restore payload, where iptables reads the length as octal: /010 becomes "
+        "/8 (more is left unmasqueraded than the config says; a warning where octal reads "
+        "the same, /07), and a length that is no octal number (/08, /09) makes "
+        "iptables-restore reject the sync (invalid mask): every sync fails and the chain "
+        "keeps its old rules.",
         "Write the prefix length without leading zeros (10.0.0.0/8).",
         rejected_payload=True,
     ),

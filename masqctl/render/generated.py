@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from masqctl.agent import DEFAULT_CIDR_LIMIT, AgentFlags
-from masqctl.config.goparse import format_duration
+from masqctl.config.goparse import format_duration, go_text
 from masqctl.errors import MasqctlError, UsageError
 from masqctl.explain.verdict import MASQUERADE, NO_MASQUERADE
 from masqctl.generate import (
@@ -144,12 +144,6 @@ def config_files(generated: Generated, flavour: str) -> list[ConfigFile]:
     return files
 
 
-def _scalar(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _cidr_line(cidr: str) -> str:
     """A list item; a match-all CIDR says that it is meant (so validate does not warn)."""
     if not cidr.endswith("/0"):
@@ -166,7 +160,7 @@ def config_lines(file: ConfigFile, with_header: bool = True) -> list[str]:
     lines = [f"# {line}" for line in file.header] if with_header else []
     for key, value in file.values:
         if not isinstance(value, tuple):
-            lines.append(f"{key}: {_scalar(value)}")
+            lines.append(f"{key}: {go_text(value)}")
         elif value:
             lines += [f"{key}:", *(_cidr_line(cidr) for cidr in value)]
         else:

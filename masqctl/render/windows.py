@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from masqctl.config.json_reader import read_json_document
-from masqctl.config.nodes import INT, MAP, SEQ, DocumentError, Node
+from masqctl.config.nodes import FLOAT, INT, MAP, SEQ, DocumentError, Node
 from masqctl.errors import InputError, UsageError
 from masqctl.render import json_source
 from masqctl.render.json_source import member
@@ -158,9 +158,9 @@ def api_version(netconf: Node, source: str) -> int:
     if node is None or node.value is None:
         return 1
     if node.tag != INT:
+        shown = node.raw if node.tag == FLOAT else json.dumps(node.plain())  # 1e400 as written
         raise InputError(
-            f"{source}: apiVersion must be a whole number (1 or 2); the plugins fail on "
-            f"{json.dumps(node.plain())}"
+            f"{source}: apiVersion must be a whole number (1 or 2); the plugins fail on {shown}"
         )
     return 2 if node.value == 2 else 1
 
