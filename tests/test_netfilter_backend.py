@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from masqctl.errors import MasqctlError, UsageError
-from masqctl.netfilter.backend import Backend, failure_error, select_backend
+from masqctl.netfilter.backend import (
+    Backend,
+    IptablesError,
+    Running,
+    failure_error,
+    select_backend,
+)
 
 
 def test_restore_is_one_noflush_transaction_and_legacy_waits_a_bounded_time() -> None:
@@ -123,3 +131,24 @@ def test_a_program_ending_before_its_input_is_read_says_why() -> None:
     pieces = iter(["x" * 65536] * 64)
     with pytest.raises(IptablesError, match=r"^sh failed: gone$"):
         Running(["sh", "-c", "echo gone >&2; exit 3"], pieces, 10).wait()
+
+
+def test_a_program_that_outlives_its_time_is_killed_and_named() -> None:
+    started = time.monotonic()
+    with pytest.raises(IptablesError) as caught:
+        Running(["sleep", "30"], None, 0.3).wait()
+    assert time.monotonic() - started < 10
+    assert (caught.value.reason, str(caught.value)) == (
+        "iptables_timeout",
+        "sleep did not finish within 0.3 s (the xtables lock may be held)",
+    )
+
+
+def test_a_program_that_stops_reading_its_pieces_is_killed_while_they_are_fed() -> None:
+    pieces = ("x" * 65536 for _ in range(100))  # more than a pipe holds: the writes block
+    started = time.monotonic()
+    running = Running(["sleep", "30"], pieces, 0.3)
+    with pytest.raises(IptablesError) as caught:
+        running.wait()
+    assert time.monotonic() - started < 10
+    assert caught.value.reason == "iptables_timeout"

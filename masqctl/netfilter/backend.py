@@ -71,21 +71,25 @@ def failure_error(program: str, returncode: int, stderr: str) -> IptablesError:
 
 
 class Running:
-    """A started iptables program, which a watchdog kills after ``timeout`` seconds.
+    """A started iptables program, killed once ``timeout`` seconds have passed.
 
     Its input: a string (given as a file), or pieces written to it as they are made, so
     that iptables reads while masqctl makes the rest.  Its output goes to a file (nothing
     needs to read it meanwhile).  Only feeding pieces waits on the program (the
     constructor writes them all, blocking while the pipe is full); otherwise masqctl works
-    on while it runs, until :meth:`wait`.
+    on while it runs, until :meth:`wait`.  The time limit is kept by :meth:`wait`, and
+    while pieces are fed by a watchdog thread (a program that stops reading would block
+    the writes); no thread is started otherwise: ``--watch`` starts several programs a
+    round, for hours.
     """
 
     def __init__(self, args: list[str], stdin: str | Iterable[str] | None, timeout: float) -> None:
         import tempfile
-        import threading
+        import time
 
         self.program = args[0]
         self.timeout = timeout
+        self._deadline = time.monotonic() + timeout
         self.timed_out = False
         self._errors = tempfile.TemporaryFile(  # noqa: SIM115 - closed by wait() or abandon()
             "w+", encoding="utf-8", errors="replace"
@@ -125,15 +129,17 @@ class Running:
         finally:
             if not isinstance(given, int):
                 given.close()
-        self._watchdog = threading.Timer(timeout, self._kill)
-        self._watchdog.daemon = True
-        self._watchdog.start()
         if stdin is not None and not isinstance(stdin, str):
             self._feed(stdin)
 
     def _feed(self, pieces: Iterable[str]) -> None:
+        import threading
+
         pipe = self.process.stdin
         assert pipe is not None
+        watchdog = threading.Timer(self.timeout, self._kill)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             for piece in pieces:
                 pipe.write(piece)
@@ -146,6 +152,8 @@ class Running:
                 pipe.close()
             self.abandon()
             raise
+        finally:
+            watchdog.cancel()
 
     def _kill(self) -> None:
         self.timed_out = True
@@ -157,10 +165,13 @@ class Running:
 
     def wait(self) -> str:
         """The program's output once it has ended; IptablesError if it failed."""
+        import time
+
         try:
+            returncode = self.process.wait(max(0.0, self._deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self._kill()
             returncode = self.process.wait()
-        finally:
-            self._watchdog.cancel()
         self._output.seek(0)
         output = self._output.read()
         self._errors.seek(0)
@@ -178,7 +189,6 @@ class Running:
 
     def abandon(self) -> None:
         """Stop the program (its output is no longer wanted)."""
-        self._watchdog.cancel()
         self.process.kill()
         self.process.wait()
         self._close()
