@@ -249,8 +249,9 @@ def payload_misreadings(rules: FamilyRules) -> list[str]:
     (``-d 10.0.0.0/010`` makes 10.0.0.0/8, leaving more unmasqueraded)."""
     misread = []
     for rule in rules.rules:
-        if rule.cidr is None or _rejected_mask(rules.family, rule.cidr) is not None:
-            continue
+        cidr = rule.cidr
+        if cidr is None or "/0" not in cidr or _rejected_mask(rules.family, cidr) is not None:
+            continue  # a length without a leading zero is read as Go read it
         if (meant := misread_prefix(rule.cidr)) is not None:
             misread.append(f"-d {rule.cidr}: its prefix length is octal to iptables: {meant}")
     return misread
@@ -261,9 +262,11 @@ def _rejected_mask(family: str, cidr: str) -> str | None:
     ``family`` payload, or None: an IPv4-mapped CIDR's in the IPv4 payload (past 32), or
     one whose leading zero comes before an 8 or a 9 (not octal)."""
     mask = cidr.rpartition("/")[2]
-    if (family == IPV4 and ":" in cidr) or iptables_prefix_length(mask) is None:
+    if family == IPV4 and ":" in cidr:
         return mask
-    return None
+    if len(mask) < 2 or mask[0] != "0":  # decimal: the length Go accepted
+        return None
+    return mask if iptables_prefix_length(mask) is None else None
 
 
 def _masquerade_rules(chain: str, flags: AgentFlags) -> list[Rule]:
