@@ -38,6 +38,7 @@ _TABLE_ORDER = {DRIFTED: 0, CHECK_FAILED: 1, NO_RESULT: 2, IN_SYNC: 3}
 NAMED_IN_GROUP = 10
 
 _PREFIX = re.compile(r"\[(pod/[^\]/]+/[^\]]*)\] ")
+_PREFIXED_LINE = re.compile(r"^" + _PREFIX.pattern, re.MULTILINE)
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ")
 _DOCUMENT_START = re.compile(r"^\{", re.MULTILINE)
 _LINE_REFERENCE = re.compile(r" \(line \d+(?:, line \d+)*\)|(?<=^POSTROUTING) line \d+")
@@ -85,7 +86,7 @@ class FleetReport:
 def split_logs(name: str, text: str) -> list[tuple[str, str]]:
     """``kubectl logs --prefix`` output as one (``pod/POD/CONTAINER``, text) a container
     (lines without a prefix, kubectl's own errors, are left out); other text as it is."""
-    if not text.lstrip().startswith("[pod/"):
+    if _PREFIXED_LINE.search(text) is None:
         return [(name, text)]
     by_source: dict[str, list[str]] = {}
     for line in text.splitlines():

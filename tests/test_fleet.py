@@ -281,3 +281,8 @@ def test_logs_are_split_by_container_without_kubectls_own_lines_or_timestamps() 
     )
     assert split_logs("<stdin>", logs) == [("pod/a-1/masqctl", "{}\ny"), ("pod/a-2/masqctl", "x")]
     assert split_logs("f.json", "{}\n") == [("f.json", "{}\n")]
+
+
+def test_logs_whose_first_line_is_kubectls_own_are_split_too() -> None:
+    logs = "error: container masqctl is waiting to start\n[pod/a-1/masqctl] {}\n"
+    assert split_logs("<stdin>", logs) == [("pod/a-1/masqctl", "{}")]
