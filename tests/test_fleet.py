@@ -272,6 +272,31 @@ def test_the_last_result_counts_one_a_line_or_indented_other_lines_skipped() -> 
     assert last_document(f"{first}" + '{"a": ' * 100_000) == {"families": [], "n": 1}
 
 
+@pytest.mark.parametrize(
+    "shape",
+    [
+        '{"families": 5}',
+        '{"families": [5]}',
+        '{"maps": {"a": 1}}',
+        '{"families": [], "check": 5}',
+        '{"families": [], "check": {"error": "boom"}}',
+        '{"in_sync": false, "families": [{"jump": 3}]}',
+        '{"in_sync": false, "families": [{"jump": {"lines": 5}}]}',
+        '{"in_sync": false, "families": [{"missing": 5}]}',
+        '{"in_sync": false, "families": [{"findings": "abc"}]}',
+        '{"in_sync": false, "families": [{"findings": [1, 2]}]}',
+    ],
+)
+def test_an_object_shaped_otherwise_than_a_result_is_no_result(
+    tmp_path: Path, capsys, shape: str
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "node.json").write_text(shape + "\n")
+    code, out, err = fleet(capsys, "-o", "json", str(tmp_path))
+    (node,) = json.loads(out)["nodes"]
+    assert (code, err) == (2, "")
+    assert (node["state"], node["detail"]) == ("no-result", f"no masqctl diff result: {shape}")
+
+
 def test_logs_are_split_by_container_without_kubectls_own_lines_or_timestamps() -> None:
     logs = (
         "[pod/a-1/masqctl] 2025-06-01T12:00:00.123456789Z {}\n"
