@@ -186,7 +186,9 @@ def read_sources(paths: Sequence[str], stdin: Iterable[str] | None = None) -> li
     sources: list[tuple[str, str]] = []
     for path in paths:
         if path == "-":
-            sources.extend(split_logs("<stdin>", "".join(stdin or ())))
+            text = "".join(stdin or ())
+            if text.strip():  # kubectl logs of no pod print nothing: no node to report
+                sources.extend(split_logs("<stdin>", text))
             continue
         files = [path]
         if os.path.isdir(path):

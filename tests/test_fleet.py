@@ -262,6 +262,10 @@ def test_no_results_at_all_and_unreadable_files_are_one_line_exit_2(tmp_path: Pa
     )
 
 
+def test_empty_stdin_is_no_results_at_all_not_a_node(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert fleet(capsys, "-", stdin="\n") == (2, "", "masqctl: no masqctl diff results in -\n")
+
+
 def test_the_last_result_counts_one_a_line_or_indented_other_lines_skipped() -> None:
     first = '{"families": [], "n": 1}\n'
     indented = '{"families": [],\n  "n": 2\n}\n'
