@@ -266,6 +266,14 @@ def test_empty_stdin_is_no_results_at_all_not_a_node(capsys) -> None:  # type: i
     assert fleet(capsys, "-", stdin="\n") == (2, "", "masqctl: no masqctl diff results in -\n")
 
 
+def test_node_list_and_results_cannot_both_come_from_stdin(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert fleet(capsys, "--nodes", "-", stdin="node/node-a\n") == (
+        2,
+        "",
+        "masqctl: fleet: --nodes - and results on stdin: give one of them as a file\n",
+    )
+
+
 def test_the_last_result_counts_one_a_line_or_indented_other_lines_skipped() -> None:
     first = '{"families": [], "n": 1}\n'
     indented = '{"families": [],\n  "n": 2\n}\n'
