@@ -44,7 +44,9 @@ _DOCUMENT_START = re.compile(r"^\{", re.MULTILINE)
 #: The lists of a family (and of its jump) the report counts.
 _FAMILY_LISTS = ("missing", "extra", "out_of_order", "comment_only", "findings")
 _JUMP_LISTS = ("lines", "old_format_lines", "foreign_lines")
-_LINE_REFERENCE = re.compile(r" \(line \d+(?:, line \d+)*\)|(?<=^POSTROUTING) line \d+")
+#: Where a finding's rule stands: a dump's line, or a live listing's ``CHAIN rule N``.
+_PLACE = r"(?:line \d+|[^\s()]+ rule \d+)"
+_LINE_REFERENCE = re.compile(rf" \({_PLACE}(?:, {_PLACE})*\)|(?<=^POSTROUTING) line \d+")
 
 
 @dataclass

@@ -262,6 +262,38 @@ def test_no_results_at_all_and_unreadable_files_are_one_line_exit_2(tmp_path: Pa
     )
 
 
+EXTRA_192 = "-A IP-MASQ-AGENT -d 192.0.2.0/24 -j RETURN"
+
+
+def test_nodes_whose_live_drift_differs_only_in_rule_positions_group(
+    tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    def live(node: str, chain_rule: int, jump_rules: str) -> str:
+        findings = [
+            f"POSTROUTING jump to IP-MASQ-AGENT is present only in an old format ({jump_rules})",
+            f"extra rule (IP-MASQ-AGENT rule {chain_rule}): {EXTRA_192}",
+        ]
+        family = {"family": "ipv4", "chain": "IP-MASQ-AGENT", "in_sync": False}
+        family["findings"] = findings  # type: ignore[assignment]
+        return json.dumps({"check": {"node": node}, "in_sync": False, "families": [family]})
+
+    (tmp_path / "a.json").write_text(live("node-a", 1, "POSTROUTING rule 2"))
+    (tmp_path / "b.json").write_text(live("node-b", 4, "POSTROUTING rule 7, POSTROUTING rule 9"))
+    code, out, _ = fleet(capsys, "-o", "json", str(tmp_path))
+    assert code == 1
+    assert json.loads(out)["groups"] == [
+        {
+            "nodes": ["node-a", "node-b"],
+            "findings": {
+                "ipv4 IP-MASQ-AGENT": [
+                    "POSTROUTING jump to IP-MASQ-AGENT is present only in an old format",
+                    f"extra rule: {EXTRA_192}",
+                ]
+            },
+        }
+    ]
+
+
 def test_empty_stdin_is_no_results_at_all_not_a_node(capsys) -> None:  # type: ignore[no-untyped-def]
     assert fleet(capsys, "-", stdin="\n") == (2, "", "masqctl: no masqctl diff results in -\n")
 
