@@ -38,9 +38,15 @@ _TABLE_ORDER = {DRIFTED: 0, CHECK_FAILED: 1, NO_RESULT: 2, IN_SYNC: 3}
 NAMED_IN_GROUP = 10
 
 _PREFIX = re.compile(r"\[(pod/[^\]/]+/[^\]]*)\] ")
+_PREFIXED_LINE = re.compile(r"^" + _PREFIX.pattern, re.MULTILINE)
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ")
 _DOCUMENT_START = re.compile(r"^\{", re.MULTILINE)
-_LINE_REFERENCE = re.compile(r" \(line \d+(?:, line \d+)*\)|(?<=^POSTROUTING) line \d+")
+#: The lists of a family (and of its jump) the report counts.
+_FAMILY_LISTS = ("missing", "extra", "out_of_order", "comment_only", "findings")
+_JUMP_LISTS = ("lines", "old_format_lines", "foreign_lines")
+#: Where a finding's rule stands: a dump's line, or a live listing's ``CHAIN rule N``.
+_PLACE = r"(?:line \d+|[^\s()]+ rule \d+)"
+_LINE_REFERENCE = re.compile(rf" \({_PLACE}(?:, {_PLACE})*\)|(?<=^POSTROUTING) line \d+")
 
 
 @dataclass
@@ -85,7 +91,7 @@ class FleetReport:
 def split_logs(name: str, text: str) -> list[tuple[str, str]]:
     """``kubectl logs --prefix`` output as one (``pod/POD/CONTAINER``, text) a container
     (lines without a prefix, kubectl's own errors, are left out); other text as it is."""
-    if not text.lstrip().startswith("[pod/"):
+    if _PREFIXED_LINE.search(text) is None:
         return [(name, text)]
     by_source: dict[str, list[str]] = {}
     for line in text.splitlines():
@@ -110,9 +116,36 @@ def last_document(text: str) -> dict[str, Any] | None:
             document, _ = decoder.raw_decode(text, start)
         except (ValueError, RecursionError):  # not JSON, or nested deeper than a result
             continue
-        if isinstance(document, dict) and ("families" in document or "maps" in document):
+        if isinstance(document, dict) and _is_result(document):
             return document
     return None
+
+
+def _is_result(document: Mapping[str, Any]) -> bool:
+    """Whether ``document`` has diff's shape wherever the report reads it (an object
+    that only looks like a result is skipped like any other line)."""
+    check = document.get("check") or {}
+    error = check.get("error") if isinstance(check, dict) else None
+    families = document.get("families") or document.get("maps") or []
+    return (
+        ("families" in document or "maps" in document)
+        and isinstance(check, dict)
+        and isinstance(error, dict | None)
+        and isinstance(families, list)
+        and all(_is_family(family) for family in families)
+    )
+
+
+def _is_family(family: object) -> bool:
+    if not isinstance(family, dict):
+        return False
+    jump = family.get("jump") or {}
+    if not isinstance(jump, dict):
+        return False
+    lists = [family.get(key) for key in _FAMILY_LISTS] + [jump.get(key) for key in _JUMP_LISTS]
+    return all(isinstance(value or [], list) for value in lists) and all(
+        isinstance(text, str) for text in family.get("findings") or ()
+    )
 
 
 def _last_line(text: str) -> str:
@@ -155,7 +188,9 @@ def read_sources(paths: Sequence[str], stdin: Iterable[str] | None = None) -> li
     sources: list[tuple[str, str]] = []
     for path in paths:
         if path == "-":
-            sources.extend(split_logs("<stdin>", "".join(stdin or ())))
+            text = "".join(stdin or ())
+            if text.strip():  # kubectl logs of no pod print nothing: no node to report
+                sources.extend(split_logs("<stdin>", text))
             continue
         files = [path]
         if os.path.isdir(path):

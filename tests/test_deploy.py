@@ -124,6 +124,8 @@ def test_kustomize_carries_the_plugin_config_and_the_rules_unchanged() -> None:
     assert volumes["monitor"]["configMap"]["name"] == config["metadata"]["name"]
     (rules,) = kustomize(DEPLOY / "prometheus")
     assert rules["data"] == {"rules.yaml": (DEPLOY / "prometheus" / "rules.yaml").read_text()}
+    # a Prometheus elsewhere mounts it by name: no hash suffix that changes with the rules
+    assert rules["metadata"]["name"] == "masqctl-prometheus-rules"
     (audit,) = kustomize(DEPLOY / "audit")
     assert container(audit)["image"] == "registry.example.com/masqctl:0.1.0"
 

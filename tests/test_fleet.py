@@ -262,6 +262,50 @@ def test_no_results_at_all_and_unreadable_files_are_one_line_exit_2(tmp_path: Pa
     )
 
 
+EXTRA_192 = "-A IP-MASQ-AGENT -d 192.0.2.0/24 -j RETURN"
+
+
+def test_nodes_whose_live_drift_differs_only_in_rule_positions_group(
+    tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    def live(node: str, chain_rule: int, jump_rules: str) -> str:
+        findings = [
+            f"POSTROUTING jump to IP-MASQ-AGENT is present only in an old format ({jump_rules})",
+            f"extra rule (IP-MASQ-AGENT rule {chain_rule}): {EXTRA_192}",
+        ]
+        family = {"family": "ipv4", "chain": "IP-MASQ-AGENT", "in_sync": False}
+        family["findings"] = findings  # type: ignore[assignment]
+        return json.dumps({"check": {"node": node}, "in_sync": False, "families": [family]})
+
+    (tmp_path / "a.json").write_text(live("node-a", 1, "POSTROUTING rule 2"))
+    (tmp_path / "b.json").write_text(live("node-b", 4, "POSTROUTING rule 7, POSTROUTING rule 9"))
+    code, out, _ = fleet(capsys, "-o", "json", str(tmp_path))
+    assert code == 1
+    assert json.loads(out)["groups"] == [
+        {
+            "nodes": ["node-a", "node-b"],
+            "findings": {
+                "ipv4 IP-MASQ-AGENT": [
+                    "POSTROUTING jump to IP-MASQ-AGENT is present only in an old format",
+                    f"extra rule: {EXTRA_192}",
+                ]
+            },
+        }
+    ]
+
+
+def test_empty_stdin_is_no_results_at_all_not_a_node(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert fleet(capsys, "-", stdin="\n") == (2, "", "masqctl: no masqctl diff results in -\n")
+
+
+def test_node_list_and_results_cannot_both_come_from_stdin(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert fleet(capsys, "--nodes", "-", stdin="node/node-a\n") == (
+        2,
+        "",
+        "masqctl: fleet: --nodes - and results on stdin: give one of them as a file\n",
+    )
+
+
 def test_the_last_result_counts_one_a_line_or_indented_other_lines_skipped() -> None:
     first = '{"families": [], "n": 1}\n'
     indented = '{"families": [],\n  "n": 2\n}\n'
@@ -270,6 +314,31 @@ def test_the_last_result_counts_one_a_line_or_indented_other_lines_skipped() -> 
     assert last_document(f"{indented}{first}") == {"families": [], "n": 1}
     assert last_document("masqctl: iptables-nft-save not found\n") is None
     assert last_document(f"{first}" + '{"a": ' * 100_000) == {"families": [], "n": 1}
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        '{"families": 5}',
+        '{"families": [5]}',
+        '{"maps": {"a": 1}}',
+        '{"families": [], "check": 5}',
+        '{"families": [], "check": {"error": "boom"}}',
+        '{"in_sync": false, "families": [{"jump": 3}]}',
+        '{"in_sync": false, "families": [{"jump": {"lines": 5}}]}',
+        '{"in_sync": false, "families": [{"missing": 5}]}',
+        '{"in_sync": false, "families": [{"findings": "abc"}]}',
+        '{"in_sync": false, "families": [{"findings": [1, 2]}]}',
+    ],
+)
+def test_an_object_shaped_otherwise_than_a_result_is_no_result(
+    tmp_path: Path, capsys, shape: str
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "node.json").write_text(shape + "\n")
+    code, out, err = fleet(capsys, "-o", "json", str(tmp_path))
+    (node,) = json.loads(out)["nodes"]
+    assert (code, err) == (2, "")
+    assert (node["state"], node["detail"]) == ("no-result", f"no masqctl diff result: {shape}")
 
 
 def test_logs_are_split_by_container_without_kubectls_own_lines_or_timestamps() -> None:
@@ -281,3 +350,8 @@ def test_logs_are_split_by_container_without_kubectls_own_lines_or_timestamps() 
     )
     assert split_logs("<stdin>", logs) == [("pod/a-1/masqctl", "{}\ny"), ("pod/a-2/masqctl", "x")]
     assert split_logs("f.json", "{}\n") == [("f.json", "{}\n")]
+
+
+def test_logs_whose_first_line_is_kubectls_own_are_split_too() -> None:
+    logs = "error: container masqctl is waiting to start\n[pod/a-1/masqctl] {}\n"
+    assert split_logs("<stdin>", logs) == [("pod/a-1/masqctl", "{}")]

@@ -131,6 +131,23 @@ def test_watch_takes_seconds_above_zero(text: str) -> None:
         interval_seconds(text)
 
 
+@pytest.mark.parametrize("stdin", [["--from", "-"], ["--from6", "-"], ["--config", "-"]])
+def test_watch_refuses_stdin_which_only_its_first_round_could_read(stdin: list[str]) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "masqctl", "diff", "--watch", "60", "-o", "json", *stdin],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (
+        2,
+        "",
+        "masqctl: --watch reads its inputs again every round: give files, not - (stdin)\n",
+    )
+
+
 def test_sigterm_ends_the_watch_with_exit_0_and_each_round_is_one_line(tmp_path: Path) -> None:
     metrics = tmp_path / "masqctl.prom"
     process = subprocess.Popen(

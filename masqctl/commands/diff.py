@@ -43,6 +43,8 @@ def run(
     require_choice("output", output_format, OUTPUTS)
     if metrics_file is not None and output_format == "text":
         raise UsageError("--metrics-file goes with --output prometheus, json or summary")
+    if watch is not None and "-" in (*(config or ()), dump, dump6):
+        raise UsageError("--watch reads its inputs again every round: give files, not - (stdin)")
     inputs = agent_inputs(config, agent)
     request = DiffRequest(inputs, dump, dump6, iptables_mode, output_format)
     watching = watch is not None

@@ -18,6 +18,8 @@ def run(*, paths: list[str], output_format: str = "text", nodes: str | None = No
         if sys.stdin.isatty():
             raise UsageError("fleet: give result files or directories, or - for stdin")
         paths = ["-"]
+    if nodes == "-" and "-" in paths:
+        raise UsageError("fleet: --nodes - and results on stdin: give one of them as a file")
     expected = node_names(read_text(nodes)) if nodes is not None else []
     sources = read_sources(paths, sys.stdin if "-" in paths else None)
     if not sources and not expected:
