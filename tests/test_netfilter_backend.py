@@ -152,3 +152,15 @@ def test_a_program_that_stops_reading_its_pieces_is_killed_while_they_are_fed() 
         running.wait()
     assert time.monotonic() - started < 10
     assert caught.value.reason == "iptables_timeout"
+
+
+def test_a_program_that_cannot_be_run_is_one_line(tmp_path) -> None:
+    program = tmp_path / "iptables-nft-save"
+    program.write_bytes(b"\x7fELF not really")
+    program.chmod(0o755)
+    with pytest.raises(IptablesError) as caught:
+        Running([str(program)], None, 5).wait()
+    assert (caught.value.reason, str(caught.value)) == (
+        "iptables_failed",
+        f"{program}: cannot run it (Exec format error)",
+    )

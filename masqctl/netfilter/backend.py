@@ -126,6 +126,11 @@ class Running:
             raise IptablesError(
                 f"{self.program}: permission denied (cannot execute it)", PERMISSION_DENIED
             ) from None
+        except OSError as error:  # not a program (ENOEXEC), too many open files...
+            self._close()
+            raise IptablesError(
+                f"{self.program}: cannot run it ({error.strerror or error})", IPTABLES_FAILED
+            ) from None
         finally:
             if not isinstance(given, int):
                 given.close()
