@@ -234,7 +234,9 @@ def holder_edits(text: str, holder: PolicyHolder, ruleset: Ruleset) -> list[Edit
     """Replace each family's exception list in place; append the policies that are missing.
 
     HNS takes one exception list per address family, so an exception list that holds only
-    IPv6 prefixes is the IPv6 policy, and the first other one is the IPv4 policy.
+    IPv6 prefixes is the IPv6 policy, and the first other one is the IPv4 policy.  HNS
+    applies the exceptions of every OutBoundNAT policy, so a later list of the family is
+    emptied: its exceptions would still be exempt, which the config does not say.
     """
     lists = family_lists(holder)
     edits, missing = [], []
@@ -243,9 +245,10 @@ def holder_edits(text: str, holder: PolicyHolder, ruleset: Ruleset) -> list[Edit
         if not lists[family]:
             missing.append(outbound_nat_policy(holder.api_version, cidrs))
             continue
-        _, found = lists[family][0]
+        (_, found), *later = lists[family]
         replacement = json_source.array_text(text, found, [json.dumps(c) for c in cidrs])
         edits.append(Edit(found.start, found.end, replacement))
+        edits.extend(Edit(other.start, other.end, "[]") for _, other in later if other.value)
     if missing:
         edits.append(append_policies(text, holder, missing))
     return edits
