@@ -151,6 +151,19 @@ def test_render_empties_a_later_list_so_what_it_writes_is_in_sync(capsys, monkey
     )
 
 
+def test_render_order_with_a_duplicate_in_the_config_is_not_another_order(
+    capsys, monkeypatch, tmp_path
+):
+    config = write(tmp_path, "config.yaml", "nonMasqueradeCIDRs: [10.0.0.0/8, 10.0.0.0/8]\n")
+    conf = write(tmp_path, "cni.conf", v1_conf(["169.254.0.0/16", "10.0.0.0/8", "10.0.0.0/8"]))
+    code, out, _ = diff(capsys, monkeypatch, "--cni-conf", conf, "--config", config)
+    assert (code, out) == (
+        0,
+        f"{conf} policies ipv4: OutBoundNAT exceptions in sync (3 exceptions)\n"
+        "  note: 10.0.0.0/8 is listed 2 times (lines 5, 6)\n",
+    )
+
+
 def test_duplicates_and_other_spellings_are_notes_not_drift(capsys, monkeypatch, tmp_path):
     config = write(tmp_path, "config.yaml", "nonMasqueradeCIDRs: [fd00:10::/64]\n")
     conf = write(
