@@ -489,14 +489,14 @@ def test_v1_style_list_in_a_v2_file_is_not_what_the_plugin_reads(tmp_path: Path)
             ":1:15: invalid JSON: invalid character 'N' looking for beginning of value",
         ),
         ('{"policies": [', ":1:15: invalid JSON: unexpected end of JSON input"),
-        ("[]", ": a CNI config is a JSON object"),
+        (" []", ":1:2: a CNI config is a JSON object"),
         ('{"type": "win-bridge"}', ': no "policies" list found'),
-        ('{"apiVersion": "2", "policies": []}', ": apiVersion must be a whole number"),
+        ('{"apiVersion": "2", "policies": []}', ":1:16: apiVersion must be a whole number"),
         (
             '{"apiVersion": 1e400, "policies": []}',
-            ": apiVersion must be a whole number (1 or 2); the plugins fail on 1e400",
+            ":1:16: apiVersion must be a whole number (1 or 2); the plugins fail on 1e400",
         ),
-        ('\ufeff{"policies": []}', ": starts with a UTF-8 byte order mark"),
+        ('\ufeff{"policies": []}', ":1:1: starts with a UTF-8 byte order mark"),
     ],
 )
 def test_unusable_cni_conf_is_one_error_line(tmp_path: Path, content: str, message: str) -> None:

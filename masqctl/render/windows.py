@@ -113,7 +113,7 @@ def read_policy_holders(text: str, source: str) -> list[PolicyHolder]:
         message = error.message.removeprefix("JSON: ")
         raise InputError(f"{source}:{error.line}:{error.column}: invalid JSON: {message}") from None
     if root.kind != MAP:
-        raise InputError(f"{source}: a CNI config is a JSON object")
+        raise InputError(f"{source}:{root.line}:{root.column}: a CNI config is a JSON object")
     holders = policy_holders(root, source)
     if not holders:
         raise InputError(
@@ -160,7 +160,8 @@ def api_version(netconf: Node, source: str) -> int:
     if node.tag != INT:
         shown = node.raw if node.tag == FLOAT else json.dumps(node.plain())  # 1e400 as written
         raise InputError(
-            f"{source}: apiVersion must be a whole number (1 or 2); the plugins fail on {shown}"
+            f"{source}:{node.line}:{node.column}: apiVersion must be a whole number (1 or 2); "
+            f"the plugins fail on {shown}"
         )
     return 2 if node.value == 2 else 1
 
