@@ -273,6 +273,20 @@ def test_exceptions_in_the_other_versions_layout_are_not_read(capsys, monkeypatc
     ]
 
 
+def test_v2_type_and_settings_keys_match_in_any_case(capsys, monkeypatch, tmp_path):
+    policy = {
+        "name": "EndpointPolicy",
+        "value": {"type": "OutBoundNAT", "settings": {"Exceptions": ["10.0.0.0/8"]}},
+    }
+    conf = conf_file(tmp_path, win_bridge(policy, version=2))
+    inside, outside = answers(capsys, monkeypatch, conf, "10.1.1.1", "8.8.8.8")
+    assert (inside["verdict"], inside["source"]["entry"]) == (
+        "no-masquerade",
+        "policies[0].value.Settings.Exceptions[0]",
+    )
+    assert (outside["verdict"], outside["rule"]["index"]) == ("masquerade", 1)
+
+
 def test_addresses_on_stdin_are_answered_one_a_line(capsys, monkeypatch):
     code, out, _ = explain(
         capsys,

@@ -449,19 +449,34 @@ def test_ipv6_only_policy_is_the_ipv6_one_and_a_mixed_list_is_split(
 def test_keys_go_decodes_case_insensitively_and_exact_policy_fields(tmp_path: Path) -> None:
     conf = tmp_path / "case.conf"
     conf.write_text(
-        '{"ApiVersion": 2, "Policies": ['
+        '{"ApiVersion": 1, "Policies": ['
         '{"Name": "endpointpolicy", "Value": {"Type": "OutBoundNAT", '
-        '"Settings": {"Exceptions": []}}}, '
+        '"ExceptionList": []}}, '
         '{"name": "EndpointPolicy", "value": {"type": "OutBoundNAT", '
-        '"Settings": {"Exceptions": []}}}]}'
+        '"ExceptionList": ["1.2.3.0/24"]}}]}'
     )
     assert render(cni_conf=conf) == (
-        '{"ApiVersion": 2, "Policies": ['
+        '{"ApiVersion": 1, "Policies": ['
         '{"Name": "endpointpolicy", "Value": {"Type": "OutBoundNAT", '
-        '"Settings": {"Exceptions": ["169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", '
-        '"192.168.0.0/16"]}}}, '
+        '"ExceptionList": ["169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", '
+        '"192.168.0.0/16"]}}, '
         '{"name": "EndpointPolicy", "value": {"type": "OutBoundNAT", '
-        '"Settings": {"Exceptions": []}}}]}'
+        '"ExceptionList": ["1.2.3.0/24"]}}]}'
+    )
+
+
+def test_v2_policy_type_and_settings_match_in_any_case_as_hcn_decodes_them(
+    tmp_path: Path,
+) -> None:
+    conf = tmp_path / "case.conf"
+    conf.write_text(
+        '{"apiVersion": 2, "policies": [{"name": "EndpointPolicy", "value": '
+        '{"type": "OutBoundNAT", "settings": {"Exceptions": ["10.0.0.0/8"]}}}]}'
+    )
+    assert render(cni_conf=conf) == (
+        '{"apiVersion": 2, "policies": [{"name": "EndpointPolicy", "value": '
+        '{"type": "OutBoundNAT", "settings": {"Exceptions": ["169.254.0.0/16", "10.0.0.0/8", '
+        '"172.16.0.0/12", "192.168.0.0/16"]}}}]}'
     )
 
 

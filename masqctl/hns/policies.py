@@ -162,7 +162,7 @@ def file_policies(holder: PolicyHolder) -> tuple[list[NatPolicy], list[str]]:
     other = 1 if version == 2 else 2
     policies, notes = [], []
     for position, item in enumerate(holder.policies.value):
-        value = outbound_nat_value(item)
+        value = outbound_nat_value(item, version)
         if value is None:
             continue
         listed = policy_setting(value, version, EXCEPTIONS_KEY[version])

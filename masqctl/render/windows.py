@@ -170,24 +170,26 @@ def api_version(netconf: Node, source: str) -> int:
 EXCEPTIONS_KEY = {1: "ExceptionList", 2: "Exceptions"}
 
 
-def outbound_nat_value(policy: Node) -> Node | None:
-    """The ``value`` of an OutBoundNAT EndpointPolicy, as the plugins recognise one:
-    ``name`` EndpointPolicy (any case) and ``value.Type`` exactly OutBoundNAT."""
+def outbound_nat_value(policy: Node, version: int) -> Node | None:
+    """The ``value`` of an OutBoundNAT EndpointPolicy, as HNS gets one: ``name``
+    EndpointPolicy (any case) and ``value.Type`` exactly OutBoundNAT.  In API v2 the
+    plugins decode ``value`` into HCN's EndpointPolicy with Go's encoding/json, so its
+    ``Type`` key matches in any case (the last one wins)."""
     name = member(policy, "name", fold=True)
     value = member(policy, "value", fold=True)
     if name is None or not isinstance(name.value, str) or name.value.lower() != "endpointpolicy":
         return None
     if value is None or value.kind != MAP:
         return None
-    kind = member(value, "Type")
+    kind = member(value, "Type", fold=version == 2)
     return value if kind is not None and kind.value == "OutBoundNAT" else None
 
 
 def policy_setting(value: Node, version: int, key: str) -> Node | None:
-    """A setting of a policy's ``value`` where the plugins look for it: in
-    ``value.Settings`` (v2) or in ``value`` itself (v1)."""
+    """A setting of a policy's ``value`` where HNS gets it: in ``value.Settings`` (v2,
+    whose key matches in any case, as for ``Type``) or in ``value`` itself (v1)."""
     if version == 2:
-        settings = member(value, "Settings")
+        settings = member(value, "Settings", fold=True)
         return member(settings, key) if settings is not None else None
     return member(value, key)
 
@@ -199,7 +201,7 @@ def exception_list(policy: Node, version: int) -> Node | None:
     list at ``value.Settings.Exceptions`` (v2) or ``value.ExceptionList`` (v1).  The
     loopback-DSR OutBoundNAT policy has only ``Destinations`` and is not one.
     """
-    value = outbound_nat_value(policy)
+    value = outbound_nat_value(policy, version)
     found = None if value is None else policy_setting(value, version, EXCEPTIONS_KEY[version])
     return found if found is not None and found.kind == SEQ else None
 
