@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,8 @@ _SARIF_LEVELS = {ERROR: "error", WARNING: "warning", INFO: "note"}
 #: GitLab's Code Quality severities (info, minor, major, critical, blocker), as ruff maps
 #: its own: an error is major, a warning minor.
 _GITLAB_SEVERITIES = {ERROR: "major", WARNING: "minor", INFO: "info"}
+#: Line numbers a message cites (``line 3``, ``lines 2, 5``): left out of fingerprints.
+_LINE_NUMBERS = re.compile(r"\b(lines?) \d+(?:(?:, | and )\d+)*")
 
 
 def relative_path(file: str, base: str | None = None) -> str | None:
@@ -162,14 +165,16 @@ def gitlab_issues(report: ValidationReport) -> list[dict[str, object]]:
     """Every finding as a Code Quality issue, with the fields GitLab documents.
 
     The fingerprint (GitLab's identity of an issue across pipelines) is the SHA-256 of
-    the check, the path and the message, and of how many identical findings came before
-    in the report: moving lines does not change it, two findings never share one.
+    the check, the path and the message (without the line numbers it cites), and of how
+    many identical findings came before in the report: moving lines does not change it,
+    two findings never share one.
     """
     seen: Counter[str] = Counter()
     issues = []
     for finding in report.findings:
         path = project_path(finding.file)
-        identity = "\0".join((finding.rule, path, finding.message))
+        message = _LINE_NUMBERS.sub(r"\1", finding.message)
+        identity = "\0".join((finding.rule, path, message))
         seen[identity] += 1
         fingerprint = hashlib.sha256(f"{identity}\0{seen[identity]}".encode()).hexdigest()
         issues.append(

@@ -116,6 +116,22 @@ def test_gitlab_fingerprint_stays_when_lines_move_and_location_follows(tmp_path:
     )
 
 
+def test_gitlab_fingerprint_ignores_the_lines_a_message_cites(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("nonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  - 10.1.0.0/16\n  - 10.0.0.0/8\n")
+    before = issues(str(config))
+    config.write_text(
+        "# moved down\nnonMasqueradeCIDRs:\n  - 10.0.0.0/8\n  - 10.1.0.0/16\n  - 10.0.0.0/8\n"
+    )
+    after = issues(str(config))
+    assert [issue["description"] for issue in after] == [
+        'MASQ014: CIDR "10.1.0.0/16" is inside "10.0.0.0/8" (nonMasqueradeCIDRs[0], line 3): '
+        "its rule can never match",
+        'MASQ013: CIDR "10.0.0.0/8" is listed twice (first as nonMasqueradeCIDRs[0], line 3)',
+    ]
+    assert [issue["fingerprint"] for issue in after] == [issue["fingerprint"] for issue in before]
+
+
 def test_gitlab_identical_findings_get_distinct_fingerprints(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("nonMasqueradeCIDRs:\n  - 10.0.0.1/8\n  - 10.0.0.1/8\n")

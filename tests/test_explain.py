@@ -339,3 +339,16 @@ def test_range_to_cidrs_is_minimal_and_ordered():
         parse_target("10.0.0.1").first, parse_target("10.0.0.6").first, "ipv4"
     ) == ("10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32")
     assert range_to_cidrs(0, 2**32 - 1, "ipv4") == ("0.0.0.0/0",)
+
+
+def test_ipv6_parts_of_a_cidr_are_in_go_notation(capsys, monkeypatch, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("nonMasqueradeCIDRs:\n  - ::1:0/112\n")
+    args = ("::/110", "--enable-ipv6", "-c", str(config), "-o", "json")
+    _, out, _ = explain(capsys, monkeypatch, *args)
+    [line] = json_lines(out)
+    assert [(part["cidrs"], part["verdict"]) for part in line["parts"]] == [
+        (["::/112"], "masquerade"),
+        (["::1:0/112"], "no-masquerade"),
+        (["::2:0/111"], "masquerade"),
+    ]

@@ -138,6 +138,32 @@ def test_exceptions_of_every_outbound_nat_policy_count(capsys, monkeypatch, tmp_
     assert out.splitlines()[1:] == ["  extra exception (line 9): 10.96.0.0/12"]
 
 
+def test_render_empties_a_later_list_so_what_it_writes_is_in_sync(capsys, monkeypatch, tmp_path):
+    conf = write(tmp_path, "cni.conf", v1_conf(["10.0.0.0/8"], ["1.2.3.0/24", "10.0.0.0/8"]))
+    rendered = render_output(None, AgentFlags(), "ipv4", "windows-v1", conf)
+    assert rendered == v1_conf(
+        ["169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"], []
+    ).replace("[\n]", "[]")
+    code, out, _ = diff(capsys, monkeypatch, "--cni-conf", "-", stdin=rendered)
+    assert (code, out) == (
+        0,
+        "<stdin> policies ipv4: OutBoundNAT exceptions in sync (4 exceptions)\n",
+    )
+
+
+def test_render_order_with_a_duplicate_in_the_config_is_not_another_order(
+    capsys, monkeypatch, tmp_path
+):
+    config = write(tmp_path, "config.yaml", "nonMasqueradeCIDRs: [10.0.0.0/8, 10.0.0.0/8]\n")
+    conf = write(tmp_path, "cni.conf", v1_conf(["169.254.0.0/16", "10.0.0.0/8", "10.0.0.0/8"]))
+    code, out, _ = diff(capsys, monkeypatch, "--cni-conf", conf, "--config", config)
+    assert (code, out) == (
+        0,
+        f"{conf} policies ipv4: OutBoundNAT exceptions in sync (3 exceptions)\n"
+        "  note: 10.0.0.0/8 is listed 2 times (lines 5, 6)\n",
+    )
+
+
 def test_duplicates_and_other_spellings_are_notes_not_drift(capsys, monkeypatch, tmp_path):
     config = write(tmp_path, "config.yaml", "nonMasqueradeCIDRs: [fd00:10::/64]\n")
     conf = write(

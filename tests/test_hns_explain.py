@@ -208,6 +208,23 @@ def test_flannel_win_overlay_without_policy_depends_on_flannels_ipmasq(
     )
 
 
+def test_calico_snat_depends_on_the_ip_pools_nat_outgoing(capsys, monkeypatch, tmp_path):
+    netconf = win_bridge(outbound_nat(1, "ExceptionList", "10.96.0.0/12"), type="calico")
+    conf = conf_file(tmp_path, netconf)
+    inside, outside = answers(capsys, monkeypatch, conf, "10.96.0.1", "8.8.8.8")
+    assert inside["verdict"] == "no-masquerade"
+    assert (outside["verdict"], outside["reason"]) == (
+        "undetermined",
+        "no exception contains it, and OutBoundNAT policy 1 of policies exists only when the "
+        "pod's IP pool has natOutgoing: true (Calico drops it otherwise): SNATed if it does, "
+        "not SNATed otherwise",
+    )
+    assert outside["notes"] == [
+        "Calico's IP pools and the node's management subnet are exempt too: Calico adds them "
+        "to the OutBoundNAT exceptions at run time"
+    ]
+
+
 def test_win_overlay_ip_masq_notes_the_networks_subnet(capsys, monkeypatch, tmp_path):
     netconf = win_bridge(outbound_nat(2, "Exceptions", "10.96.0.0/12"), version=2, ipMasq=True)
     conf = conf_file(tmp_path, {**netconf, "type": "win-overlay"})
@@ -271,6 +288,20 @@ def test_exceptions_in_the_other_versions_layout_are_not_read(capsys, monkeypatc
         "policies[0] has its exceptions in the API v1 layout (ExceptionList), which "
         "apiVersion 2 does not read: HNS gets that policy without exceptions"
     ]
+
+
+def test_v2_type_and_settings_keys_match_in_any_case(capsys, monkeypatch, tmp_path):
+    policy = {
+        "name": "EndpointPolicy",
+        "value": {"type": "OutBoundNAT", "settings": {"Exceptions": ["10.0.0.0/8"]}},
+    }
+    conf = conf_file(tmp_path, win_bridge(policy, version=2))
+    inside, outside = answers(capsys, monkeypatch, conf, "10.1.1.1", "8.8.8.8")
+    assert (inside["verdict"], inside["source"]["entry"]) == (
+        "no-masquerade",
+        "policies[0].value.Settings.Exceptions[0]",
+    )
+    assert (outside["verdict"], outside["rule"]["index"]) == ("masquerade", 1)
 
 
 def test_addresses_on_stdin_are_answered_one_a_line(capsys, monkeypatch):

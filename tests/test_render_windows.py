@@ -449,19 +449,34 @@ def test_ipv6_only_policy_is_the_ipv6_one_and_a_mixed_list_is_split(
 def test_keys_go_decodes_case_insensitively_and_exact_policy_fields(tmp_path: Path) -> None:
     conf = tmp_path / "case.conf"
     conf.write_text(
-        '{"ApiVersion": 2, "Policies": ['
+        '{"ApiVersion": 1, "Policies": ['
         '{"Name": "endpointpolicy", "Value": {"Type": "OutBoundNAT", '
-        '"Settings": {"Exceptions": []}}}, '
+        '"ExceptionList": []}}, '
         '{"name": "EndpointPolicy", "value": {"type": "OutBoundNAT", '
-        '"Settings": {"Exceptions": []}}}]}'
+        '"ExceptionList": ["1.2.3.0/24"]}}]}'
     )
     assert render(cni_conf=conf) == (
-        '{"ApiVersion": 2, "Policies": ['
+        '{"ApiVersion": 1, "Policies": ['
         '{"Name": "endpointpolicy", "Value": {"Type": "OutBoundNAT", '
-        '"Settings": {"Exceptions": ["169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", '
-        '"192.168.0.0/16"]}}}, '
+        '"ExceptionList": ["169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", '
+        '"192.168.0.0/16"]}}, '
         '{"name": "EndpointPolicy", "value": {"type": "OutBoundNAT", '
-        '"Settings": {"Exceptions": []}}}]}'
+        '"ExceptionList": ["1.2.3.0/24"]}}]}'
+    )
+
+
+def test_v2_policy_type_and_settings_match_in_any_case_as_hcn_decodes_them(
+    tmp_path: Path,
+) -> None:
+    conf = tmp_path / "case.conf"
+    conf.write_text(
+        '{"apiVersion": 2, "policies": [{"name": "EndpointPolicy", "value": '
+        '{"type": "OutBoundNAT", "settings": {"Exceptions": ["10.0.0.0/8"]}}}]}'
+    )
+    assert render(cni_conf=conf) == (
+        '{"apiVersion": 2, "policies": [{"name": "EndpointPolicy", "value": '
+        '{"type": "OutBoundNAT", "settings": {"Exceptions": ["169.254.0.0/16", "10.0.0.0/8", '
+        '"172.16.0.0/12", "192.168.0.0/16"]}}}]}'
     )
 
 
@@ -489,14 +504,14 @@ def test_v1_style_list_in_a_v2_file_is_not_what_the_plugin_reads(tmp_path: Path)
             ":1:15: invalid JSON: invalid character 'N' looking for beginning of value",
         ),
         ('{"policies": [', ":1:15: invalid JSON: unexpected end of JSON input"),
-        ("[]", ": a CNI config is a JSON object"),
+        (" []", ":1:2: a CNI config is a JSON object"),
         ('{"type": "win-bridge"}', ': no "policies" list found'),
-        ('{"apiVersion": "2", "policies": []}', ": apiVersion must be a whole number"),
+        ('{"apiVersion": "2", "policies": []}', ":1:16: apiVersion must be a whole number"),
         (
             '{"apiVersion": 1e400, "policies": []}',
-            ": apiVersion must be a whole number (1 or 2); the plugins fail on 1e400",
+            ":1:16: apiVersion must be a whole number (1 or 2); the plugins fail on 1e400",
         ),
-        ('\ufeff{"policies": []}', ": starts with a UTF-8 byte order mark"),
+        ('\ufeff{"policies": []}', ":1:1: starts with a UTF-8 byte order mark"),
     ],
 )
 def test_unusable_cni_conf_is_one_error_line(tmp_path: Path, content: str, message: str) -> None:

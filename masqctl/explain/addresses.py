@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from masqctl.config.goparse import CIDRError, parse_address, parse_cidr
+from masqctl.config.goparse import CIDRError, format_address, parse_address, parse_cidr
 from masqctl.errors import UsageError
 from masqctl.ruleset import IPV4, IPV6
 
@@ -46,10 +46,12 @@ def parse_target(text: str) -> Target:
 
 
 def range_to_cidrs(first: int, last: int, family: str) -> tuple[str, ...]:
-    """The fewest CIDRs covering ``first..last`` exactly, in address order."""
+    """The fewest CIDRs covering ``first..last`` exactly, in address order, in Go's
+    notation (netaddr writes ``::1:0/112`` as ``::0.1.0.0/112``)."""
     from netaddr import IPAddress, iprange_to_cidrs  # ~40 ms: only for CIDR questions
 
     version = 4 if family == IPV4 else 6
     return tuple(
-        str(cidr) for cidr in iprange_to_cidrs(IPAddress(first, version), IPAddress(last, version))
+        f"{format_address(int(cidr.first), version)}/{cidr.prefixlen}"
+        for cidr in iprange_to_cidrs(IPAddress(first, version), IPAddress(last, version))
     )

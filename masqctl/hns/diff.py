@@ -116,7 +116,7 @@ def _notes(present: list[Entry], keys: list[str | None], wanted: list[str]) -> l
             lines = ", ".join(str(e.line) for e, k in zip(present, keys, strict=True) if k == key)
             notes.append(f"{key} is listed {count} times (lines {lines})")
     seen = list(dict.fromkeys(key for key in keys if key in wanted))
-    if set(seen) == set(wanted) and seen != wanted:
+    if set(seen) == set(wanted) and seen != list(dict.fromkeys(wanted)):
         notes.append(
             "the exceptions are in another order than render writes them: HNS applies "
             "them as a set, so this is not drift"

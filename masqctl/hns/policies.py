@@ -162,7 +162,7 @@ def file_policies(holder: PolicyHolder) -> tuple[list[NatPolicy], list[str]]:
     other = 1 if version == 2 else 2
     policies, notes = [], []
     for position, item in enumerate(holder.policies.value):
-        value = outbound_nat_value(item)
+        value = outbound_nat_value(item, version)
         if value is None:
             continue
         listed = policy_setting(value, version, EXCEPTIONS_KEY[version])
@@ -217,6 +217,8 @@ def read_holder(holder: PolicyHolder, file: str) -> HolderPolicies:
         added = _win_bridge_policy(holder, policies, flannel, snat_v4, notes)
     elif plugin == "win-overlay":
         added = _win_overlay_policy(holder, flannel, snat_v4, notes)
+    elif plugin == "calico":
+        policies, added = _calico_policies(holder, policies, snat_v4, notes)
     if added is not None:
         policies.append(added)
     dsr = member(netconf, "loopbackDSR", fold=True)
@@ -283,6 +285,30 @@ def _win_bridge_policy(
         return None
     entry = exception_entry(node, "ipMasqNetwork")
     return _runtime_policy(holder, (entry,), "win-bridge (ipMasqNetwork)")
+
+
+#: When Calico hands HNS an OutBoundNAT policy at all.
+CALICO_CONDITION = "only when the pod's IP pool has natOutgoing: true (Calico drops it otherwise)"
+
+
+def _calico_policies(
+    holder: PolicyHolder, policies: list[NatPolicy], snat_v4: bool, notes: list[str]
+) -> tuple[list[NatPolicy], NatPolicy | None]:
+    """Calico keeps the OutBoundNAT policies only for an IP pool with natOutgoing, adds
+    its IP pools and the node's management subnet to their exceptions, and adds a
+    policy of its own for them when the file has none."""
+    notes.append(
+        "Calico's IP pools and the node's management subnet are exempt too: Calico adds "
+        "them to the OutBoundNAT exceptions at run time"
+    )
+    kept = [
+        replace(policy, condition=CALICO_CONDITION) if not policy.destinations else policy
+        for policy in policies
+    ]
+    if snat_v4:
+        return kept, None
+    added = _runtime_policy(holder, (), "Calico", "<Calico's IP pools>", CALICO_CONDITION)
+    return kept, added
 
 
 def _win_overlay_policy(

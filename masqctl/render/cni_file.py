@@ -25,7 +25,7 @@ def read_cni_conf(path: str) -> str:
         raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
     if data.startswith(b"\xef\xbb\xbf"):
         raise InputError(
-            f"{path}: starts with a UTF-8 byte order mark, which the CNI runtime's JSON "
+            f"{path}:1:1: starts with a UTF-8 byte order mark, which the CNI runtime's JSON "
             "parser rejects; save it without one"
         )
     try:

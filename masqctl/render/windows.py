@@ -113,7 +113,7 @@ def read_policy_holders(text: str, source: str) -> list[PolicyHolder]:
         message = error.message.removeprefix("JSON: ")
         raise InputError(f"{source}:{error.line}:{error.column}: invalid JSON: {message}") from None
     if root.kind != MAP:
-        raise InputError(f"{source}: a CNI config is a JSON object")
+        raise InputError(f"{source}:{root.line}:{root.column}: a CNI config is a JSON object")
     holders = policy_holders(root, source)
     if not holders:
         raise InputError(
@@ -160,7 +160,8 @@ def api_version(netconf: Node, source: str) -> int:
     if node.tag != INT:
         shown = node.raw if node.tag == FLOAT else json.dumps(node.plain())  # 1e400 as written
         raise InputError(
-            f"{source}: apiVersion must be a whole number (1 or 2); the plugins fail on {shown}"
+            f"{source}:{node.line}:{node.column}: apiVersion must be a whole number (1 or 2); "
+            f"the plugins fail on {shown}"
         )
     return 2 if node.value == 2 else 1
 
@@ -169,24 +170,26 @@ def api_version(netconf: Node, source: str) -> int:
 EXCEPTIONS_KEY = {1: "ExceptionList", 2: "Exceptions"}
 
 
-def outbound_nat_value(policy: Node) -> Node | None:
-    """The ``value`` of an OutBoundNAT EndpointPolicy, as the plugins recognise one:
-    ``name`` EndpointPolicy (any case) and ``value.Type`` exactly OutBoundNAT."""
+def outbound_nat_value(policy: Node, version: int) -> Node | None:
+    """The ``value`` of an OutBoundNAT EndpointPolicy, as HNS gets one: ``name``
+    EndpointPolicy (any case) and ``value.Type`` exactly OutBoundNAT.  In API v2 the
+    plugins decode ``value`` into HCN's EndpointPolicy with Go's encoding/json, so its
+    ``Type`` key matches in any case (the last one wins)."""
     name = member(policy, "name", fold=True)
     value = member(policy, "value", fold=True)
     if name is None or not isinstance(name.value, str) or name.value.lower() != "endpointpolicy":
         return None
     if value is None or value.kind != MAP:
         return None
-    kind = member(value, "Type")
+    kind = member(value, "Type", fold=version == 2)
     return value if kind is not None and kind.value == "OutBoundNAT" else None
 
 
 def policy_setting(value: Node, version: int, key: str) -> Node | None:
-    """A setting of a policy's ``value`` where the plugins look for it: in
-    ``value.Settings`` (v2) or in ``value`` itself (v1)."""
+    """A setting of a policy's ``value`` where HNS gets it: in ``value.Settings`` (v2,
+    whose key matches in any case, as for ``Type``) or in ``value`` itself (v1)."""
     if version == 2:
-        settings = member(value, "Settings")
+        settings = member(value, "Settings", fold=True)
         return member(settings, key) if settings is not None else None
     return member(value, key)
 
@@ -198,7 +201,7 @@ def exception_list(policy: Node, version: int) -> Node | None:
     list at ``value.Settings.Exceptions`` (v2) or ``value.ExceptionList`` (v1).  The
     loopback-DSR OutBoundNAT policy has only ``Destinations`` and is not one.
     """
-    value = outbound_nat_value(policy)
+    value = outbound_nat_value(policy, version)
     found = None if value is None else policy_setting(value, version, EXCEPTIONS_KEY[version])
     return found if found is not None and found.kind == SEQ else None
 
@@ -234,7 +237,9 @@ def holder_edits(text: str, holder: PolicyHolder, ruleset: Ruleset) -> list[Edit
     """Replace each family's exception list in place; append the policies that are missing.
 
     HNS takes one exception list per address family, so an exception list that holds only
-    IPv6 prefixes is the IPv6 policy, and the first other one is the IPv4 policy.
+    IPv6 prefixes is the IPv6 policy, and the first other one is the IPv4 policy.  HNS
+    applies the exceptions of every OutBoundNAT policy, so a later list of the family is
+    emptied: its exceptions would still be exempt, which the config does not say.
     """
     lists = family_lists(holder)
     edits, missing = [], []
@@ -243,9 +248,10 @@ def holder_edits(text: str, holder: PolicyHolder, ruleset: Ruleset) -> list[Edit
         if not lists[family]:
             missing.append(outbound_nat_policy(holder.api_version, cidrs))
             continue
-        _, found = lists[family][0]
+        (_, found), *later = lists[family]
         replacement = json_source.array_text(text, found, [json.dumps(c) for c in cidrs])
         edits.append(Edit(found.start, found.end, replacement))
+        edits.extend(Edit(other.start, other.end, "[]") for _, other in later if other.value)
     if missing:
         edits.append(append_policies(text, holder, missing))
     return edits
