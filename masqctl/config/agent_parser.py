@@ -667,10 +667,10 @@ def agent_validate(
         )
         report("MASQ009", where, text, text)
     for entry in cidrs:
-        quoted = go_quote(entry.text)
         try:
             parsed = parse_cidr(entry.text)
         except CIDRError as error:
+            quoted = go_quote(entry.text)
             agent = f"CIDR {quoted} could not be parsed, {error}"
             if entry.index in skip:
                 errors.append(agent)
@@ -678,6 +678,7 @@ def agent_validate(
                 report("MASQ004", entry.origin, agent + _cidr_hint(entry.text), agent)
             continue
         if not parsed.aligned:
+            quoted = go_quote(entry.text)
             agent = (
                 f"CIDR {quoted} is not aligned to a CIDR block, ip: "
                 f'"{_go_ip(parsed.address, parsed.version)}" network: "{_go_network(parsed)}"'
@@ -691,6 +692,7 @@ def agent_validate(
             )
             continue
         if is_ipv4_mapped(parsed):
+            quoted = go_quote(entry.text)
             report(
                 "MASQ022",
                 entry.origin,
@@ -708,7 +710,7 @@ def agent_validate(
             report("MASQ008", entry.origin, text, text)
         mask = entry.text.rpartition("/")[2]
         if len(mask) > 1 and mask.startswith("0"):
-            findings.append(_leading_zero_finding(entry, quoted, mask))
+            findings.append(_leading_zero_finding(entry, go_quote(entry.text), mask))
     return (errors[0] if errors else None), findings
 
 

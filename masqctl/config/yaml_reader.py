@@ -130,6 +130,8 @@ def _go_resolve(text: str, tag: str = "") -> tuple[str, Any]:
 
 def resolve_plain(text: str) -> tuple[str, Any]:
     """go-yaml v2's resolve() for an untagged plain scalar: ``(tag, value)``."""
+    if "/" in text:  # a CIDR: no number, timestamp or resolve-map word holds a slash
+        return STR, text
     short_tag, value = _go_resolve(text)
     return _KIND[short_tag], value
 
