@@ -33,7 +33,8 @@ SUMMARY_LIMIT = 200
 INTERNAL_ERROR = "internal_error"
 
 #: Kinds of finding, as metrics label them, and how a person reads a count of each
-#: (``jump_duplicated`` counts the jumps beyond the one the agent wants).
+#: (``jump_duplicated`` counts the jumps beyond the one the agent wants; a second field,
+#: when there is one, takes the plural "s").
 KINDS: dict[str, str] = {
     "chain_missing": "chain missing",
     "missing": "{} missing",
@@ -44,7 +45,8 @@ KINDS: dict[str, str] = {
     "jump_missing": "jump missing",
     "jump_duplicated": "{} jumps",
     "jump_old_format": "jump in old format",
-    "foreign_jump": "{} foreign jump",
+    "foreign_jump": "{} foreign jump{}",
+    "foreign_ahead": "{} foreign rule{} ahead of the jump",
 }
 
 
@@ -171,6 +173,7 @@ def drift_counts(family: Mapping[str, Any]) -> dict[str, int]:
         "jump_duplicated": current + old - 1 if state == "duplicated" else 0,
         "jump_old_format": old if state == "old-format" else 0,
         "foreign_jump": len(jump.get("foreign_lines") or ()),
+        "foreign_ahead": len(family.get("foreign_ahead") or ()),
     }
 
 
@@ -182,8 +185,7 @@ def describe_counts(counts: Mapping[str, int]) -> str:
         if kind == "jump_duplicated":
             count += 1 if count else 0  # the jumps there are
         if count:
-            part = words.format(count)
-            parts.append(part + "s" if kind == "foreign_jump" and count > 1 else part)
+            parts.append(words.format(count, "s" if count > 1 else ""))
     return ", ".join(parts)
 
 

@@ -47,6 +47,12 @@ JUMP_DUPLICATED = "duplicated"
 JUMP_OLD_FORMAT = "old-format"
 #: The dump (a paste) does not show the POSTROUTING rules that would hold the jump.
 JUMP_NOT_SHOWN = "not-shown"
+#: Targets that never end a packet's way through POSTROUTING (a rule ahead of the jump
+#: with one of them cannot decide before the agent's chain does).
+_PASSING_TARGETS = frozenset({"LOG", "NFLOG", "MARK", "CONNMARK", "TRACE", "AUDIT"})
+#: kube-proxy's jump, ahead of the agent's on every node: its chain NATs only packets
+#: kube-proxy marked for a Service, and RETURNs every other.
+_KUBE_PROXY_CHAIN = "KUBE-POSTROUTING"
 _OLD_COMMENTS = frozenset({OLD_RETURN_COMMENT, OLD_MASQUERADE_COMMENT})
 #: An address written into a line as it is: no quoting, no spaces.
 _PLAIN_ADDRESS = re.compile(r"[0-9A-Fa-f.:/]+")
@@ -240,6 +246,8 @@ class FamilyDiff:
     current_jumps: list[SavedRule] = field(default_factory=list)
     old_jumps: list[SavedRule] = field(default_factory=list)
     foreign_jumps: list[SavedRule] = field(default_factory=list)
+    #: Other POSTROUTING rules ahead of the agent's jump that may NAT the packet first.
+    foreign_ahead: list[SavedRule] = field(default_factory=list)
     missing: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
     extra: list[SavedRule] = field(default_factory=list)
     out_of_order: list[SavedRule] = field(default_factory=list)
@@ -317,12 +325,36 @@ def _classify_jumps(result: FamilyDiff, postrouting: Chain | None, desired: Desi
             result.old_jumps.append(rule)
         else:
             result.foreign_jumps.append(rule)
+    agent_jumps = result.current_jumps + result.old_jumps
+    if postrouting and agent_jumps:
+        first = min(rule.position for rule in agent_jumps)
+        result.foreign_ahead = [
+            rule
+            for rule in postrouting.rules[: first - 1]
+            if not rule.jumps_to(result.chain) and _may_decide(rule.canonical)
+        ]
     if len(result.current_jumps) > 1:
         result.jump_state = JUMP_DUPLICATED
     elif result.current_jumps:
         result.jump_state = JUMP_DUPLICATED if result.old_jumps else JUMP_OK
     else:
         result.jump_state = JUMP_OLD_FORMAT if result.old_jumps else JUMP_MISSING
+
+
+def _may_decide(words: tuple[str, ...]) -> bool:
+    """Whether a POSTROUTING rule may end the packet's way there (NAT it, accept or
+    return it, or send it to a chain that may): its target is none of the passing ones
+    and not kube-proxy's chain."""
+    index = 0
+    while index < len(words) - 1:
+        if words[index] == "--comment":
+            index += 2
+            continue
+        if words[index] in ("-j", "-g"):
+            target = words[index + 1]
+            return target not in _PASSING_TARGETS and target != _KUBE_PROXY_CHAIN
+        index += 1
+    return False
 
 
 def _is_old_format(rule: SavedRule, known: set[str | None]) -> bool:
@@ -503,6 +535,12 @@ def findings(result: FamilyDiff) -> list[str]:
             f"{_comment(rule.canonical)!r}, want {_comment(words)!r}"
         )
     lines.extend(f"could not check {item}" for item in result.unchecked)
+    for rule in result.foreign_ahead:  # last: apply reports the first finding
+        lines.append(
+            f"a POSTROUTING rule ({result.place(rule)}) is ahead of the jump to {chain} and "
+            f"may decide for the packet first (not drift): "
+            f"{rule_line('-A', 'POSTROUTING', rule.canonical)}"
+        )
     return lines
 
 
@@ -584,6 +622,9 @@ def _family_json(result: FamilyDiff) -> dict[str, object]:
             "old_format_lines": [result.line_of(rule) for rule in result.old_jumps],
             "foreign_lines": [result.line_of(rule) for rule in result.foreign_jumps],
         },
+        "foreign_ahead": [
+            _live_rule_json(result, rule, "POSTROUTING") for rule in result.foreign_ahead
+        ],
         "missing": [
             {"position": position, "rule": rule_line("-A", chain, words)}
             for position, words in result.missing
@@ -605,11 +646,14 @@ def _family_json(result: FamilyDiff) -> dict[str, object]:
     }
 
 
-def _live_rule_json(result: FamilyDiff, rule: SavedRule) -> dict[str, object]:
+def _live_rule_json(
+    result: FamilyDiff, rule: SavedRule, chain: str | None = None
+) -> dict[str, object]:
+    """A live rule: its position in ``chain`` (the agent's by default), line and text."""
     return {
         "position": rule.position,
         "line": result.line_of(rule),
-        "rule": rule_line("-A", result.chain, rule.canonical),
+        "rule": rule_line("-A", chain or result.chain, rule.canonical),
     }
 
 

@@ -25,6 +25,7 @@ def note_gaps(result: FamilyDiff, paste: Paste) -> None:
         result.unchecked.append(f"the POSTROUTING jump to {chain}: {why}")
         result.jump_state = JUMP_NOT_SHOWN
         result.current_jumps, result.old_jumps, result.foreign_jumps = [], [], []
+        result.foreign_ahead = []
     if lacks is None or result.jump_state != JUMP_NOT_SHOWN:
         result.unchecked.extend(paste.hidden)
 

@@ -42,7 +42,7 @@ _PREFIXED_LINE = re.compile(r"^" + _PREFIX.pattern, re.MULTILINE)
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ")
 _DOCUMENT_START = re.compile(r"^\{", re.MULTILINE)
 #: The lists of a family (and of its jump) the report counts.
-_FAMILY_LISTS = ("missing", "extra", "out_of_order", "comment_only", "findings")
+_FAMILY_LISTS = ("missing", "extra", "out_of_order", "comment_only", "foreign_ahead", "findings")
 _JUMP_LISTS = ("lines", "old_format_lines", "foreign_lines")
 #: Where a finding's rule stands: a dump's line, or a live listing's ``CHAIN rule N``.
 _PLACE = r"(?:line \d+|[^\s()]+ rule \d+)"

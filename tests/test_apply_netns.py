@@ -352,6 +352,27 @@ def test_ipv6_is_applied_with_ip6tables(ns: Namespace, backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_live_diff_names_a_cni_masquerade_ahead_of_the_jump_by_its_position(
+    ns: Namespace, backend: str
+) -> None:
+    mode = ("--iptables-mode", backend)
+    assert masqctl(ns, "apply", *mode).returncode == 0
+    iptables = [f"iptables-{backend}", "-t", "nat"]
+    kube_proxy = ["-m", "comment", "--comment", "kubernetes postrouting rules"]
+    ns.run([*iptables, "-N", "KUBE-POSTROUTING"])
+    ns.run([*iptables, "-I", "POSTROUTING", "1", *kube_proxy, "-j", "KUBE-POSTROUTING"])
+    ns.run([*iptables, "-I", "POSTROUTING", "2", "-s", "10.244.0.0/16", "-j", "MASQUERADE"])
+    ns.run([*iptables, "-A", "POSTROUTING", "-j", "MASQUERADE"])  # after the jump
+    result = masqctl(ns, "diff", "-o", "json", *mode)
+    family = json.loads(result.stdout)["families"][0]
+    assert (result.returncode, family["in_sync"], family["foreign_ahead"]) == (
+        0,
+        True,
+        [{"position": 2, "line": None, "rule": "-A POSTROUTING -s 10.244.0.0/16 -j MASQUERADE"}],
+    )
+
+
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
 @pytest.mark.parametrize("family", ["ipv4", "ipv6"])
 def test_iptables_save_prints_the_rendered_rules_as_diff_expects_them(
     ns: Namespace, tmp_path: Path, backend: str, family: str

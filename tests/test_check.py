@@ -143,8 +143,15 @@ def test_usage_errors_stay_errors_of_the_command(tmp_path, capsys) -> None:
             {"foreign_jump": 1},
             "in sync: ipv4 IP-MASQ-AGENT",
         ),
+        (  # Docker's masquerade, written before the agent appended its jump
+            IN_SYNC.replace(
+                JUMP, f"-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n{JUMP}"
+            ),
+            {"foreign_ahead": 1},
+            "in sync: ipv4 IP-MASQ-AGENT",
+        ),
     ],
-    ids=["in-sync", "no-chain", "missing", "extra", "jumps", "foreign"],
+    ids=["in-sync", "no-chain", "missing", "extra", "jumps", "foreign", "ahead"],
 )
 def test_every_kind_of_finding_is_counted_and_summarised(
     tmp_path, capsys, dump: str, counts: dict[str, int], line: str

@@ -213,3 +213,68 @@ def test_unreadable_or_incompatible_dump_is_exit_2(tmp_path, capsys) -> None:
     assert capsys.readouterr().err.endswith("none.txt: cannot read: No such file or directory\n")
     assert main(["diff", "--from", str(SAVES / "nft-incompatible-nat.txt")]) == 2
     assert "nft-incompatible-nat.txt:1: iptables cannot read this table" in capsys.readouterr().err
+
+
+NODE_DUMP = Path(__file__).parent / "data" / "explain" / "node-nat.save"
+FLANNEL_JUMP = '-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG'
+
+
+def node_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str], dump: str, *args: str):
+    """diff of a kube-proxy and flannel node's dump, with the config its agent synced."""
+    path = tmp_path / "nat.save"
+    path.write_text(dump)
+    config = tmp_path / "config.yaml"
+    config.write_text("nonMasqueradeCIDRs: [10.0.0.0/8]\n")
+    code = main(["diff", "--from", str(path), "-c", str(config), "--random-fully", *args])
+    return code, *capsys.readouterr()
+
+
+def test_a_cni_rule_ahead_of_the_jump_is_named_and_kube_proxys_is_not(tmp_path, capsys) -> None:
+    # flannel's jump (line 11) masquerades pod traffic before the agent's chain sees it;
+    # kube-proxy's (line 10) NATs only packets it marked for a Service
+    code, out, err = node_diff(tmp_path, capsys, NODE_DUMP.read_text())
+    assert (code, out, err) == (
+        0,
+        "ipv4: IP-MASQ-AGENT in sync (3 rules, jump present)\n"
+        "  a POSTROUTING rule (line 11) is ahead of the jump to IP-MASQ-AGENT and may decide "
+        f"for the packet first (not drift): {FLANNEL_JUMP}\n",
+        "",
+    )
+    code, out, _ = node_diff(tmp_path, capsys, NODE_DUMP.read_text(), "--output", "json")
+    family = json.loads(out)["families"][0]
+    assert (code, family["in_sync"], family["foreign_ahead"]) == (
+        0,
+        True,
+        [{"position": 2, "line": 11, "rule": FLANNEL_JUMP}],
+    )
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "-A POSTROUTING -j LOG --log-prefix nat",
+        "-A POSTROUTING -j MARK --set-xmark 0x1/0x1",
+        "-A POSTROUTING -d 192.0.2.0/24",
+    ],
+    ids=["log", "mark", "no-target"],
+)
+def test_a_rule_ahead_that_always_passes_the_packet_on_is_not_named(
+    tmp_path, capsys, rule: str
+) -> None:
+    dump = NODE_DUMP.read_text().replace(FLANNEL_JUMP, rule)
+    code, out, _ = node_diff(tmp_path, capsys, dump, "--output", "json")
+    assert (code, json.loads(out)["families"][0]["foreign_ahead"]) == (0, [])
+
+
+def test_rules_after_the_jump_or_without_one_are_not_ahead(tmp_path, capsys) -> None:
+    agent_jump = next(
+        line for line in NODE_DUMP.read_text().splitlines() if "-j IP-MASQ-AGENT" in line
+    )
+    after = NODE_DUMP.read_text().replace(
+        f"{FLANNEL_JUMP}\n{agent_jump}", f"{agent_jump}\n{FLANNEL_JUMP}"
+    )
+    code, out, _ = node_diff(tmp_path, capsys, after, "--output", "json")
+    assert (code, json.loads(out)["families"][0]["foreign_ahead"]) == (0, [])
+    code, out, _ = node_diff(tmp_path, capsys, after.replace(agent_jump + "\n", ""), "-o", "json")
+    family = json.loads(out)["families"][0]
+    assert (code, family["jump"]["state"], family["foreign_ahead"]) == (1, "missing", [])
