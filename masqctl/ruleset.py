@@ -233,9 +233,10 @@ def payload_problems(rules: FamilyRules) -> list[str]:
     if chain_problem is not None:
         problems.append(f"--masq-chain {rules.chain!r}: {chain_problem}")
     for rule in rules.rules:
-        if rule.cidr is not None and (mask := _rejected_mask(rules.family, rule.cidr)):
-            problems.append(f"-d {rule.cidr}: invalid mask `{mask}' specified")
-        if "--to-ports" in rule.args:
+        if rule.kind != MASQUERADE:
+            if rule.cidr is not None and (mask := _rejected_mask(rules.family, rule.cidr)):
+                problems.append(f"-d {rule.cidr}: invalid mask `{mask}' specified")
+        elif "--to-ports" in rule.args:
             ports = rule.args[rule.args.index("--to-ports") + 1]
             for port in ports.split("-"):
                 if int(port) > 65535:
@@ -261,12 +262,12 @@ def _rejected_mask(family: str, cidr: str) -> str | None:
     """The prefix length iptables-restore refuses (``invalid mask``) in ``cidr`` of the
     ``family`` payload, or None: an IPv4-mapped CIDR's in the IPv4 payload (past 32), or
     one whose leading zero comes before an 8 or a 9 (not octal)."""
-    mask = cidr.rpartition("/")[2]
     if family == IPV4 and ":" in cidr:
-        return mask
-    if len(mask) < 2 or mask[0] != "0":  # decimal: the length Go accepted
+        return cidr.rpartition("/")[2]
+    if "/0" not in cidr:  # decimal: the length Go accepted
         return None
-    return mask if iptables_prefix_length(mask) is None else None
+    mask = cidr.rpartition("/")[2]
+    return mask if len(mask) > 1 and iptables_prefix_length(mask) is None else None
 
 
 def _masquerade_rules(chain: str, flags: AgentFlags) -> list[Rule]:
