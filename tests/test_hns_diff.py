@@ -255,3 +255,16 @@ def test_cni_conf_and_config_cannot_both_come_from_stdin(capsys, monkeypatch):
         "",
         "masqctl: --cni-conf - and --config - cannot both read stdin\n",
     )
+
+
+def test_a_cidr_listed_twice_on_one_line_names_that_line_once(capsys, monkeypatch, tmp_path):
+    config = write(tmp_path, "config.yaml", "nonMasqueradeCIDRs: [10.0.0.0/8]\n")
+    conf = v1_conf(["169.254.0.0/16", "10.0.0.0/8"]).replace(
+        '"10.0.0.0/8"', '"10.0.0.0/8", "10.0.0.0/8"'
+    )
+    code, out, _ = diff(capsys, monkeypatch, "--cni-conf", "-", "--config", config, stdin=conf)
+    assert (code, out) == (
+        0,
+        "<stdin> policies ipv4: OutBoundNAT exceptions in sync (2 exceptions)\n"
+        "  note: 10.0.0.0/8 is listed 2 times (line 5)\n",
+    )

@@ -113,8 +113,9 @@ def _notes(present: list[Entry], keys: list[str | None], wanted: list[str]) -> l
     counts = Counter(key for key in keys if key is not None)
     for key, count in counts.items():
         if count > 1:
-            lines = ", ".join(str(e.line) for e, k in zip(present, keys, strict=True) if k == key)
-            notes.append(f"{key} is listed {count} times (lines {lines})")
+            at = dict.fromkeys(e.line for e, k in zip(present, keys, strict=True) if k == key)
+            where = f"line {next(iter(at))}" if len(at) == 1 else f"lines {', '.join(map(str, at))}"
+            notes.append(f"{key} is listed {count} times ({where})")
     seen = list(dict.fromkeys(key for key in keys if key in wanted))
     if set(seen) == set(wanted) and seen != list(dict.fromkeys(wanted)):
         notes.append(
