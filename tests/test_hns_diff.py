@@ -31,11 +31,16 @@ masqLinkLocal: true
 """
 
 
-def diff(capsys, monkeypatch, *args: str, stdin: str = "") -> tuple[int, str, str]:
+def run(capsys, monkeypatch, *argv: str, stdin: str = "") -> tuple[int, str, str]:
+    """masqctl ``argv`` with ``stdin``: its exit code, stdout and stderr."""
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-    code = main(["diff", *args])
+    code = main(list(argv))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def diff(capsys, monkeypatch, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    return run(capsys, monkeypatch, "diff", *args, stdin=stdin)
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
@@ -268,3 +273,39 @@ def test_a_cidr_listed_twice_on_one_line_names_that_line_once(capsys, monkeypatc
         "<stdin> policies ipv4: OutBoundNAT exceptions in sync (2 exceptions)\n"
         "  note: 10.0.0.0/8 is listed 2 times (line 5)\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("policies", "where", "message"),
+    [
+        ("[5]", "1:37", "policies[0] is a number, not an object"),
+        ('[null, "OutBoundNAT"]', "1:43", "policies[1] is a string, not an object"),
+        (
+            '[{"name": "EndpointPolicy", "Name": 7, "value": {}}]',
+            "1:72",
+            "policies[0].name is a number, not a string",
+        ),
+        (
+            '[{"NAME": ["EndpointPolicy"], "value": {}}]',
+            "1:46",
+            "policies[0].name is an array, not a string",
+        ),
+    ],
+    ids=["number", "string", "name-number-in-other-case", "name-array"],
+)
+def test_a_policy_the_plugin_cannot_decode_fails_the_whole_config(
+    capsys, monkeypatch, policies: str, where: str, message: str
+) -> None:
+    conf = f'{{"type": "win-bridge", "policies": {policies}}}\n'
+    error = (
+        f"masqctl: <stdin>:{where}: {message}: the plugin cannot decode it and fails to load "
+        "the whole config\n"
+    )
+    for command in (("diff", "--cni-conf", "-"), ("explain", "--cni-conf", "-", "8.8.8.8")):
+        assert run(capsys, monkeypatch, *command, stdin=conf) == (2, "", error)
+
+
+def test_policies_calico_decodes_otherwise_are_not_judged(capsys, monkeypatch) -> None:
+    conf = '{"type": "calico", "policies": [5]}\n'
+    code, _, err = diff(capsys, monkeypatch, "--cni-conf", "-", stdin=conf)
+    assert (code, "cannot decode" in err) == (1, False)

@@ -512,6 +512,10 @@ def test_v1_style_list_in_a_v2_file_is_not_what_the_plugin_reads(tmp_path: Path)
             ":1:16: apiVersion must be a whole number (1 or 2); the plugins fail on 1e400",
         ),
         ('\ufeff{"policies": []}', ":1:1: starts with a UTF-8 byte order mark"),
+        (
+            '{"type": "win-bridge", "policies": [5]}',
+            ":1:37: policies[0] is a number, not an object: the plugin cannot decode it",
+        ),
     ],
 )
 def test_unusable_cni_conf_is_one_error_line(tmp_path: Path, content: str, message: str) -> None:

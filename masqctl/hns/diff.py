@@ -160,7 +160,7 @@ def run_cni_diff(
     if path == "-" and "-" in (config_paths or ()):
         raise UsageError("--cni-conf - and --config - cannot both read stdin")
     ruleset = effective_ruleset(config_paths, flags)
-    results = diff_cni_conf(read_cni_conf(path), path, ruleset)
+    results = diff_cni_conf(read_cni_conf(path), display_name(path), ruleset)
     code = 0 if all(result.in_sync for result in results) else 1
     if output_format == "json":
         return json.dumps(drift_json(display_name(path), results), indent=2) + "\n", code

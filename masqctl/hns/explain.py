@@ -168,14 +168,15 @@ def cni_explainer(path: str) -> CniExplainer:
     from masqctl.render.cni_file import read_cni_conf
     from masqctl.render.windows import read_policy_holders
 
-    holders = read_policy_holders(read_cni_conf(path), path)
+    name = display_name(path)
+    holders = read_policy_holders(read_cni_conf(path), name)
     if len(holders) > 1:
         where = ", ".join(holder.path for holder in holders)
         raise InputError(
-            f"{path}: {len(holders)} plugin configs have a policies list ({where}); explain "
+            f"{name}: {len(holders)} plugin configs have a policies list ({where}); explain "
             "answers for one endpoint: give the config of the plugin that creates it"
         )
-    return CniExplainer(read_holder(holders[0], display_name(path)))
+    return CniExplainer(read_holder(holders[0], name))
 
 
 def check_cni_options(

@@ -20,6 +20,7 @@ from masqctl.render.windows import (
     EXCEPTIONS_KEY,
     PolicyHolder,
     all_ipv6,
+    holder_plugin,
     outbound_nat_policy,
     outbound_nat_value,
     policy_setting,
@@ -207,10 +208,7 @@ def read_holder(holder: PolicyHolder, file: str) -> HolderPolicies:
     policies, notes = file_policies(holder)
     netconf = holder.netconf
     flannel = holder.path.endswith("delegate.policies")
-    kind = member(netconf, "type", fold=True)
-    plugin = kind.value if kind is not None and isinstance(kind.value, str) else ""
-    if flannel and not plugin:
-        plugin = "win-bridge"  # what flannel delegates to when the delegate names no type
+    plugin = holder_plugin(netconf, holder.path)
     snat_v4 = any(p.family == IPV4 and not p.destinations for p in policies)
     added = None
     if plugin == "win-bridge":

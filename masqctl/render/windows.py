@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from masqctl.config.json_reader import read_json_document
-from masqctl.config.nodes import FLOAT, INT, MAP, SEQ, DocumentError, Node
+from masqctl.config.nodes import FLOAT, INT, MAP, NULL, SCALAR, SEQ, STR, DocumentError, Node
 from masqctl.errors import InputError, UsageError
 from masqctl.render import json_source
 from masqctl.render.json_source import member
@@ -62,10 +62,11 @@ def render_windows(
             "--family does not go with --cni-conf: the policy of every family the agent "
             "manages (IPv6 with --enable-ipv6) is updated"
         )
+    from masqctl.config.sources import display_name
     from masqctl.render.cni_file import read_cni_conf, write_in_place
 
     original = read_cni_conf(cni_conf)
-    updated = update_cni_conf(original, ruleset, cni_conf)
+    updated = update_cni_conf(original, ruleset, display_name(cni_conf))
     if not write:
         return updated
     if updated == original:
@@ -143,9 +144,51 @@ def policy_holders(root: Node, source: str) -> list[PolicyHolder]:
             policies = None if candidate is None else member(candidate, "policies", fold=True)
             if candidate is not None and policies is not None and policies.kind == SEQ:
                 version = api_version(candidate, source)
-                holders.append(PolicyHolder(candidate, policies, version, f"{where}policies"))
+                path = f"{where}policies"
+                if holder_plugin(candidate, path) in CNI_PLUGINS_NETCONF:
+                    refuse_undecodable_policies(policies, path, source)
+                holders.append(PolicyHolder(candidate, policies, version, path))
                 break
     return holders
+
+
+#: The plugins that decode their config into containernetworking's hns.NetConf, whose
+#: ``policies`` are ``{"name": string, "value": any JSON}`` objects.
+CNI_PLUGINS_NETCONF = ("win-bridge", "win-overlay")
+
+
+def holder_plugin(netconf: Node, path: str) -> str:
+    """The plugin that reads the holder at ``path``: its ``type``; for flannel's delegate
+    without one, win-bridge (what flannel then delegates to)."""
+    kind = member(netconf, "type", fold=True)
+    plugin = kind.value if kind is not None and isinstance(kind.value, str) else ""
+    return plugin or ("win-bridge" if path.endswith("delegate.policies") else "")
+
+
+def refuse_undecodable_policies(policies: Node, path: str, source: str) -> None:
+    """InputError at the first policy encoding/json cannot decode into hns.Policy (not an
+    object, or a ``name`` that is no string): the plugin fails to load the whole config
+    (``failed to load netconf``), so no pod on the node gets a network."""
+    for index, item in enumerate(policies.value):
+        if item.kind == SCALAR and item.value is None:
+            continue  # null: a zero policy
+        if item.kind != MAP:
+            wrong, what, field = item, "an object", ""
+        else:  # every key that matches "name" in any case is decoded into it
+            names = [value for key, value in item.value if key.value.lower() == "name"]
+            wrong = next((name for name in names if name.tag not in (STR, NULL)), None)
+            if wrong is None:
+                continue
+            what, field = "a string", ".name"
+        raise InputError(
+            f"{source}:{wrong.line}:{wrong.column}: {path}[{index}]{field} is "
+            f"{_a(wrong.describe())}, not {what}: the plugin cannot decode it and fails to "
+            "load the whole config"
+        )
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _delegate(netconf: Node) -> Node | None:
