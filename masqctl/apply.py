@@ -101,12 +101,23 @@ def _sync_pieces(result: FamilyDiff, rules: FamilyRules) -> Iterator[str]:
         desired = result.desired or Desired(rules)
         for start in range(0, len(rules.rules), PIECE_RULES):
             yield desired.written(start, start + PIECE_RULES)
-    lines = [rule_line("-D", rule.chain, rule.args) for rule in result.old_jumps]
-    lines.extend(rule_line("-D", rule.chain, rule.args) for rule in result.current_jumps[1:])
-    if not result.current_jumps:
+    lines = [rule_line("-D", rule.chain, rule.args) for rule in _deleted_jumps(result)]
+    if len(result.current_jumps) > 1:
+        # ``-D`` deletes the first of identical rules: all go, and the first comes back
+        first = result.current_jumps[0].position
+        place = first - sum(rule.position < first for rule in result.old_jumps)
+        lines.append(rule_line("-I", "POSTROUTING", [str(place), *rules.jump.args]))
+    elif not result.current_jumps:
         lines.append(rule_line("-A", "POSTROUTING", rules.jump.args))
     lines.append("COMMIT")
     yield "".join(f"{line}\n" for line in lines)
+
+
+def _deleted_jumps(result: FamilyDiff) -> list[SavedRule]:
+    """The jumps :func:`plan_sync` deletes: the old-format ones, and every current one
+    when it is duplicated (the first is inserted again where it stood)."""
+    duplicated = result.current_jumps if len(result.current_jumps) > 1 else []
+    return [*result.old_jumps, *duplicated]
 
 
 def _postrouting(save: SaveFile) -> list[SavedRule]:
@@ -119,7 +130,7 @@ def deleted_by_sync(result: FamilyDiff, save: SaveFile) -> list[SavedRule]:
     deletes the first rule still there that reads the same (of duplicates, the first)."""
     remaining = list(_postrouting(save))
     deleted = []
-    for rule in [*result.old_jumps, *result.current_jumps[1:]]:
+    for rule in _deleted_jumps(result):
         first = next(other for other in remaining if other.canonical == rule.canonical)
         remaining.remove(first)
         deleted.append(first)
@@ -161,10 +172,10 @@ def rollback_payload(
     appended: tuple[str, ...] | None = None,
 ) -> str:
     """Undo a plan, given what it left (``chain_after``: the chain exists;
-    ``postrouting_after``: POSTROUTING's rules): delete the jump it appended (``appended``,
-    canonical), put each jump it deleted (rules of ``before``) back at its old place in
-    POSTROUTING, and give ``chain`` its rules of ``before`` again (or delete it when
-    ``before`` had none).  Other POSTROUTING rules are left where they are."""
+    ``postrouting_after``: POSTROUTING's rules): delete the jump it appended or inserted
+    (``appended``, canonical), put each jump it deleted (rules of ``before``) back at its
+    old place in POSTROUTING, and give ``chain`` its rules of ``before`` again (or delete
+    it when ``before`` had none).  Other POSTROUTING rules are left where they are."""
     old_chains = before.chains("nat")
     lines = ["*nat"]
     if chain in old_chains or chain_after:
@@ -322,7 +333,7 @@ def apply_family(
         return "" if check.in_sync else findings(check)[0]
 
     deleted = deleted_by_sync(result, before)
-    appended = None if result.current_jumps else desired.jump
+    appended = None if len(result.current_jumps) == 1 else desired.jump
     kept = [rule for rule in _postrouting(before) if rule not in deleted]
     if appended is not None:
         kept.append(SavedRule("POSTROUTING", 0, rules.jump.restore_line()))

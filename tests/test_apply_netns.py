@@ -322,6 +322,29 @@ def test_drift_is_found_by_diff_and_repaired_by_apply(ns: Namespace, kind: str) 
     assert save_lines(ns, "nft") == in_sync
 
 
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+def test_a_duplicated_jump_is_removed_and_the_first_keeps_its_place(
+    ns: Namespace, backend: str
+) -> None:
+    assert masqctl(ns, "apply", "--iptables-mode", backend).returncode == 0
+    ipt = tool(backend)
+    accept = ["-s", "10.9.0.0/16", "-j", "ACCEPT"]
+    ns.run([ipt, "-t", "nat", "-A", "POSTROUTING", *accept])
+    ns.run([ipt, "-t", "nat", "-A", "POSTROUTING", *JUMP_ARGS])
+    result = masqctl(ns, "apply", "--iptables-mode", backend)
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stdout.splitlines() if "backup" not in line] == [
+        f"ipv4 (iptables-{backend}): POSTROUTING jump to {CHAIN} is duplicated (2 jumps)",
+        f"ipv4 (iptables-{backend}): delete a duplicate POSTROUTING jump (POSTROUTING rule 3)",
+        f"ipv4 (iptables-{backend}): written in one iptables-{backend}-restore transaction "
+        "and verified",
+    ]
+    postrouting = [
+        line for line in save_lines(ns, backend, table="nat") if line.startswith("-A POSTROUTING")
+    ]
+    assert postrouting == [AGENT_JUMP, "-A POSTROUTING -s 10.9.0.0/16 -j ACCEPT"]
+
+
 def test_changed_config_is_applied(ns: Namespace, tmp_path: Path) -> None:
     assert masqctl(ns, "apply", "-c", CONFIG).returncode == 0
     changed = tmp_path / "config.yaml"

@@ -114,3 +114,19 @@ def test_the_chain_is_written_exactly_as_render_writes_it(
             + rules.jump.restore_line()
             + "\nCOMMIT\n"
         )
+
+
+def test_a_duplicated_jump_keeps_the_first_ones_place_ahead_of_a_rule_between() -> None:
+    accept = "-A POSTROUTING -s 10.9.0.0/16 -j ACCEPT"
+    text = (
+        restore_payload(DEFAULTS)
+        .replace("*nat\n", "*nat\n:POSTROUTING ACCEPT [0:0]\n")
+        .replace("COMMIT", f"{JUMP}\n{accept}\n{JUMP}\nCOMMIT")
+    )
+    steps, payload = sync_plan(diff_family(DEFAULTS, parse_save(text), "x"), DEFAULTS)
+    delete = JUMP.replace("-A", "-D", 1)
+    assert (steps, payload) == (
+        ["delete a duplicate POSTROUTING jump (line 11)"],
+        f"*nat\n{delete}\n{delete}\n{JUMP.replace('-A POSTROUTING', '-I POSTROUTING 1', 1)}"
+        "\nCOMMIT\n",
+    )
