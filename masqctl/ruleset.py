@@ -187,6 +187,11 @@ def chain_name_problem(name: str) -> str | None:
         return f"chain name `{name}' too long (must be under 29 chars)"
     if any(char.isspace() for char in name) or not name.isprintable():
         return f"chain name {name!r} contains whitespace"
+    if '"' in name:
+        # the agent writes the name unquoted; iptables-restore takes a '"' as a quote
+        return (
+            f"chain name {name!r} contains a double quote, which iptables-restore reads as quoting"
+        )
     if name.startswith(("-", "!")):
         return f"chain name not allowed to start with `{name[0]}'"
     if name in BUILTIN_NAT_CHAINS or name.upper() in ("ACCEPT", "DROP", "RETURN", "QUEUE"):

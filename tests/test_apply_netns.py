@@ -862,3 +862,24 @@ def test_remove_while_another_chain_jumps_to_it_changes_nothing_and_says_why(
     ), result.stderr
     assert result.stderr.count("\n") == 1
     assert save_lines(ns, backend) == before
+
+
+@pytest.mark.parametrize("remove", [[], ["--remove"]])
+def test_a_chain_name_with_a_double_quote_is_refused_and_nothing_written(
+    ns: Namespace, remove: list[str]
+) -> None:
+    before = save_lines(ns, "nft")
+    result = masqctl(ns, "apply", "--iptables-mode", "nft", "--masq-chain", 'A"B', *remove)
+    problem = (
+        "--masq-chain 'A\"B': chain name 'A\"B' contains a double quote, which "
+        "iptables-restore reads as quoting"
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        f"masqctl: {problem}\n"
+        if remove
+        else f"masqctl: ipv4: iptables-restore would reject this payload ({problem}); "
+        "nothing was changed\n",
+    )
+    assert save_lines(ns, "nft") == before

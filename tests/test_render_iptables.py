@@ -147,6 +147,11 @@ def test_cidrs_are_written_as_given_in_config_order(tmp_path: Path) -> None:
         ),
         ("", "--masq-chain '': the chain name is empty"),
         ("-x", "--masq-chain '-x': chain name not allowed to start with `-'"),
+        (
+            'MY"CHAIN',
+            "--masq-chain 'MY\"CHAIN': chain name 'MY\"CHAIN' contains a double quote, which "
+            "iptables-restore reads as quoting",
+        ),
     ],
 )
 def test_chain_names_iptables_refuses_are_written_as_the_agent_writes_them(
