@@ -22,7 +22,7 @@ from masqctl.agent_setup import AgentInputs
 from masqctl.collection import collection_paused
 from masqctl.diff import Desired, FamilyDiff, diff_family, findings
 from masqctl.errors import TEXT_OR_JSON, MasqctlError, UsageError, require_choice
-from masqctl.netfilter.backend import Backend
+from masqctl.netfilter.backend import IPTABLES_FAILED, Backend, IptablesError
 from masqctl.netfilter.chains import (
     PendingChains,
     abandon_reads,
@@ -408,7 +408,8 @@ def _write(
     refused_hint: str = "",
 ) -> None:
     """Save ``backup``, write ``pieces`` in one transaction (doing ``work_meanwhile``
-    while iptables-restore runs), read back and ``verify``; ``undo`` if that fails."""
+    while iptables-restore runs), read back and ``verify``; ``undo`` if that fails.
+    ``refused_hint`` is added to iptables-restore's message when it refuses the payload."""
     outcome.backup = backup_file(outcome.family, request.backup_path)
     write_backup(outcome.backup, backup)
     written: list[str] = []
@@ -419,8 +420,8 @@ def _write(
     finally:
         try:
             running.wait()
-        except MasqctlError as error:
-            if not refused_hint:
+        except IptablesError as error:
+            if not refused_hint or error.reason != IPTABLES_FAILED:  # not a refusal
                 raise
             raise MasqctlError(f"{error} ({refused_hint}); nothing was changed") from None
     outcome.written = True

@@ -883,3 +883,27 @@ def test_a_chain_name_with_a_double_quote_is_refused_and_nothing_written(
         "nothing was changed\n",
     )
     assert save_lines(ns, "nft") == before
+
+
+def test_remove_failing_for_the_xtables_lock_gives_no_hint_about_other_chains(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    assert masqctl(ns, "apply", "--iptables-mode", "nft").returncode == 0
+    before = save_lines(ns, "nft")
+    env = dict(
+        ns.env,
+        **shim(
+            tmp_path / "bin",
+            "iptables-nft-restore",
+            "cat >/dev/null\necho 'Another app is currently holding the xtables lock. "
+            "Stopped waiting after 10s.' >&2\nexit 4\n",
+        ),
+    )
+    result = masqctl(ns, "apply", "--remove", "--iptables-mode", "nft", env=env)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        "masqctl: iptables-nft-restore: another program held the xtables lock too long "
+        "(Another app is currently holding the xtables lock. Stopped waiting after 10s.)\n",
+    )
+    assert save_lines(ns, "nft") == before
