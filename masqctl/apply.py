@@ -301,13 +301,33 @@ def write_backup(path: str, text: str) -> None:
         ) from None
 
 
+#: Writes a prepared family's change: restore, verify, roll back (a no-op: nothing to do).
+Write = Callable[[], None]
+
+
 def apply_family(
     request: ApplyRequest,
     rules: FamilyRules,
     backend: Backend,
     reading: PendingChains | None = None,
 ) -> FamilyOutcome:
-    """Plan, back up, write, verify (and roll back) one family's chain and jump.
+    """Plan, back up, write, verify (and roll back) one family's chain and jump."""
+    outcome, write = prepare_family(request, rules, backend, reading)
+    write()
+    return outcome
+
+
+def _nothing() -> None:
+    """The write of a family with nothing to write."""
+
+
+def prepare_family(
+    request: ApplyRequest,
+    rules: FamilyRules,
+    backend: Backend,
+    reading: PendingChains | None = None,
+) -> tuple[FamilyOutcome, Write]:
+    """Plan and back up one family's chain and jump; and what writes them.
 
     Only POSTROUTING and the agent's chain are read (``reading``, if already started).
     A plan needs only to know whether the chain differs; how it differs (the findings)
@@ -322,7 +342,7 @@ def apply_family(
     if not steps or request.dry_run:
         outcome.payload = "".join(pieces)
         outcome.findings = findings(result)
-        return outcome
+        return outcome, _nothing
 
     def work_meanwhile() -> None:
         outcome.findings = findings(result)
@@ -338,7 +358,7 @@ def apply_family(
     if appended is not None:
         kept.append(SavedRule("POSTROUTING", 0, rules.jump.restore_line()))
     expected_undo = rollback_payload(before, rules.chain, True, kept, deleted, appended)
-    _write(
+    return outcome, _writer(
         request,
         outcome,
         backend,
@@ -348,24 +368,23 @@ def apply_family(
         verify,
         lambda after: undo_after(before, rules.chain, after, deleted, appended),
     )
-    return outcome
 
 
-def remove_family(
+def prepare_removal(
     request: ApplyRequest,
     family: str,
     chain: str,
     backend: Backend,
     reading: PendingChains | None = None,
-) -> FamilyOutcome:
-    """Delete ``chain`` and every POSTROUTING jump to it (backed up, verified, undone if
-    the table does not read back without them)."""
+) -> tuple[FamilyOutcome, Write]:
+    """Plan and back up deleting ``chain`` and every POSTROUTING jump to it; and what
+    deletes them (verified, undone if the table does not read back without them)."""
     before, _ = (reading or _start(backend, chain)).result()
     steps, payload = remove_plan(before, chain)
     outcome = FamilyOutcome(family, backend.command, chain, [], steps)
     if not steps or request.dry_run:
         outcome.payload = payload
-        return outcome
+        return outcome, _nothing
 
     def verify(after: SaveFile) -> str:
         if deleted_by_remove(after, chain):
@@ -374,7 +393,7 @@ def remove_family(
 
     deleted = deleted_by_remove(before, chain)
     kept = [rule for rule in _postrouting(before) if rule not in deleted]
-    _write(
+    return outcome, _writer(
         request,
         outcome,
         backend,
@@ -388,7 +407,6 @@ def remove_family(
             f"{backend.command} -t nat -S | grep -e '-j {chain}'"
         ),
     )
-    return outcome
 
 
 def _start(backend: Backend, chain: str) -> PendingChains:
@@ -396,7 +414,7 @@ def _start(backend: Backend, chain: str) -> PendingChains:
     return start_chain_read(backend, ("POSTROUTING", chain))
 
 
-def _write(
+def _writer(
     request: ApplyRequest,
     outcome: FamilyOutcome,
     backend: Backend,
@@ -406,12 +424,26 @@ def _write(
     verify: Callable[[SaveFile], str],
     undo: Callable[[SaveFile], str],
     refused_hint: str = "",
-) -> None:
-    """Save ``backup``, write ``pieces`` in one transaction (doing ``work_meanwhile``
-    while iptables-restore runs), read back and ``verify``; ``undo`` if that fails.
-    ``refused_hint`` is added to iptables-restore's message when it refuses the payload."""
+) -> Write:
+    """Save ``backup`` now; the write: ``pieces`` in one transaction (doing
+    ``work_meanwhile`` while iptables-restore runs), read back and ``verify``; ``undo`` if
+    that fails.  ``refused_hint`` is added to iptables-restore's message when it refuses
+    the payload."""
     outcome.backup = backup_file(outcome.family, request.backup_path)
     write_backup(outcome.backup, backup)
+    return lambda: _write(outcome, backend, pieces, work_meanwhile, verify, undo, refused_hint)
+
+
+def _write(
+    outcome: FamilyOutcome,
+    backend: Backend,
+    pieces: Iterable[str],
+    work_meanwhile: Callable[[], None],
+    verify: Callable[[SaveFile], str],
+    undo: Callable[[SaveFile], str],
+    refused_hint: str,
+) -> None:
+    """The write :func:`_writer` returns."""
     written: list[str] = []
     running = backend.start_restore(_kept(pieces, written))
     try:
@@ -470,14 +502,22 @@ def run_apply(request: ApplyRequest) -> tuple[str, int]:
                 check_chain_name(flags.masq_chain)
             else:
                 ruleset = setup.ruleset(writes=True)
+            # every family is read, planned and backed up before any is written
+            prepared = []
             for family in families:
                 reading = reads.pop(family)
                 backend = reading.backend
+                if request.remove:
+                    prepared.append(
+                        prepare_removal(request, family, flags.masq_chain, backend, reading)
+                    )
+                else:
+                    prepared.append(
+                        prepare_family(request, ruleset.families[family], backend, reading)
+                    )
+            for outcome, write in prepared:
                 try:
-                    if request.remove:
-                        outcome = remove_family(request, family, flags.masq_chain, backend, reading)
-                    else:
-                        outcome = apply_family(request, ruleset.families[family], backend, reading)
+                    write()
                 except MasqctlError as error:
                     raise _naming_what_was_written(error, outcomes) from None
                 outcomes.append(outcome)

@@ -907,3 +907,37 @@ def test_remove_failing_for_the_xtables_lock_gives_no_hint_about_other_chains(
         "(Another app is currently holding the xtables lock. Stopped waiting after 10s.)\n",
     )
     assert save_lines(ns, "nft") == before
+
+
+def test_ipv6_failing_before_its_write_leaves_ipv4_unwritten_too(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    before = {family: save_lines(ns, "nft", family) for family in ("ipv4", "ipv6")}
+    backup = tmp_path / "nat.rules"
+    (tmp_path / "nat.rules.ipv6").mkdir()  # IPv6's backup cannot be written
+    args = ["apply", "--enable-ipv6", "--iptables-mode", "nft", "--backup", str(backup)]
+    result = masqctl(ns, *args)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        f"masqctl: {backup}.ipv6: cannot write the backup: Is a directory; nothing was "
+        "changed (choose another place with --backup)\n",
+    )
+    assert {family: save_lines(ns, "nft", family) for family in before} == before
+    env = dict(
+        ns.env,
+        **shim(
+            tmp_path / "bin",
+            "ip6tables-nft",
+            "cat >&2 <<'EOF'\nip6tables v1.8.9 (nf_tables): can't initialize ip6tables table "
+            "`nat': Table does not exist (do you need to insmod?)\nEOF\nexit 3\n",
+        ),
+    )
+    result = masqctl(ns, "apply", "--enable-ipv6", "--iptables-mode", "nft", env=env)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        "masqctl: ip6tables-nft failed: ip6tables v1.8.9 (nf_tables): can't initialize "
+        "ip6tables table `nat': Table does not exist (do you need to insmod?)\n",
+    )
+    assert {family: save_lines(ns, "nft", family) for family in before} == before
