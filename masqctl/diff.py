@@ -587,7 +587,8 @@ def summary(result: FamilyDiff, found: list[str] | None = None) -> str:
     if result.in_sync:
         count = len(result.desired.rules.rules)
         return f"{result.family}: {result.chain} in sync ({count} rules, jump present)"
-    count = len(findings(result) if found is None else found) - len(result.unchecked)
+    notes = len(result.unchecked) + len(result.foreign_jumps) + len(result.foreign_ahead)
+    count = len(findings(result) if found is None else found) - notes  # drift alone
     if not result.drifted:
         return (
             f"{result.family}: {result.chain} no drift in what {result.source} shows; "

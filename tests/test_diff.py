@@ -278,3 +278,26 @@ def test_rules_after_the_jump_or_without_one_are_not_ahead(tmp_path, capsys) -> 
     code, out, _ = node_diff(tmp_path, capsys, after.replace(agent_jump + "\n", ""), "-o", "json")
     family = json.loads(out)["families"][0]
     assert (code, family["jump"]["state"], family["foreign_ahead"]) == (1, "missing", [])
+
+
+def test_the_drift_count_leaves_out_what_is_not_drift(tmp_path, capsys) -> None:
+    agent_jump = next(
+        line for line in NODE_DUMP.read_text().splitlines() if "-j IP-MASQ-AGENT" in line
+    )
+    drifted = (
+        NODE_DUMP.read_text()
+        .replace(agent_jump, f"{agent_jump}\n-A POSTROUTING -s 10.0.0.0/8 -j IP-MASQ-AGENT")
+        .replace("-A IP-MASQ-AGENT -d 10.0.0.0/8", "-A IP-MASQ-AGENT -d 10.9.0.0/16")
+    )
+    code, out, _ = node_diff(tmp_path, capsys, drifted)
+    # the foreign jump and the rule ahead are listed, but the count is the drift alone
+    assert (code, out.splitlines()[0], [line[:40] for line in findings_of(out)]) == (
+        1,
+        "ipv4: IP-MASQ-AGENT drifted (2 findings)",
+        [
+            "a POSTROUTING rule (line 13) also jumps ",
+            "rule 2 missing: -A IP-MASQ-AGENT -d 10.0",
+            "extra rule (line 15): -A IP-MASQ-AGENT -",
+            "a POSTROUTING rule (line 11) is ahead of",
+        ],
+    )
