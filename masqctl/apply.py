@@ -404,7 +404,7 @@ def prepare_removal(
         lambda after: undo_after(before, chain, after, deleted),
         refused_hint=(
             f"is another chain still jumping to {chain}? find it with "
-            f"{backend.command} -t nat -S | grep -e '-j {chain}'"
+            f"{backend.command} -t nat -S | grep -e '-[jg] {chain}'"
         ),
     )
 

@@ -858,7 +858,7 @@ def test_remove_while_another_chain_jumps_to_it_changes_nothing_and_says_why(
     assert result.returncode == 2
     assert result.stderr.endswith(
         f"(is another chain still jumping to {CHAIN}? find it with {ipt} -t nat -S | grep "
-        f"-e '-j {CHAIN}'); nothing was changed\n"
+        f"-e '-[jg] {CHAIN}'); nothing was changed\n"
     ), result.stderr
     assert result.stderr.count("\n") == 1
     assert save_lines(ns, backend) == before
