@@ -979,6 +979,18 @@ def test_explain_of_ipv6_without_the_ipv6_map(capsys) -> None:
     )
 
 
+def test_explain_of_ipv4_without_the_ipv4_map(capsys, monkeypatch) -> None:
+    """Arguments and a stream of addresses (explain's batch path) alike."""
+    not_handled = (
+        "10.1.2.3: not-handled: an IPv4 destination, and Cilium has no IPv4 map: it "
+        "masquerades no IPv4 traffic without enable-ipv4-masquerade\n\n"
+    )
+    args = ("explain", "--no-enable-ipv4-masquerade", "--enable-ipv6-masquerade")
+    assert cilium(capsys, *args, "10.1.2.3") == (0, not_handled, "")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"10.1.2.3\n")))
+    assert cilium(capsys, *args, "-") == (0, not_handled, "")
+
+
 @pytest.mark.parametrize("where", [("--live",), ("--from", "data/cilium/dbg-list-helm.txt")])
 def test_explain_walks_no_nat_table_for_cilium(capsys, where) -> None:
     assert cilium(capsys, "explain", *where, "8.8.8.8") == (
