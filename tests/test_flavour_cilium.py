@@ -142,6 +142,19 @@ def test_the_charts_configmap_key_config_is_the_file_read(capsys) -> None:
         )
 
 
+def test_a_docker_hub_short_image_name_is_ciliums_agent_too(capsys) -> None:
+    """``cilium/cilium`` is docker.io/cilium/cilium, as the container runtime pulls it."""
+    template = Path(HELM_TEMPLATE).read_text()
+    Path("short.yaml").write_text(
+        template.replace('"quay.io/cilium/cilium:v1.17.7@sha256:', '"cilium/cilium:v1.17.7@sha256:')
+    )
+    assert masqctl(capsys, "render", "-c", "short.yaml") == (
+        0,
+        "10.0.0.0/8\n169.254.0.0/16\n192.168.0.0/16\n",
+        HELM_NOTE,
+    )
+
+
 def test_other_keys_of_the_configmap_are_not_read(capsys) -> None:
     Path("cm.yaml").write_text(
         helm_configmap({"nonMasqueradeCIDRs": ["10.0.0.0/8"]})
