@@ -802,6 +802,45 @@ def test_missing_and_extra_prefixes(capsys) -> None:
     )
 
 
+def test_each_extra_prefix_of_the_json_form_is_named_at_its_line(capsys) -> None:
+    path = "data/cilium/dbg-list-dual-stack.json"
+    assert masqctl(capsys, "diff", "-c", HELM_TEMPLATE, "--from", path) == (
+        1,
+        "cilium_ipmasq_v4: drifted (4 findings)\n"
+        f"  missing: 10.0.0.0/8 (nonMasqueradeCIDRs[0], {HELM_TEMPLATE}:42)\n"
+        f"  missing: 192.168.0.0/16 (nonMasqueradeCIDRs[1], {HELM_TEMPLATE}:42)\n"
+        "  extra: 10.96.0.0/12 (line 2)\n"
+        "  extra: 10.244.0.0/16 (line 3)\n"
+        f"cilium_ipmasq_v6: the config makes no such map, but {path} lists it\n"
+        "  extra: 2001:db8:1234:5600::/56 (line 5)\n"
+        "  extra: fd00:10:96::/112 (line 6)\n"
+        "  extra: fd00:10:244::/56 (line 7)\n"
+        "  extra: fe80::/10 (line 8)\n",
+        "",
+    )
+    # Cilium 1.8 to 1.16: {"IP", "Mask"} objects, after kubectl's line
+    old = (
+        'Defaulted container "cilium-agent" out of: cilium-agent\n[\n  {\n    "IP": "10.0.0.0",\n'
+        '    "Mask": "/wAAAA=="\n  },\n  {\n    "IP": "172.16.0.0",\n    "Mask": "//AAAA=="\n'
+        "  }"
+    )
+    Path("old.json").write_text(old + "\n]\n\n")
+    assert masqctl(capsys, "diff", "-c", HELM_TEMPLATE, "--from", "old.json") == (
+        1,
+        "cilium_ipmasq_v4: drifted (3 findings)\n"
+        "  missing: 169.254.0.0/16 (link-local default)\n"
+        f"  missing: 192.168.0.0/16 (nonMasqueradeCIDRs[1], {HELM_TEMPLATE}:42)\n"
+        "  extra: 172.16.0.0/12 (line 7)\n",
+        "",
+    )
+    Path("old.json").write_text(old + ',\n  "x"\n]\n\n')
+    assert masqctl(capsys, "diff", "-c", HELM_TEMPLATE, "--from", "old.json") == (
+        2,
+        "",
+        "masqctl: old.json:11: not a prefix of the map (netip.ParsePrefix(\"x\"): no '/')\n",
+    )
+
+
 def test_an_empty_map_lists_no_entries_and_misses_everything(capsys) -> None:
     """What a fresh node shows after a bad file: not even link-local."""
     path = "data/cilium/dbg-list-empty.txt"
