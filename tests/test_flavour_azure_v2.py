@@ -492,6 +492,25 @@ def test_a_false_bool_that_another_file_makes_true_is_a_warning(
     )
 
 
+def test_a_cidr_inside_another_is_redundant_either_may_come_first(capsys, tmp_path) -> None:
+    """F4.2: the RETURN rules come in a new order every sync, so the inner one is not
+    unreachable: on some syncs it decides, always with the same verdict."""
+    (path,) = write(
+        tmp_path, {"ip-masq-agent": "nonMasqueradeCIDRs: [10.0.0.0/8, 10.244.0.0/16]\n"}
+    )
+    assert run(capsys, "validate", *AZURE, path) == (
+        0,
+        f'{path}:1:34: warning[MASQ014] CIDR "10.244.0.0/16" is inside "10.0.0.0/8" '
+        "(nonMasqueradeCIDRs[0], line 1): redundant: ip-masq-agent-v2 writes its RETURN rules "
+        "in a new order every sync, and whichever of the two comes first returns for it\n"
+        "  1 | nonMasqueradeCIDRs: [10.0.0.0/8, 10.244.0.0/16]\n"
+        "    |                                  ^\n"
+        "  = hint: Remove the contained CIDR (reordering the list changes nothing: the agent "
+        "shuffles its rules every sync).\n\n1 file, 1 config: 0 errors, 1 warning, 0 infos\n",
+        "",
+    )
+
+
 # ---- defaults only without any ip-masq* file (F4.4) --------------------------------------
 
 
