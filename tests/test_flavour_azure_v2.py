@@ -511,6 +511,33 @@ def test_a_cidr_inside_another_is_redundant_either_may_come_first(capsys, tmp_pa
     )
 
 
+def test_an_earlier_cidr_of_another_file_is_named_with_its_file(capsys, tmp_path) -> None:
+    user, reconciled = write(
+        tmp_path,
+        {
+            "ip-masq-agent": "nonMasqueradeCIDRs: [10.0.0.0/8]\n",
+            "ip-masq-agent-reconciled": "nonMasqueradeCIDRs: [10.244.0.0/16, 10.0.0.0/08]\n",
+        },
+    )
+    code, out, err = run(capsys, "validate", *AZURE, "--format", "json", user, reconciled)
+    messages = [(f["rule"], f["file"], f["message"]) for f in json.loads(out)["findings"]]
+    assert (code, err) == (1, "")
+    assert messages[:2] == [
+        (
+            "MASQ014",
+            reconciled,
+            'CIDR "10.244.0.0/16" is inside "10.0.0.0/8" (nonMasqueradeCIDRs[0], '
+            f"{user}:1): redundant: ip-masq-agent-v2 writes its RETURN rules in a new order "
+            "every sync, and whichever of the two comes first returns for it",
+        ),
+        (
+            "MASQ013",
+            reconciled,
+            f'CIDR "10.0.0.0/08" is listed twice (first as nonMasqueradeCIDRs[0], {user}:1)',
+        ),
+    ]
+
+
 # ---- defaults only without any ip-masq* file (F4.4) --------------------------------------
 
 
