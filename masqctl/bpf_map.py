@@ -64,7 +64,7 @@ def read_listing(text: str, source: str) -> list[LiveEntry]:
         and "bpf ipmasq list" not in line
     ]
     if body and body[0][1].startswith(("[", "{")):
-        return _read_json("\n".join(line for _, line in body), body[0][0], source)
+        return _read_json(body, source)
     entries = []
     for number, line in body:
         if line in (HEADER, EMPTY):
@@ -74,7 +74,10 @@ def read_listing(text: str, source: str) -> list[LiveEntry]:
     return entries
 
 
-def _read_json(text: str, first_line: int, source: str) -> list[LiveEntry]:
+def _read_json(body: list[tuple[int, str]], source: str) -> list[LiveEntry]:
+    """The entries of the ``-o json`` form, each at the line where it starts."""
+    text = "\n".join(line for _, line in body)
+    first_line = body[0][0]
     try:
         items = json.loads(text)
     except ValueError as error:
@@ -86,16 +89,32 @@ def _read_json(text: str, first_line: int, source: str) -> list[LiveEntry]:
     if not isinstance(items, list):
         raise InputError(f"{source}:{first_line}: the listing's JSON is not an array")
     entries = []
-    for item in items:
-        where = f"{source}:{first_line}"
+    for item, start in zip(items, _item_starts(text), strict=True):
+        line = body[text.count("\n", 0, start)][0]
+        where = f"{source}:{line}"
         if isinstance(item, str):
-            entries.append(LiveEntry(_canonical(item, where)[1], first_line))
+            entries.append(LiveEntry(_canonical(item, where)[1], line))
         elif isinstance(item, dict) and isinstance(item.get("IP"), str):
             bits = _mask_bits(str(item.get("Mask", "")), where)
-            entries.append(LiveEntry(_canonical(f"{item['IP']}/{bits}", where)[1], first_line))
+            entries.append(LiveEntry(_canonical(f"{item['IP']}/{bits}", where)[1], line))
         else:
             raise InputError(f"{where}: {item!r} is not an entry of the map")
     return entries
+
+
+def _item_starts(text: str) -> list[int]:
+    """Where each item of the JSON array ``text`` (already read: it is well formed) starts."""
+    decoder = json.JSONDecoder()
+    starts = []
+    position = text.index("[") + 1
+    while True:
+        position = len(text) - len(text[position:].lstrip(" \t\n\r"))
+        if text[position] == "]":
+            return starts
+        starts.append(position)
+        _, position = decoder.raw_decode(text, position)
+        position = len(text) - len(text[position:].lstrip(" \t\n\r"))
+        position += text[position] == ","
 
 
 @dataclass

@@ -492,6 +492,52 @@ def test_a_false_bool_that_another_file_makes_true_is_a_warning(
     )
 
 
+def test_a_cidr_inside_another_is_redundant_either_may_come_first(capsys, tmp_path) -> None:
+    """F4.2: the RETURN rules come in a new order every sync, so the inner one is not
+    unreachable: on some syncs it decides, always with the same verdict."""
+    (path,) = write(
+        tmp_path, {"ip-masq-agent": "nonMasqueradeCIDRs: [10.0.0.0/8, 10.244.0.0/16]\n"}
+    )
+    assert run(capsys, "validate", *AZURE, path) == (
+        0,
+        f'{path}:1:34: warning[MASQ014] CIDR "10.244.0.0/16" is inside "10.0.0.0/8" '
+        "(nonMasqueradeCIDRs[0], line 1): redundant: ip-masq-agent-v2 writes its RETURN rules "
+        "in a new order every sync, and whichever of the two comes first returns for it\n"
+        "  1 | nonMasqueradeCIDRs: [10.0.0.0/8, 10.244.0.0/16]\n"
+        "    |                                  ^\n"
+        "  = hint: Remove the contained CIDR (reordering the list changes nothing: the agent "
+        "shuffles its rules every sync).\n\n1 file, 1 config: 0 errors, 1 warning, 0 infos\n",
+        "",
+    )
+
+
+def test_an_earlier_cidr_of_another_file_is_named_with_its_file(capsys, tmp_path) -> None:
+    user, reconciled = write(
+        tmp_path,
+        {
+            "ip-masq-agent": "nonMasqueradeCIDRs: [10.0.0.0/8]\n",
+            "ip-masq-agent-reconciled": "nonMasqueradeCIDRs: [10.244.0.0/16, 10.0.0.0/08]\n",
+        },
+    )
+    code, out, err = run(capsys, "validate", *AZURE, "--format", "json", user, reconciled)
+    messages = [(f["rule"], f["file"], f["message"]) for f in json.loads(out)["findings"]]
+    assert (code, err) == (1, "")
+    assert messages[:2] == [
+        (
+            "MASQ014",
+            reconciled,
+            'CIDR "10.244.0.0/16" is inside "10.0.0.0/8" (nonMasqueradeCIDRs[0], '
+            f"{user}:1): redundant: ip-masq-agent-v2 writes its RETURN rules in a new order "
+            "every sync, and whichever of the two comes first returns for it",
+        ),
+        (
+            "MASQ013",
+            reconciled,
+            f'CIDR "10.0.0.0/08" is listed twice (first as nonMasqueradeCIDRs[0], {user}:1)',
+        ),
+    ]
+
+
 # ---- defaults only without any ip-masq* file (F4.4) --------------------------------------
 
 

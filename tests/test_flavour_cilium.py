@@ -142,6 +142,19 @@ def test_the_charts_configmap_key_config_is_the_file_read(capsys) -> None:
         )
 
 
+def test_a_docker_hub_short_image_name_is_ciliums_agent_too(capsys) -> None:
+    """``cilium/cilium`` is docker.io/cilium/cilium, as the container runtime pulls it."""
+    template = Path(HELM_TEMPLATE).read_text()
+    Path("short.yaml").write_text(
+        template.replace('"quay.io/cilium/cilium:v1.17.7@sha256:', '"cilium/cilium:v1.17.7@sha256:')
+    )
+    assert masqctl(capsys, "render", "-c", "short.yaml") == (
+        0,
+        "10.0.0.0/8\n169.254.0.0/16\n192.168.0.0/16\n",
+        HELM_NOTE,
+    )
+
+
 def test_other_keys_of_the_configmap_are_not_read(capsys) -> None:
     Path("cm.yaml").write_text(
         helm_configmap({"nonMasqueradeCIDRs": ["10.0.0.0/8"]})
@@ -789,6 +802,45 @@ def test_missing_and_extra_prefixes(capsys) -> None:
     )
 
 
+def test_each_extra_prefix_of_the_json_form_is_named_at_its_line(capsys) -> None:
+    path = "data/cilium/dbg-list-dual-stack.json"
+    assert masqctl(capsys, "diff", "-c", HELM_TEMPLATE, "--from", path) == (
+        1,
+        "cilium_ipmasq_v4: drifted (4 findings)\n"
+        f"  missing: 10.0.0.0/8 (nonMasqueradeCIDRs[0], {HELM_TEMPLATE}:42)\n"
+        f"  missing: 192.168.0.0/16 (nonMasqueradeCIDRs[1], {HELM_TEMPLATE}:42)\n"
+        "  extra: 10.96.0.0/12 (line 2)\n"
+        "  extra: 10.244.0.0/16 (line 3)\n"
+        f"cilium_ipmasq_v6: the config makes no such map, but {path} lists it\n"
+        "  extra: 2001:db8:1234:5600::/56 (line 5)\n"
+        "  extra: fd00:10:96::/112 (line 6)\n"
+        "  extra: fd00:10:244::/56 (line 7)\n"
+        "  extra: fe80::/10 (line 8)\n",
+        "",
+    )
+    # Cilium 1.8 to 1.16: {"IP", "Mask"} objects, after kubectl's line
+    old = (
+        'Defaulted container "cilium-agent" out of: cilium-agent\n[\n  {\n    "IP": "10.0.0.0",\n'
+        '    "Mask": "/wAAAA=="\n  },\n  {\n    "IP": "172.16.0.0",\n    "Mask": "//AAAA=="\n'
+        "  }"
+    )
+    Path("old.json").write_text(old + "\n]\n\n")
+    assert masqctl(capsys, "diff", "-c", HELM_TEMPLATE, "--from", "old.json") == (
+        1,
+        "cilium_ipmasq_v4: drifted (3 findings)\n"
+        "  missing: 169.254.0.0/16 (link-local default)\n"
+        f"  missing: 192.168.0.0/16 (nonMasqueradeCIDRs[1], {HELM_TEMPLATE}:42)\n"
+        "  extra: 172.16.0.0/12 (line 7)\n",
+        "",
+    )
+    Path("old.json").write_text(old + ',\n  "x"\n]\n\n')
+    assert masqctl(capsys, "diff", "-c", HELM_TEMPLATE, "--from", "old.json") == (
+        2,
+        "",
+        "masqctl: old.json:11: not a prefix of the map (netip.ParsePrefix(\"x\"): no '/')\n",
+    )
+
+
 def test_an_empty_map_lists_no_entries_and_misses_everything(capsys) -> None:
     """What a fresh node shows after a bad file: not even link-local."""
     path = "data/cilium/dbg-list-empty.txt"
@@ -977,6 +1029,18 @@ def test_explain_of_ipv6_without_the_ipv6_map(capsys) -> None:
         "masquerades no IPv6 traffic without enable-ipv6-masquerade (and enable-ipv6)\n\n",
         "",
     )
+
+
+def test_explain_of_ipv4_without_the_ipv4_map(capsys, monkeypatch) -> None:
+    """Arguments and a stream of addresses (explain's batch path) alike."""
+    not_handled = (
+        "10.1.2.3: not-handled: an IPv4 destination, and Cilium has no IPv4 map: it "
+        "masquerades no IPv4 traffic without enable-ipv4-masquerade\n\n"
+    )
+    args = ("explain", "--no-enable-ipv4-masquerade", "--enable-ipv6-masquerade")
+    assert cilium(capsys, *args, "10.1.2.3") == (0, not_handled, "")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"10.1.2.3\n")))
+    assert cilium(capsys, *args, "-") == (0, not_handled, "")
 
 
 @pytest.mark.parametrize("where", [("--live",), ("--from", "data/cilium/dbg-list-helm.txt")])

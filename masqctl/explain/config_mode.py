@@ -33,6 +33,11 @@ NO_IPV6_MAP = Outcome(
     "an IPv6 destination, and Cilium has no IPv6 map: it masquerades no IPv6 traffic "
     "without enable-ipv6-masquerade (and enable-ipv6)",
 )
+NO_IPV4_MAP = Outcome(
+    NOT_HANDLED,
+    "an IPv4 destination, and Cilium has no IPv4 map: it masquerades no IPv4 traffic "
+    "without enable-ipv4-masquerade",
+)
 
 
 def cidr_range(text: str) -> tuple[int, int]:
@@ -180,9 +185,9 @@ class ConfigExplainer:
         self.families = {
             name: family_explainer(rules, local[name]) for name, rules in ruleset.families.items()
         }
-        self.not_handled = IPV6_NOT_HANDLED
-        if ruleset.maps:
-            self.not_handled = NO_IPV6_MAP
+        self.not_handled = {IPV6: IPV6_NOT_HANDLED}
+        if not ruleset.families:  # an agent that fills BPF maps (each family's may be off)
+            self.not_handled = {IPV4: NO_IPV4_MAP, IPV6: NO_IPV6_MAP}
             if local_addresses:
                 raise UsageError("--local-address: explain does not model it for BPF maps")
             from masqctl.explain.map_mode import map_explainer
@@ -192,11 +197,14 @@ class ConfigExplainer:
     def explain(self, target: Target) -> Explanation:
         family = self.families.get(target.family)
         if family is None:
-            return Explanation(target.text, target.family, self.not_handled)
+            return Explanation(target.text, target.family, self.not_handled[target.family])
         return family.explain(target)
 
-    def ipv4_table(self, output_format: str) -> tuple[list[int], list[str]]:
-        """Segment starts and per-segment output suffixes, for the batch fast path."""
-        family = self.families[IPV4]
+    def ipv4_table(self, output_format: str) -> tuple[list[int], list[str]] | None:
+        """Segment starts and per-segment output suffixes, for the batch fast path (None:
+        no IPv4 map to answer from)."""
+        family = self.families.get(IPV4)
+        if family is None:
+            return None
         suffixes = family.json_suffixes() if output_format == "json" else family.text_suffixes()
         return family.index.starts, suffixes

@@ -32,6 +32,9 @@ def flavour_of_image(image: str) -> Flavour | None:
     repository = image.split("@", 1)[0]
     if ":" in repository.rsplit("/", 1)[-1]:
         repository = repository.rsplit(":", 1)[0]
+    registry = repository.split("/", 1)[0]
+    if "/" in repository and not any(c in registry for c in ".:") and registry != "localhost":
+        repository = f"docker.io/{repository}"  # a Docker Hub name (cilium/cilium)
     flavours = [get_flavour(name) for name in MODULES]
     for flavour in flavours:
         if repository in flavour.images:

@@ -42,7 +42,14 @@ _HINTS = {
     "DaemonSet).",
     "MASQ009": "Merge CIDRs into larger blocks, or split the list across several ip-masq* "
     "keys (the limit is per file; masqctl generate --flavour azure-v2 splits it).",
+    "MASQ014": "Remove the contained CIDR (reordering the list changes nothing: the agent "
+    "shuffles its rules every sync).",
 }
+#: What an entry inside an earlier one is, its rules coming in a new order every sync.
+_CONTAINED = (
+    "redundant: ip-masq-agent-v2 writes its RETURN rules in a new order every sync, and "
+    "whichever of the two comes first returns for it"
+)
 #: How each phase's error is wrapped before the agent's fatal "the daemon encountered an
 #: error: error syncing configuration: ..." (%s: the file's name, Go-quoted).
 _WRAPPING = {
@@ -167,11 +174,15 @@ class AzureV2(Flavour):
     ) -> list[Finding]:
         """Besides upstream's: no CIDRs at all (the defaults never apply once a file
         exists), and a file's masqLinkLocal false that another file's true overrides."""
+        from masqctl.lint.cidrs import check_cidr_list
         from masqctl.lint.report import finding_at
         from masqctl.model import Origin
 
         # an empty list is MASQ030 here: removing the key brings no defaults back
-        findings = [f for f in super().lint(files, decoded, flags) if f.rule != "MASQ012"]
+        listed = check_cidr_list(decoded.config, _CONTAINED)
+        findings = [
+            replace(f, hint=_HINTS.get(f.rule, f.hint)) for f in listed if f.rule != "MASQ012"
+        ]
         first = files[0].text if files else None
         refused = decoded.agent_error is not None
         if first is not None and not refused and not decoded.config.non_masquerade_cidrs:

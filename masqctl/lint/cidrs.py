@@ -116,7 +116,7 @@ def _against_earlier(
                 "MASQ013",
                 entry.origin,
                 f'CIDR "{entry.text}" is listed twice (first as {same.origin.entry}'
-                f"{_where(same.origin)})",
+                f"{_where(same.origin, entry.origin)})",
             )
         ]
     for prefix in range(parsed.prefix - 1, -1, -1):
@@ -128,11 +128,15 @@ def _against_earlier(
                     "MASQ014",
                     entry.origin,
                     f'CIDR "{entry.text}" is inside "{outer.text}" '
-                    f"({outer.origin.entry}{_where(outer.origin)}): {contained}",
+                    f"({outer.origin.entry}{_where(outer.origin, entry.origin)}): {contained}",
                 )
             ]
     return []
 
 
-def _where(origin: Origin) -> str:
-    return f", line {origin.line}" if origin.line else ""
+def _where(origin: Origin, at: Origin) -> str:
+    """Where the earlier entry ``origin`` is, said from the finding at ``at`` (another file
+    of an agent that merges its files is named)."""
+    if not origin.line:
+        return ""
+    return f", line {origin.line}" if origin.file == at.file else f", {origin.file}:{origin.line}"
