@@ -739,7 +739,7 @@ def test_only_upstreams_jump_means_the_agents_own_is_missing(capsys, tmp_path: P
     assert (code, out.splitlines()[:3]) == (
         1,
         [
-            "ipv4: IP-MASQ-AGENT drifted (2 findings)",
+            "ipv4: IP-MASQ-AGENT drifted (1 findings)",
             "  POSTROUTING jump to IP-MASQ-AGENT is missing",
             f"  {UNQUOTED}",
         ],

@@ -155,7 +155,7 @@ def test_apply_beside_upstreams_jump_appends_the_agents_own(ns: Namespace, backe
     assert (check.returncode, check.stdout.splitlines()[:3]) == (
         1,
         [
-            f"ipv4: {CHAIN} drifted (2 findings)",
+            f"ipv4: {CHAIN} drifted (1 findings)",
             f"  POSTROUTING jump to {CHAIN} is missing",
             UNQUOTED_NOTE.rstrip("\n"),
         ],
