@@ -246,7 +246,7 @@ class FamilyDiff:
     current_jumps: list[SavedRule] = field(default_factory=list)
     old_jumps: list[SavedRule] = field(default_factory=list)
     foreign_jumps: list[SavedRule] = field(default_factory=list)
-    #: Other POSTROUTING rules ahead of the agent's jump that may NAT the packet first.
+    #: Other POSTROUTING rules ahead of the agent's jump that may decide for the packet first.
     foreign_ahead: list[SavedRule] = field(default_factory=list)
     missing: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
     extra: list[SavedRule] = field(default_factory=list)
