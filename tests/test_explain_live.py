@@ -419,3 +419,20 @@ def test_bytes_of_a_dump_that_are_not_utf8_are_printed_back_whatever_the_locale(
         b"192.0.2.1: masquerade: rule 1 of POSTROUTING: MASQUERADE rewrites the source address",
         b"  -A POSTROUTING -m comment --comment caf\xe9 -j MASQUERADE",
     ]
+
+
+def test_a_rule_that_surely_fails_forks_on_none_of_its_other_matches(capsys, monkeypatch, tmp_path):
+    # iptables-save puts -s before -d: the -d that fails decides, whatever the source
+    pools = "".join(
+        f"-A POSTROUTING -s 10.{pool}.0.0/16 -d 10.{pool}.0.0/16 -j RETURN\n" for pool in range(7)
+    )
+    path = dump(tmp_path, pools + "-A POSTROUTING -o eth0 -j MASQUERADE\n")
+    _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path)
+    assert (line["verdict"], line["reason"]) == (
+        "undetermined",
+        "depends on what masqctl cannot judge: -o eth0",
+    )
+    assert line["notes"][:2] == [
+        "masquerade when -o eth0 holds",
+        "no-masquerade when -o eth0 does not hold",
+    ]

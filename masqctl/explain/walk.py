@@ -215,15 +215,29 @@ class TableWalker:
         self, state: Walk, parsed: ParsedRule, saved: SavedRule, position: int, pending: list[Walk]
     ) -> bool:
         """Whether every condition holds; an unjudgeable one forks a walk that re-runs
-        this rule with the opposite answer (and keeps it for the rest of the path)."""
+        this rule with the opposite answer (and keeps it for the rest of the path).
+
+        The conditions of a rule all have to hold, in whatever order the rule names
+        them: one that surely fails decides before any unjudgeable one forks."""
         chain_name, _, goto = state.stack[-1]
+        unknown: list[tuple[Condition, str]] = []
+        notes: list[str] = []
         for condition in parsed.conditions:
             result, note = judge(condition, state.packet)
-            if note and note not in state.notes:
-                state.notes.append(note)
+            if note:
+                notes.append(note)
             text = " ".join(condition.words)
             if result is None:
                 result = dict(state.forks).get(text)
+            if result is None:
+                unknown.append((condition, text))
+            elif result == condition.negated:
+                self._note(state, notes)
+                state.trace.append(Step(chain_name, position + 1, saved, "no match"))
+                return False
+        self._note(state, notes)
+        for condition, text in unknown:
+            result = dict(state.forks).get(text)
             if result is None:
                 other = state.copy()
                 other.stack[-1] = (chain_name, position, goto)
@@ -235,6 +249,12 @@ class TableWalker:
                 state.trace.append(Step(chain_name, position + 1, saved, "no match"))
                 return False
         return True
+
+    @staticmethod
+    def _note(state: Walk, notes: list[str]) -> None:
+        for note in notes:
+            if note not in state.notes:
+                state.notes.append(note)
 
     def _target(self, state: Walk, parsed: ParsedRule, step: Step) -> Path | None:
         target = parsed.target
