@@ -14,7 +14,7 @@ import pytest
 from masqctl.entry import main
 from masqctl.explain import node
 from masqctl.explain.matches import parse_rule
-from masqctl.explain.walk import MAX_PATHS, apply_mark_target
+from masqctl.explain.walk import MAX_PATHS, apply_mark_target, implied
 from masqctl.netfilter.save_parser import parse_save
 
 NODE_DUMP = str(Path(__file__).parent / "data" / "explain" / "node-nat.save")
@@ -236,7 +236,10 @@ def test_comma_lists_and_other_family_addresses(capsys, monkeypatch, tmp_path):
 
 
 def test_too_many_unknowns_is_undetermined(capsys, monkeypatch, tmp_path):
-    rules = "".join(f"-A POSTROUTING -o eth{number} -j LOG\n" for number in range(8))
+    rules = "".join(
+        f"-A POSTROUTING -m conntrack --ctstate DNAT -m set --match-set s{number} dst -j LOG\n"
+        for number in range(8)
+    )
     _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", dump(tmp_path, rules))
     assert (line["verdict"], line["reason"]) == (
         "undetermined",
@@ -436,3 +439,54 @@ def test_a_rule_that_surely_fails_forks_on_none_of_its_other_matches(capsys, mon
         "masquerade when -o eth0 holds",
         "no-masquerade when -o eth0 does not hold",
     ]
+
+
+def test_a_packet_has_one_protocol_one_source_and_one_output_interface(
+    capsys, monkeypatch, tmp_path
+):
+    path = dump(
+        tmp_path,
+        "-A POSTROUTING -p tcp -j X\n"
+        "-A POSTROUTING -s 10.0.0.0/8 -j Y\n"
+        "-A POSTROUTING -o eth0 -j Z\n"
+        "-A POSTROUTING -j ACCEPT\n"
+        "-A X -p udp -j MASQUERADE\n"
+        "-A Y -s 192.168.0.0/16 -j MASQUERADE\n"
+        "-A Y -s 10.1.0.0/16 -j RETURN\n"
+        "-A Z -o eth1 -j MASQUERADE\n"
+        "-A Z -o eth+ -j RETURN\n",
+        ":X - [0:0]\n:Y - [0:0]\n:Z - [0:0]\n",
+    )
+    _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path)
+    assert (line["verdict"], line["reason"]) == (
+        "no-masquerade",
+        "rule 4 of POSTROUTING: ACCEPT ends the nat table unchanged",
+    )
+    assert not any("decides instead" in note for note in line["notes"])
+
+
+@pytest.mark.parametrize(
+    ("known", "taken", "wanted", "answer"),
+    [
+        ("-p tcp", True, "-p 6", True),
+        ("-p tcp", True, "-p udp", False),
+        ("-p tcp", False, "-p udp", None),
+        ("-s 10.0.0.0/8", True, "-s 10.1.0.0/16", None),
+        ("-s 10.0.0.0/8", True, "-s 0.0.0.0/0", True),
+        ("-s 10.1.0.0/16", True, "-s 10.0.0.0/8", True),
+        ("-s 10.0.0.0/8", True, "-s 192.168.0.0/16", False),
+        ("-s 10.0.0.0/8", False, "-s 10.1.2.3", False),
+        ("-s 10.1.0.0/16", False, "-s 10.0.0.0/8", None),
+        ("-s 10.0.0.0/8", True, "-s fd00::/8", None),
+        ("-o eth0", True, "-o eth1", False),
+        ("-o eth0", True, "-o eth+", True),
+        ("-o eth+", True, "-o eth0", None),
+        ("-o eth+", True, "-o cali+", False),
+        ("-o eth+", False, "-o eth0", False),
+        ("-o eth0", False, "-o eth+", None),
+        ("-i eth0", True, "-o eth1", None),
+    ],
+)
+def test_what_earlier_forks_imply(known, taken, wanted, answer):
+    [condition] = parse_rule(tuple(wanted.split())).conditions
+    assert implied(condition, [(known, taken)]) is answer

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from masqctl.config.goparse import parse_cidr
 from masqctl.explain.matches import (
     PROTOCOL_NAMES,
     Condition,
@@ -90,6 +91,76 @@ def judge(condition: Condition, packet: Packet) -> tuple[bool | None, str | None
     if kind == "mark":
         return _mark(condition, packet)
     return None, None
+
+
+def implied(condition: Condition, forks: list[tuple[str, bool]]) -> bool | None:
+    """What the answers of earlier forks say about ``condition`` (ignoring its ``!``):
+    a packet has one protocol, one source address and one output interface, so once
+    ``-p tcp`` holds ``-p udp`` does not, and once ``-s 10.0.0.0/8`` holds ``-s
+    10.1.0.0/16`` is still open but ``-s 192.168.0.0/16`` fails."""
+    kind = condition.kind
+    if kind not in ("-s", "-p", "-i", "-o"):
+        return None
+    value = condition.words[1]
+    for text, taken in forks:
+        other_kind, _, other = text.partition(" ")
+        if other_kind != kind:
+            continue
+        if kind == "-s":
+            answer = _implied_cidr(other, taken, value)
+        elif kind == "-p":
+            answer = _implied_protocol(other, taken, value)
+        else:
+            answer = _implied_interface(other, taken, value)
+        if answer is not None:
+            return answer
+    return None
+
+
+def _implied_cidr(known: str, taken: bool, wanted: str) -> bool | None:
+    ranges = []
+    for text in (known, wanted):
+        if "," in text:
+            return None
+        if "/" not in text:
+            text += "/32" if ":" not in text else "/128"
+        try:
+            cidr = parse_cidr(text)
+        except ValueError:
+            return None
+        ranges.append((cidr.version, cidr.network, cidr.last()))
+    (known_version, first, last), (version, wanted_first, wanted_last) = ranges
+    if known_version != version:
+        return None
+    if taken and wanted_first <= first and last <= wanted_last:
+        return True  # the source is in the known range, all of it in the wanted one
+    if taken and (last < wanted_first or wanted_last < first):
+        return False
+    if not taken and first <= wanted_first and wanted_last <= last:
+        return False
+    return None
+
+
+def _implied_protocol(known: str, taken: bool, wanted: str) -> bool | None:
+    def name(text: str) -> str:
+        return PROTOCOL_NAMES.get(text.lower(), text.lower())
+
+    if taken:
+        return name(known) == name(wanted)
+    return False if name(known) == name(wanted) else None
+
+
+def _implied_interface(known: str, taken: bool, wanted: str) -> bool | None:
+    """Interface names, ``eth+`` standing for every name that starts with ``eth``."""
+
+    def covers(pattern: str, name: str) -> bool:  # every name ``name`` matches, pattern does
+        if pattern.endswith("+"):
+            return name.removesuffix("+").startswith(pattern[:-1])
+        return not name.endswith("+") and name == pattern
+
+    if taken:
+        return True if covers(wanted, known) else None if covers(known, wanted) else False
+    return False if covers(known, wanted) else None
 
 
 def _addrtype(condition: Condition, packet: Packet) -> tuple[bool | None, str | None]:
@@ -230,6 +301,8 @@ class TableWalker:
             if result is None:
                 result = dict(state.forks).get(text)
             if result is None:
+                result = implied(condition, state.forks)
+            if result is None:
                 unknown.append((condition, text))
             elif result == condition.negated:
                 self._note(state, notes)
@@ -238,6 +311,8 @@ class TableWalker:
         self._note(state, notes)
         for condition, text in unknown:
             result = dict(state.forks).get(text)
+            if result is None:
+                result = implied(condition, state.forks)
             if result is None:
                 other = state.copy()
                 other.stack[-1] = (chain_name, position, goto)
