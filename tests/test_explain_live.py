@@ -490,3 +490,40 @@ def test_a_packet_has_one_protocol_one_source_and_one_output_interface(
 def test_what_earlier_forks_imply(known, taken, wanted, answer):
     [condition] = parse_rule(tuple(wanted.split())).conditions
     assert implied(condition, [(known, taken)]) is answer
+
+
+def test_a_return_that_ends_postrouting_is_the_deciding_rule(capsys, monkeypatch, tmp_path):
+    path = dump(
+        tmp_path,
+        "-A POSTROUTING -d 198.51.100.11/32 -j RETURN\n"
+        "-A POSTROUTING -g CUST\n"
+        "-A CUST -d 198.51.100.12/32 -j RETURN\n"
+        "-A CUST -j IP-MASQ-AGENT\n"
+        "-A IP-MASQ-AGENT -j MASQUERADE\n",
+        ":CUST - [0:0]\n:IP-MASQ-AGENT - [0:0]\n",
+    )
+    _, lines, _ = explain(capsys, monkeypatch, "198.51.100.11", "198.51.100.12", "--from", path)
+    reason = "RETURN ends nat POSTROUTING, whose policy ACCEPT lets the packet leave unchanged"
+    assert [(line["verdict"], line["reason"], line["rule"]) for line in lines] == [
+        (
+            "no-masquerade",
+            f"rule 1 of POSTROUTING: {reason}",
+            {
+                "chain": "POSTROUTING",
+                "index": 1,
+                "line": 6,
+                "text": "-A POSTROUTING -d 198.51.100.11/32 -j RETURN",
+            },
+        ),
+        (
+            "no-masquerade",
+            f"rule 1 of CUST: {reason}",
+            {
+                "chain": "CUST",
+                "index": 1,
+                "line": 8,
+                "text": "-A CUST -d 198.51.100.12/32 -j RETURN",
+            },
+        ),
+    ]
+    assert "decided before the packet reaches the agent's chain IP-MASQ-AGENT" in lines[1]["notes"]

@@ -346,7 +346,7 @@ class TableWalker:
             state.trace.append(replace(step, result="RETURN"))
             if self._return(state):
                 return None
-            return self._fall_off(state)
+            return self._fall_off(state, step)
         if target == "MARK":
             state.packet = replace(
                 state.packet, mark=apply_mark_target(parsed.target_args, state.packet.mark)
@@ -371,8 +371,10 @@ class TableWalker:
             state, UNDETERMINED, step, f"cannot tell what target {target} does to the packet"
         )
 
-    def _fall_off(self, state: Walk) -> Path:
-        """POSTROUTING ends (its policy is ACCEPT in nat); a RETURN of the agent decided."""
+    def _fall_off(self, state: Walk, ending: Step | None = None) -> Path:
+        """POSTROUTING ends (its policy is ACCEPT in nat); a RETURN of the agent decided,
+        or else the RETURN that ended it (``ending``: in POSTROUTING, or in a chain it
+        went to with -g)."""
         returns = [
             step
             for step in state.trace
@@ -384,6 +386,13 @@ class TableWalker:
                 NO_MASQUERADE,
                 returns[-1],
                 "RETURN, and no later rule in nat POSTROUTING masquerades it",
+            )
+        if ending is not None:
+            return self._end(
+                state,
+                NO_MASQUERADE,
+                ending,
+                "RETURN ends nat POSTROUTING, whose policy ACCEPT lets the packet leave unchanged",
             )
         return self._end(state, NO_MASQUERADE, None, "no rule in nat POSTROUTING masquerades it")
 
