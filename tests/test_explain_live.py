@@ -527,3 +527,39 @@ def test_a_return_that_ends_postrouting_is_the_deciding_rule(capsys, monkeypatch
         ),
     ]
     assert "decided before the packet reaches the agent's chain IP-MASQ-AGENT" in lines[1]["notes"]
+
+
+@pytest.mark.parametrize("protocol", ["tcp", "TCP", "6", "Tcp"])
+def test_protocol_is_read_as_iptables_reads_p(capsys, monkeypatch, tmp_path, protocol):
+    path = dump(tmp_path, "-A POSTROUTING -p tcp -j MASQUERADE\n")
+    _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path, "--protocol", protocol)
+    assert (line["verdict"], line["reason"]) == (
+        "masquerade",
+        "rule 1 of POSTROUTING: MASQUERADE rewrites the source address",
+    )
+
+
+def test_protocol_names_from_etc_protocols_match_numbers(capsys, monkeypatch, tmp_path):
+    if not Path("/etc/protocols").exists():
+        pytest.skip("no /etc/protocols")
+    path = dump(tmp_path, "-A POSTROUTING -p 47 -j MASQUERADE\n-A POSTROUTING -j ACCEPT\n")
+    _, lines, _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path, "--protocol", "GRE")
+    assert [line["rule"]["index"] for line in lines] == [1]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "message"),
+    [
+        ("bogus", "masqctl: --protocol 'bogus' is not a protocol name or number\n"),
+        ("256", "masqctl: --protocol '256' is not a protocol name or number\n"),
+        ("all", "masqctl: --protocol 'all': give the packet's own protocol (tcp, udp, ...)\n"),
+    ],
+)
+def test_a_protocol_iptables_does_not_know_is_refused(
+    capsys, monkeypatch, tmp_path, protocol, message
+):
+    path = dump(tmp_path, "-A POSTROUTING -p tcp -j MASQUERADE\n")
+    code, lines, err = explain(
+        capsys, monkeypatch, "192.0.2.1", "--from", path, "--protocol", protocol
+    )
+    assert (code, lines, err) == (2, [], message)

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field, replace
 
 from masqctl.config.goparse import parse_cidr
 from masqctl.explain.matches import (
-    PROTOCOL_NAMES,
     Condition,
     ParsedRule,
     in_cidr,
     option_values,
     parse_mark_value,
     parse_rule,
+    protocol_key,
 )
 from masqctl.explain.verdict import MASQUERADE, NO_MASQUERADE, UNDETERMINED
 from masqctl.netfilter.save_parser import SavedRule, Table
@@ -78,12 +78,12 @@ def judge(condition: Condition, packet: Packet) -> tuple[bool | None, str | None
             return None, None
         return in_cidr(words[1], packet.family, packet.source), None
     if kind == "-p":
-        wanted = PROTOCOL_NAMES.get(words[1].lower(), words[1].lower())
+        wanted = protocol_key(words[1])
         if wanted == "all":
             return True, None
         if packet.protocol is None:
             return None, None
-        return PROTOCOL_NAMES.get(packet.protocol, packet.protocol) == wanted, None
+        return protocol_key(packet.protocol) == wanted, None
     if kind == "comment":
         return True, None
     if kind == "addrtype":
@@ -142,12 +142,10 @@ def _implied_cidr(known: str, taken: bool, wanted: str) -> bool | None:
 
 
 def _implied_protocol(known: str, taken: bool, wanted: str) -> bool | None:
-    def name(text: str) -> str:
-        return PROTOCOL_NAMES.get(text.lower(), text.lower())
-
+    same = protocol_key(known) == protocol_key(wanted)
     if taken:
-        return name(known) == name(wanted)
-    return False if name(known) == name(wanted) else None
+        return same
+    return False if same else None
 
 
 def _implied_interface(known: str, taken: bool, wanted: str) -> bool | None:
