@@ -352,3 +352,29 @@ def test_ipv6_parts_of_a_cidr_are_in_go_notation(capsys, monkeypatch, tmp_path):
         (["::1:0/112"], "no-masquerade"),
         (["::2:0/111"], "masquerade"),
     ]
+
+
+@pytest.mark.parametrize("flags", [(), ("--enable-ipv6",)])
+def test_an_ipv4_mapped_address_is_answered_by_the_ipv4_rules(capsys, monkeypatch, flags):
+    code, out, err = explain(capsys, monkeypatch, "::ffff:10.1.2.3", *flags)
+    assert (code, err) == (0, "")
+    assert out == (
+        "::ffff:10.1.2.3: no-masquerade: rule 2 of IP-MASQ-AGENT returns for 10.0.0.0/8, from "
+        f"default nonMasqueradeCIDRs[0] (<agent defaults>)\n  {RETURN_TEXT.format('10.0.0.0/8')}\n"
+        "  note: ::ffff:10.1.2.3 is IPv4-mapped: a pod's socket sends to it as IPv4, to "
+        "10.1.2.3, which the IPv4 rules decide\n\n"
+    )
+
+
+def test_an_ipv4_mapped_cidr_and_stdin_line_are_answered_as_ipv4(capsys, monkeypatch):
+    code, out, _ = explain(capsys, monkeypatch, "-", "-o", "json", stdin="::ffff:8.0.0.0/103\n")
+    [line] = json_lines(out)
+    assert (code, line["family"], line["verdict"], line["notes"]) == (
+        0,
+        "ipv4",
+        "masquerade",
+        [
+            "::ffff:8.0.0.0/103 is IPv4-mapped: a pod's socket sends to it as IPv4, to "
+            "8.0.0.0/7, which the IPv4 rules decide"
+        ],
+    )

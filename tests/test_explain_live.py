@@ -14,7 +14,7 @@ import pytest
 from masqctl.entry import main
 from masqctl.explain import node
 from masqctl.explain.matches import parse_rule
-from masqctl.explain.walk import MAX_PATHS, apply_mark_target
+from masqctl.explain.walk import MAX_PATHS, apply_mark_target, implied
 from masqctl.netfilter.save_parser import parse_save
 
 NODE_DUMP = str(Path(__file__).parent / "data" / "explain" / "node-nat.save")
@@ -236,7 +236,10 @@ def test_comma_lists_and_other_family_addresses(capsys, monkeypatch, tmp_path):
 
 
 def test_too_many_unknowns_is_undetermined(capsys, monkeypatch, tmp_path):
-    rules = "".join(f"-A POSTROUTING -o eth{number} -j LOG\n" for number in range(8))
+    rules = "".join(
+        f"-A POSTROUTING -m conntrack --ctstate DNAT -m set --match-set s{number} dst -j LOG\n"
+        for number in range(8)
+    )
     _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", dump(tmp_path, rules))
     assert (line["verdict"], line["reason"]) == (
         "undetermined",
@@ -419,3 +422,144 @@ def test_bytes_of_a_dump_that_are_not_utf8_are_printed_back_whatever_the_locale(
         b"192.0.2.1: masquerade: rule 1 of POSTROUTING: MASQUERADE rewrites the source address",
         b"  -A POSTROUTING -m comment --comment caf\xe9 -j MASQUERADE",
     ]
+
+
+def test_a_rule_that_surely_fails_forks_on_none_of_its_other_matches(capsys, monkeypatch, tmp_path):
+    # iptables-save puts -s before -d: the -d that fails decides, whatever the source
+    pools = "".join(
+        f"-A POSTROUTING -s 10.{pool}.0.0/16 -d 10.{pool}.0.0/16 -j RETURN\n" for pool in range(7)
+    )
+    path = dump(tmp_path, pools + "-A POSTROUTING -o eth0 -j MASQUERADE\n")
+    _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path)
+    assert (line["verdict"], line["reason"]) == (
+        "undetermined",
+        "depends on what masqctl cannot judge: -o eth0",
+    )
+    assert line["notes"][:2] == [
+        "masquerade when -o eth0 holds",
+        "no-masquerade when -o eth0 does not hold",
+    ]
+
+
+def test_a_packet_has_one_protocol_one_source_and_one_output_interface(
+    capsys, monkeypatch, tmp_path
+):
+    path = dump(
+        tmp_path,
+        "-A POSTROUTING -p tcp -j X\n"
+        "-A POSTROUTING -s 10.0.0.0/8 -j Y\n"
+        "-A POSTROUTING -o eth0 -j Z\n"
+        "-A POSTROUTING -j ACCEPT\n"
+        "-A X -p udp -j MASQUERADE\n"
+        "-A Y -s 192.168.0.0/16 -j MASQUERADE\n"
+        "-A Y -s 10.1.0.0/16 -j RETURN\n"
+        "-A Z -o eth1 -j MASQUERADE\n"
+        "-A Z -o eth+ -j RETURN\n",
+        ":X - [0:0]\n:Y - [0:0]\n:Z - [0:0]\n",
+    )
+    _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path)
+    assert (line["verdict"], line["reason"]) == (
+        "no-masquerade",
+        "rule 4 of POSTROUTING: ACCEPT ends the nat table unchanged",
+    )
+    assert not any("decides instead" in note for note in line["notes"])
+
+
+@pytest.mark.parametrize(
+    ("known", "taken", "wanted", "answer"),
+    [
+        ("-p tcp", True, "-p 6", True),
+        ("-p tcp", True, "-p udp", False),
+        ("-p tcp", False, "-p udp", None),
+        ("-s 10.0.0.0/8", True, "-s 10.1.0.0/16", None),
+        ("-s 10.0.0.0/8", True, "-s 0.0.0.0/0", True),
+        ("-s 10.1.0.0/16", True, "-s 10.0.0.0/8", True),
+        ("-s 10.0.0.0/8", True, "-s 192.168.0.0/16", False),
+        ("-s 10.0.0.0/8", False, "-s 10.1.2.3", False),
+        ("-s 10.1.0.0/16", False, "-s 10.0.0.0/8", None),
+        ("-s 10.0.0.0/8", True, "-s fd00::/8", None),
+        ("-o eth0", True, "-o eth1", False),
+        ("-o eth0", True, "-o eth+", True),
+        ("-o eth+", True, "-o eth0", None),
+        ("-o eth+", True, "-o cali+", False),
+        ("-o eth+", False, "-o eth0", False),
+        ("-o eth0", False, "-o eth+", None),
+        ("-i eth0", True, "-o eth1", None),
+    ],
+)
+def test_what_earlier_forks_imply(known, taken, wanted, answer):
+    [condition] = parse_rule(tuple(wanted.split())).conditions
+    assert implied(condition, [(known, taken)]) is answer
+
+
+def test_a_return_that_ends_postrouting_is_the_deciding_rule(capsys, monkeypatch, tmp_path):
+    path = dump(
+        tmp_path,
+        "-A POSTROUTING -d 198.51.100.11/32 -j RETURN\n"
+        "-A POSTROUTING -g CUST\n"
+        "-A CUST -d 198.51.100.12/32 -j RETURN\n"
+        "-A CUST -j IP-MASQ-AGENT\n"
+        "-A IP-MASQ-AGENT -j MASQUERADE\n",
+        ":CUST - [0:0]\n:IP-MASQ-AGENT - [0:0]\n",
+    )
+    _, lines, _ = explain(capsys, monkeypatch, "198.51.100.11", "198.51.100.12", "--from", path)
+    reason = "RETURN ends nat POSTROUTING, whose policy ACCEPT lets the packet leave unchanged"
+    assert [(line["verdict"], line["reason"], line["rule"]) for line in lines] == [
+        (
+            "no-masquerade",
+            f"rule 1 of POSTROUTING: {reason}",
+            {
+                "chain": "POSTROUTING",
+                "index": 1,
+                "line": 6,
+                "text": "-A POSTROUTING -d 198.51.100.11/32 -j RETURN",
+            },
+        ),
+        (
+            "no-masquerade",
+            f"rule 1 of CUST: {reason}",
+            {
+                "chain": "CUST",
+                "index": 1,
+                "line": 8,
+                "text": "-A CUST -d 198.51.100.12/32 -j RETURN",
+            },
+        ),
+    ]
+    assert "decided before the packet reaches the agent's chain IP-MASQ-AGENT" in lines[1]["notes"]
+
+
+@pytest.mark.parametrize("protocol", ["tcp", "TCP", "6", "Tcp"])
+def test_protocol_is_read_as_iptables_reads_p(capsys, monkeypatch, tmp_path, protocol):
+    path = dump(tmp_path, "-A POSTROUTING -p tcp -j MASQUERADE\n")
+    _, [line], _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path, "--protocol", protocol)
+    assert (line["verdict"], line["reason"]) == (
+        "masquerade",
+        "rule 1 of POSTROUTING: MASQUERADE rewrites the source address",
+    )
+
+
+def test_protocol_names_from_etc_protocols_match_numbers(capsys, monkeypatch, tmp_path):
+    if not Path("/etc/protocols").exists():
+        pytest.skip("no /etc/protocols")
+    path = dump(tmp_path, "-A POSTROUTING -p 47 -j MASQUERADE\n-A POSTROUTING -j ACCEPT\n")
+    _, lines, _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path, "--protocol", "GRE")
+    assert [line["rule"]["index"] for line in lines] == [1]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "message"),
+    [
+        ("bogus", "masqctl: --protocol 'bogus' is not a protocol name or number\n"),
+        ("256", "masqctl: --protocol '256' is not a protocol name or number\n"),
+        ("all", "masqctl: --protocol 'all': give the packet's own protocol (tcp, udp, ...)\n"),
+    ],
+)
+def test_a_protocol_iptables_does_not_know_is_refused(
+    capsys, monkeypatch, tmp_path, protocol, message
+):
+    path = dump(tmp_path, "-A POSTROUTING -p tcp -j MASQUERADE\n")
+    code, lines, err = explain(
+        capsys, monkeypatch, "192.0.2.1", "--from", path, "--protocol", protocol
+    )
+    assert (code, lines, err) == (2, [], message)

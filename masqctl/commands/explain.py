@@ -20,7 +20,12 @@ def run(
 ) -> int:
     """Explain every address; exit 0 (malformed input exits 2)."""
     from masqctl.commands.common import agent_inputs
-    from masqctl.explain.command import ExplainRequest, parse_mark, run_explain
+    from masqctl.explain.command import (
+        ExplainRequest,
+        parse_mark,
+        parse_protocol,
+        run_explain,
+    )
 
     if cni_conf is not None:
         from masqctl.hns.explain import check_cni_options, cni_explainer
@@ -39,7 +44,7 @@ def run(
             dump_path=dump,
             local_addresses=local_addresses or [],
             source=source,
-            protocol=protocol,
+            protocol=parse_protocol(protocol),
             mark=parse_mark(mark),
             iptables_mode=iptables_mode,
         )

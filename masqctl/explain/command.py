@@ -100,3 +100,17 @@ def parse_mark(text: str | None) -> int | None:
     if not 0 <= value <= 0xFFFFFFFF:
         raise UsageError(f"--mark: {text!r} is not a 32-bit mark")
     return value
+
+
+def parse_protocol(text: str | None) -> str | None:
+    """--protocol: a name (any case, /etc/protocols' too) or a number, as -p takes it."""
+    if text is None:
+        return None
+    from masqctl.explain.matches import PROTOCOL_NAMES, protocol_key
+
+    key = protocol_key(text)
+    if key == "all":
+        raise UsageError(f"--protocol {text!r}: give the packet's own protocol (tcp, udp, ...)")
+    if not (key in PROTOCOL_NAMES.values() or (key.isdigit() and int(key) <= 255)):
+        raise UsageError(f"--protocol {text!r} is not a protocol name or number")
+    return key

@@ -7,6 +7,7 @@ ADDRESS" (interfaces, conntrack, ipsets, ports...); the walker then follows both
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from masqctl.config.goparse import parse_address, parse_cidr
 
@@ -37,6 +38,29 @@ PROTOCOL_NAMES = {
     "136": "udplite",
     "33": "dccp",
 }
+
+
+def protocol_key(text: str) -> str:
+    """A protocol as ``-p`` names it, in one spelling: ``TCP``, ``tcp`` and ``6`` are
+    ``tcp`` (iptables takes names in any case, and numbers); others by their number."""
+    lowered = text.lower()
+    if lowered in PROTOCOL_NAMES or lowered.isdigit():
+        return PROTOCOL_NAMES.get(lowered.lstrip("0") or "0", lowered.lstrip("0") or "0")
+    if lowered in PROTOCOL_NAMES.values():
+        return lowered
+    number = _protocol_number(lowered)
+    return lowered if number is None else protocol_key(str(number))
+
+
+@lru_cache(maxsize=64)
+def _protocol_number(name: str) -> int | None:
+    """The number /etc/protocols gives ``name`` (None: no such name, or no file)."""
+    import socket
+
+    try:
+        return socket.getprotobyname(name)
+    except OSError:
+        return None
 
 
 @dataclass

@@ -11,12 +11,13 @@ import socket
 import struct
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from functools import partial
 from itertools import chain, repeat
 from typing import BinaryIO, Protocol
 
 from masqctl.errors import MasqctlError
-from masqctl.explain.addresses import Target, parse_target
+from masqctl.explain.addresses import Target, mapped_note, parse_target
 from masqctl.explain.verdict import Explanation
 
 MAX_REPORTED = 10
@@ -25,6 +26,16 @@ CHUNK_BYTES = 1 << 20
 
 class Explainer(Protocol):
     def explain(self, target: Target) -> Explanation: ...
+
+
+def answer(explainer: Explainer, target: Target) -> Explanation:
+    """The explanation of ``target``; an IPv4-mapped address says it was taken as IPv4."""
+    explanation = explainer.explain(target)
+    if not target.mapped:
+        return explanation
+    outcome = explanation.outcome
+    notes = (mapped_note(target), *outcome.notes)
+    return replace(explanation, outcome=replace(outcome, notes=notes))
 
 
 def render(explanation: Explanation, output_format: str) -> str:
@@ -117,7 +128,7 @@ def explain_lines(
             if not text:
                 continue
             try:
-                out.append(render(explainer.explain(parse_target(text)), output_format))
+                out.append(render(answer(explainer, parse_target(text)), output_format))
             except MasqctlError as error:
                 errors.add(line_number, str(error))
         write("".join(out).encode("utf-8", "surrogateescape"))  # bytes a dump kept
@@ -131,4 +142,4 @@ def explain_arguments(
     write: Callable[[str], object],
 ) -> None:
     """Answer addresses given on the command line (already parsed)."""
-    write("".join(render(explainer.explain(target), output_format) for target in targets))
+    write("".join(render(answer(explainer, target), output_format) for target in targets))

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from masqctl.config.goparse import parse_cidr
 from masqctl.explain.matches import (
-    PROTOCOL_NAMES,
     Condition,
     ParsedRule,
     in_cidr,
     option_values,
     parse_mark_value,
     parse_rule,
+    protocol_key,
 )
 from masqctl.explain.verdict import MASQUERADE, NO_MASQUERADE, UNDETERMINED
 from masqctl.netfilter.save_parser import SavedRule, Table
@@ -77,12 +78,12 @@ def judge(condition: Condition, packet: Packet) -> tuple[bool | None, str | None
             return None, None
         return in_cidr(words[1], packet.family, packet.source), None
     if kind == "-p":
-        wanted = PROTOCOL_NAMES.get(words[1].lower(), words[1].lower())
+        wanted = protocol_key(words[1])
         if wanted == "all":
             return True, None
         if packet.protocol is None:
             return None, None
-        return PROTOCOL_NAMES.get(packet.protocol, packet.protocol) == wanted, None
+        return protocol_key(packet.protocol) == wanted, None
     if kind == "comment":
         return True, None
     if kind == "addrtype":
@@ -90,6 +91,74 @@ def judge(condition: Condition, packet: Packet) -> tuple[bool | None, str | None
     if kind == "mark":
         return _mark(condition, packet)
     return None, None
+
+
+def implied(condition: Condition, forks: list[tuple[str, bool]]) -> bool | None:
+    """What the answers of earlier forks say about ``condition`` (ignoring its ``!``):
+    a packet has one protocol, one source address and one output interface, so once
+    ``-p tcp`` holds ``-p udp`` does not, and once ``-s 10.0.0.0/8`` holds ``-s
+    10.1.0.0/16`` is still open but ``-s 192.168.0.0/16`` fails."""
+    kind = condition.kind
+    if kind not in ("-s", "-p", "-i", "-o"):
+        return None
+    value = condition.words[1]
+    for text, taken in forks:
+        other_kind, _, other = text.partition(" ")
+        if other_kind != kind:
+            continue
+        if kind == "-s":
+            answer = _implied_cidr(other, taken, value)
+        elif kind == "-p":
+            answer = _implied_protocol(other, taken, value)
+        else:
+            answer = _implied_interface(other, taken, value)
+        if answer is not None:
+            return answer
+    return None
+
+
+def _implied_cidr(known: str, taken: bool, wanted: str) -> bool | None:
+    ranges = []
+    for text in (known, wanted):
+        if "," in text:
+            return None
+        if "/" not in text:
+            text += "/32" if ":" not in text else "/128"
+        try:
+            cidr = parse_cidr(text)
+        except ValueError:
+            return None
+        ranges.append((cidr.version, cidr.network, cidr.last()))
+    (known_version, first, last), (version, wanted_first, wanted_last) = ranges
+    if known_version != version:
+        return None
+    if taken and wanted_first <= first and last <= wanted_last:
+        return True  # the source is in the known range, all of it in the wanted one
+    if taken and (last < wanted_first or wanted_last < first):
+        return False
+    if not taken and first <= wanted_first and wanted_last <= last:
+        return False
+    return None
+
+
+def _implied_protocol(known: str, taken: bool, wanted: str) -> bool | None:
+    same = protocol_key(known) == protocol_key(wanted)
+    if taken:
+        return same
+    return False if same else None
+
+
+def _implied_interface(known: str, taken: bool, wanted: str) -> bool | None:
+    """Interface names, ``eth+`` standing for every name that starts with ``eth``."""
+
+    def covers(pattern: str, name: str) -> bool:  # every name ``name`` matches, pattern does
+        if pattern.endswith("+"):
+            return name.removesuffix("+").startswith(pattern[:-1])
+        return not name.endswith("+") and name == pattern
+
+    if taken:
+        return True if covers(wanted, known) else None if covers(known, wanted) else False
+    return False if covers(known, wanted) else None
 
 
 def _addrtype(condition: Condition, packet: Packet) -> tuple[bool | None, str | None]:
@@ -215,15 +284,33 @@ class TableWalker:
         self, state: Walk, parsed: ParsedRule, saved: SavedRule, position: int, pending: list[Walk]
     ) -> bool:
         """Whether every condition holds; an unjudgeable one forks a walk that re-runs
-        this rule with the opposite answer (and keeps it for the rest of the path)."""
+        this rule with the opposite answer (and keeps it for the rest of the path).
+
+        The conditions of a rule all have to hold, in whatever order the rule names
+        them: one that surely fails decides before any unjudgeable one forks."""
         chain_name, _, goto = state.stack[-1]
+        unknown: list[tuple[Condition, str]] = []
+        notes: list[str] = []
         for condition in parsed.conditions:
             result, note = judge(condition, state.packet)
-            if note and note not in state.notes:
-                state.notes.append(note)
+            if note:
+                notes.append(note)
             text = " ".join(condition.words)
             if result is None:
                 result = dict(state.forks).get(text)
+            if result is None:
+                result = implied(condition, state.forks)
+            if result is None:
+                unknown.append((condition, text))
+            elif result == condition.negated:
+                self._note(state, notes)
+                state.trace.append(Step(chain_name, position + 1, saved, "no match"))
+                return False
+        self._note(state, notes)
+        for condition, text in unknown:
+            result = dict(state.forks).get(text)
+            if result is None:
+                result = implied(condition, state.forks)
             if result is None:
                 other = state.copy()
                 other.stack[-1] = (chain_name, position, goto)
@@ -235,6 +322,12 @@ class TableWalker:
                 state.trace.append(Step(chain_name, position + 1, saved, "no match"))
                 return False
         return True
+
+    @staticmethod
+    def _note(state: Walk, notes: list[str]) -> None:
+        for note in notes:
+            if note not in state.notes:
+                state.notes.append(note)
 
     def _target(self, state: Walk, parsed: ParsedRule, step: Step) -> Path | None:
         target = parsed.target
@@ -251,7 +344,7 @@ class TableWalker:
             state.trace.append(replace(step, result="RETURN"))
             if self._return(state):
                 return None
-            return self._fall_off(state)
+            return self._fall_off(state, step)
         if target == "MARK":
             state.packet = replace(
                 state.packet, mark=apply_mark_target(parsed.target_args, state.packet.mark)
@@ -276,8 +369,10 @@ class TableWalker:
             state, UNDETERMINED, step, f"cannot tell what target {target} does to the packet"
         )
 
-    def _fall_off(self, state: Walk) -> Path:
-        """POSTROUTING ends (its policy is ACCEPT in nat); a RETURN of the agent decided."""
+    def _fall_off(self, state: Walk, ending: Step | None = None) -> Path:
+        """POSTROUTING ends (its policy is ACCEPT in nat); a RETURN of the agent decided,
+        or else the RETURN that ended it (``ending``: in POSTROUTING, or in a chain it
+        went to with -g)."""
         returns = [
             step
             for step in state.trace
@@ -289,6 +384,13 @@ class TableWalker:
                 NO_MASQUERADE,
                 returns[-1],
                 "RETURN, and no later rule in nat POSTROUTING masquerades it",
+            )
+        if ending is not None:
+            return self._end(
+                state,
+                NO_MASQUERADE,
+                ending,
+                "RETURN ends nat POSTROUTING, whose policy ACCEPT lets the packet leave unchanged",
             )
         return self._end(state, NO_MASQUERADE, None, "no rule in nat POSTROUTING masquerades it")
 
