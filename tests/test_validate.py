@@ -318,3 +318,22 @@ def test_enable_ipv6_wants_a_cidr_of_the_ipv6_chain(
 ) -> None:
     found, _ = findings_of(tmp_path, f"nonMasqueradeCIDRs: [{cidr}]\n", enable_ipv6=True)
     assert found == rules
+
+
+def test_alertmanager_templates_in_a_dump_do_not_hide_the_agents_configmap(
+    tmp_path: Path,
+) -> None:
+    """Go's define/template in a rendered ConfigMap are data, not a Helm chart."""
+    found, report = findings_of(
+        tmp_path,
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: v1\n  kind: ConfigMap\n"
+        "  metadata: {name: alertmanager-templates, namespace: monitoring}\n"
+        "  data:\n    default.tmpl: |\n"
+        '      {{ define "slack.text" }}{{ template "slack.title" . }}{{ end }}\n'
+        "- apiVersion: v1\n  kind: ConfigMap\n"
+        "  metadata: {name: ip-masq-agent, namespace: kube-system}\n"
+        "  data:\n    config: |\n      nonMasqueradeCIDRs: [10.0.0.1/8]\n",
+    )
+    assert found == [("MASQ003", 15, 28)]
+    assert report.summary() == "1 file, 1 config, 1 object skipped: 1 error, 0 warnings, 0 infos"

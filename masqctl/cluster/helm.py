@@ -162,10 +162,11 @@ def _misplaced(file: str, path: tuple[str, ...], key: Node) -> Finding:
 
 _ANY_GO_ACTION = re.compile(r"\{\{.*?\}\}")
 #: Go template actions only Helm charts write (a rendered manifest can hold other
-#: ``{{ }}`` text: Prometheus and Grafana templates inside ConfigMaps).
+#: ``{{ }}`` text: Prometheus, Grafana and Alertmanager templates inside ConfigMaps, and
+#: Alertmanager's use Go's own ``define`` and ``template``).
 _HELM_ACTION = re.compile(
     r"\{\{-?\s*(?:\.(?:Values|Release|Chart|Capabilities|Files|Template)\b|"
-    r"(?:include|template|define|toYaml|tpl|required)\b)"
+    r"(?:include|toYaml|tpl|required)\b)"
 )
 _JINJA_STATEMENT = re.compile(r"\{%-?\s*[A-Za-z]")
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
