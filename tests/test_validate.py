@@ -337,3 +337,31 @@ def test_alertmanager_templates_in_a_dump_do_not_hide_the_agents_configmap(
     )
     assert found == [("MASQ003", 15, 28)]
     assert report.summary() == "1 file, 1 config, 1 object skipped: 1 error, 0 warnings, 0 infos"
+
+
+BINARY_DATA_PAIR = (
+    "apiVersion: apps/v1\nkind: DaemonSet\n"
+    "metadata: {name: ip-masq-agent, namespace: kube-system}\n"
+    "spec:\n  template:\n    spec:\n      containers:\n      - name: ip-masq-agent\n"
+    "        image: registry.k8s.io/networking/ip-masq-agent:v2.12.6\n"
+    "        volumeMounts: [{name: config, mountPath: /etc/config}]\n"
+    "      volumes:\n      - name: config\n        configMap:\n          name: ip-masq-agent\n"
+    "          items: [{key: config, path: ip-masq-agent}]\n"
+    "---\napiVersion: v1\nkind: ConfigMap\n"
+    "metadata: {name: ip-masq-agent, namespace: kube-system}\n"
+    "binaryData:\n  config: {value}\n"
+)
+
+
+def test_a_binary_data_config_is_read_as_the_bytes_the_kubelet_writes(tmp_path: Path) -> None:
+    """kubectl create configmap --from-file puts a file that is not UTF-8 (a UTF-16 one)
+    into binaryData; the mounted file holds the decoded bytes."""
+    import base64
+
+    config = "\ufeffnonMasqueradeCIDRs: [10.0.0.1/8]\n".encode("utf-16-le")
+    value = base64.b64encode(config).decode()
+    found, report = findings_of(tmp_path, BINARY_DATA_PAIR.replace("{value}", value))
+    assert found == [("MASQ003", 21, 11), ("MASQ059", 21, 11)]
+    assert report.findings[0].message == (
+        'CIDR "10.0.0.1/8" has host bits set; the agent rejects it (did you mean 10.0.0.0/8?)'
+    )
