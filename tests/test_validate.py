@@ -365,3 +365,27 @@ def test_a_binary_data_config_is_read_as_the_bytes_the_kubelet_writes(tmp_path: 
     assert report.findings[0].message == (
         'CIDR "10.0.0.1/8" has host bits set; the agent rejects it (did you mean 10.0.0.0/8?)'
     )
+
+
+def test_another_charts_templates_in_a_directory_are_skipped_not_templates(
+    tmp_path: Path,
+) -> None:
+    """A repository's own Helm chart is unrelated YAML, as its values and workflows are;
+    a template that is about masquerading still gets its info."""
+    templates = tmp_path / "charts/web/templates"
+    templates.mkdir(parents=True)
+    (templates / "deployment.yaml").write_text(
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include "web.fullname" . }}\n'
+    )
+    (templates / "masq.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ip-masq-agent\n"
+        "  namespace: {{ .Release.Namespace }}\n"
+    )
+    report = validate_paths([str(tmp_path)], strict=True)
+    assert [(f.file, f.line, f.column, f.rule) for f in report.findings] == [
+        (str(templates / "masq.yaml"), 5, 14, "MASQ057")
+    ]
+    (templates / "masq.yaml").unlink()
+    report = validate_paths([str(tmp_path)], strict=True)
+    assert (report.findings, report.exit_code()) == ([], 0)
+    assert report.summary() == "1 file, 0 configs, 1 object skipped: 0 errors, 0 warnings, 0 infos"

@@ -76,6 +76,8 @@ class ReadFile:
     non_text_data: list[tuple[str, Node]] = field(default_factory=list)
     #: A manifest that could not be parsed: (message, line, column).
     syntax_error: tuple[str, int, int] | None = None
+    #: Skipped as neither a manifest nor an agent config (``skip_unrelated``).
+    unrelated: bool = False
 
 
 def expand_paths(paths: list[str]) -> list[tuple[str, bool]]:
@@ -354,6 +356,7 @@ def read_input(path: str, skip_unrelated: bool = False) -> ReadFile:
         result.syntax_error = None
         if skip_unrelated and not looks_like_agent_config(documents):
             result.skipped_objects += 1
+            result.unrelated = True
             return result
         # A raw agent config: the agent's own reader reports any syntax error in it.
         result.configs.append(FoundConfig(ConfigText(text, file)))
