@@ -227,14 +227,14 @@ class _Checked:
                 self.cases.setdefault(id(found), [])
             for found, finding in placed:
                 self.cases[id(found)].append(finding)
+            spans = [(found, _span(found)) for found in group]  # once: a text may be huge
             for finding in found_here:
                 self.add(finding)
                 owner = next(
                     (
                         found
-                        for found in group
-                        if found.text.file == finding.file
-                        and _span(found)[0] <= finding.line <= _span(found)[1]
+                        for found, (first, last) in spans
+                        if found.text.file == finding.file and first <= finding.line <= last
                     ),
                     group[0],
                 )
