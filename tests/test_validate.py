@@ -398,3 +398,23 @@ def test_a_huge_config_with_many_findings_is_filed_in_linear_time(tmp_path: Path
     _, report = findings_of(tmp_path, "nonMasqueradeCIDRs:\n" + cidrs)
     assert report.summary() == "1 file, 1 config: 1 error, 14880 warnings, 0 infos"
     assert len(report.cases) == 1 and len(report.cases[0].findings) == 14881
+
+
+def test_a_block_with_an_indentation_indicator_points_at_the_column_in_the_manifest(
+    tmp_path: Path,
+) -> None:
+    """go-yaml (kubectl) writes ``|2`` for a text whose first line starts with spaces:
+    those spaces belong to the text, not to the block's indentation."""
+    found, _ = findings_of(
+        tmp_path,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ip-masq-agent\n"
+        "  namespace: kube-system\ndata:\n  config: |2\n      nonMasqueradeCIDRs: [10.0.0.1/8]\n",
+    )
+    assert found == [("MASQ003", 8, 28)]
+    found, _ = findings_of(
+        tmp_path,
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n"
+        "  metadata: {name: ip-masq-agent, namespace: kube-system}\n"
+        "  data:\n    config: |-2\n        nonMasqueradeCIDRs:\n        - 10.0.0.1/8\n",
+    )
+    assert found == [("MASQ003", 10, 11)]
