@@ -418,3 +418,28 @@ def test_a_block_with_an_indentation_indicator_points_at_the_column_in_the_manif
         "  data:\n    config: |-2\n        nonMasqueradeCIDRs:\n        - 10.0.0.1/8\n",
     )
     assert found == [("MASQ003", 10, 11)]
+
+
+def test_a_configmap_only_the_daemonset_names_counts_as_a_config_not_as_skipped(
+    tmp_path: Path,
+) -> None:
+    """Its name and key are not the agent's, so read alone it is skipped; the DaemonSet
+    mounts it as /etc/config/ip-masq-agent, so it is the config checked."""
+    text = (
+        BINARY_DATA_PAIR.replace("name: ip-masq-agent\n", "name: masq-settings\n")
+        .replace("{key: config,", "{key: settings,")
+        .replace(
+            "{name: ip-masq-agent, namespace: kube-system}\nbinaryData",
+            "{name: masq-settings, namespace: kube-system}\nbinaryData",
+        )
+        .replace(
+            "binaryData:\n  config: {value}\n",
+            "data:\n  settings: |\n    nonMasqueradeCIDRs: [10.0.0.1/8]\n",
+        )
+    )
+    found, report = findings_of(tmp_path, text)
+    assert found == [("MASQ059", 22, 5), ("MASQ003", 22, 26)]
+    assert report.summary() == "1 file, 1 config, 1 object skipped: 1 error, 0 warnings, 1 info"
+    assert [(case.name, case.line, len(case.findings)) for case in report.cases] == [
+        ("agent config", 22, 2)
+    ]
