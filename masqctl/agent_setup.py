@@ -22,7 +22,8 @@ from masqctl.errors import MasqctlError, UsageError
 from masqctl.flavours.base import Flavour
 
 if TYPE_CHECKING:
-    from masqctl.cluster.model import AgentDeployment
+    from masqctl.cluster.model import AgentDeployment, MountedFile
+    from masqctl.config.agent_parser import ConfigText
     from masqctl.config.sources import FoundConfig, ReadFile
     from masqctl.model import MasqConfig
     from masqctl.ruleset import Ruleset
@@ -281,10 +282,36 @@ def mounted_configs(deployment: AgentDeployment, reads: list[ReadFile]) -> list[
         )
         if match is None:
             file = mounted.configmap_file or ""
-            text = embedded_config(mounted.value, file, lines.get(file, []))
+            text = _binary_config(mounted, file) or embedded_config(
+                mounted.value, file, lines.get(file, [])
+            )
             match = FoundConfig(text, None, mounted.key)
         configs.append(FoundConfig(match.text, match.configmap, match.data_key, mounted.filename))
     return configs
+
+
+def _binary_config(mounted: MountedFile, file: str) -> ConfigText | None:
+    """The config of a ``binaryData`` key: the bytes the kubelet writes into the file (the
+    value base64-decoded), as the agent reads them; None for a ``data`` key, or a value
+    that is not base64 (the API server refuses it) or not text."""
+    import base64
+    import binascii
+
+    from masqctl.config.agent_parser import ConfigText
+    from masqctl.config.nodes import DocumentError
+    from masqctl.config.sources import decode_text
+
+    assert mounted.configmap_node is not None and mounted.value is not None
+    node = mounted.value
+    binary = mounted.configmap_node.get("binaryData")
+    if binary is None or not any(value is node for _, value in binary.items()):
+        return None
+    encoded = "" if node.value is None else str(node.value)
+    try:
+        text = decode_text(base64.b64decode(encoded.replace("\n", ""), validate=True))
+    except (binascii.Error, ValueError, DocumentError):
+        return None
+    return ConfigText(text, file, lambda _line, _column: (node.line, node.column))
 
 
 def effective_ruleset(

@@ -157,6 +157,11 @@ def validate_paths(
     for read in reads:
         report.configs += sum(1 for found in read.configs if id(found) in checked.cases)
         report.configs += read.path in checked.values_configs
+        mounted_only = checked.mounted_only.get(read.path, [])
+        report.configs += len(mounted_only)
+        listed = {id(info.node) for info in read.configmaps}
+        # a ConfigMap not named as the agent's was counted as skipped, yet its DaemonSet reads it
+        report.skipped_objects -= len({id(node) for _, node in mounted_only} - listed)
         report.texts[read.path] = read.lines
         checked.report(read, report, rules or RuleFilter())
     return report
@@ -201,6 +206,9 @@ class _Checked:
         self.mounted_configmaps: set[int] = set()
         #: The Helm values files whose agent config was read.
         self.values_configs: set[str] = set()
+        #: By file: the configs a DaemonSet reads that reading the file alone did not find
+        #: (a ConfigMap not named as the agent's, a binaryData key), with their ConfigMap.
+        self.mounted_only: dict[str, list[tuple[FoundConfig, Node]]] = {}
         for finding in wiring:
             self.add(finding)
 
@@ -227,14 +235,14 @@ class _Checked:
                 self.cases.setdefault(id(found), [])
             for found, finding in placed:
                 self.cases[id(found)].append(finding)
+            spans = [(found, _span(found)) for found in group]  # once: a text may be huge
             for finding in found_here:
                 self.add(finding)
                 owner = next(
                     (
                         found
-                        for found in group
-                        if found.text.file == finding.file
-                        and _span(found)[0] <= finding.line <= _span(found)[1]
+                        for found, (first, last) in spans
+                        if found.text.file == finding.file and first <= finding.line <= last
                     ),
                     group[0],
                 )
@@ -260,12 +268,17 @@ class _Checked:
             for found in read.configs
         }
         group = []
-        for found in files:
+        # mounted_configs' configs, one per file read whose ConfigMap is among the inputs
+        configmaps = [m.configmap_node for m in deployment.read_files if m.value is not None]
+        listed = [node for node in configmaps if node is not None]
+        for found, configmap in zip(files, listed, strict=True):
             original = originals.get(
                 (id(found.configmap.node) if found.configmap else 0, found.data_key)
             )
             self.claimed.add(id(original or found))
             group.append(original or found)
+            if original is None:
+                self.mounted_only.setdefault(found.text.file, []).append((found, configmap))
         message = "; ".join(deployment_notes(deployment, agent.given))
         context = finding_at("MASQ059", Origin(deployment.file, 0, 1, ""), message)
         self.group(flavour, flags, group, context)
@@ -330,7 +343,8 @@ class _Checked:
         report.findings.extend(mine)
         in_cases: set[int] = set()
         cases = []
-        for found in read.configs:
+        mounted_only = [found for found, _ in self.mounted_only.get(read.path, [])]
+        for found in [*read.configs, *mounted_only]:
             if id(found) not in self.cases:
                 continue
             own = kept(self.cases[id(found)] + self.held.get(id(found.configmap), []))

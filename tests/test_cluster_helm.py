@@ -226,6 +226,9 @@ def test_placeholders_are_found_where_they_are(
         '    nsenter --mount=/hostproc/1/ns/mnt "${BIN_PATH}/cilium-sysctlfix";',
         "    summary: '{{ $labels.instance }} is down'",
         '    {"legendFormat": "{{pod}}", "datasource": "${DS_PROMETHEUS}"}',
+        '    {{ define "slack.title" }}[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}'
+        "{{ end }}",
+        '    {{ define "slack.text" }}{{ template "slack.title" . }}{{ end }}',
     ],
 )
 def test_rendered_manifests_with_other_braces_are_not_templates(tmp_path: Path, block: str) -> None:

@@ -318,3 +318,128 @@ def test_enable_ipv6_wants_a_cidr_of_the_ipv6_chain(
 ) -> None:
     found, _ = findings_of(tmp_path, f"nonMasqueradeCIDRs: [{cidr}]\n", enable_ipv6=True)
     assert found == rules
+
+
+def test_alertmanager_templates_in_a_dump_do_not_hide_the_agents_configmap(
+    tmp_path: Path,
+) -> None:
+    """Go's define/template in a rendered ConfigMap are data, not a Helm chart."""
+    found, report = findings_of(
+        tmp_path,
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: v1\n  kind: ConfigMap\n"
+        "  metadata: {name: alertmanager-templates, namespace: monitoring}\n"
+        "  data:\n    default.tmpl: |\n"
+        '      {{ define "slack.text" }}{{ template "slack.title" . }}{{ end }}\n'
+        "- apiVersion: v1\n  kind: ConfigMap\n"
+        "  metadata: {name: ip-masq-agent, namespace: kube-system}\n"
+        "  data:\n    config: |\n      nonMasqueradeCIDRs: [10.0.0.1/8]\n",
+    )
+    assert found == [("MASQ003", 15, 28)]
+    assert report.summary() == "1 file, 1 config, 1 object skipped: 1 error, 0 warnings, 0 infos"
+
+
+BINARY_DATA_PAIR = (
+    "apiVersion: apps/v1\nkind: DaemonSet\n"
+    "metadata: {name: ip-masq-agent, namespace: kube-system}\n"
+    "spec:\n  template:\n    spec:\n      containers:\n      - name: ip-masq-agent\n"
+    "        image: registry.k8s.io/networking/ip-masq-agent:v2.12.6\n"
+    "        volumeMounts: [{name: config, mountPath: /etc/config}]\n"
+    "      volumes:\n      - name: config\n        configMap:\n          name: ip-masq-agent\n"
+    "          items: [{key: config, path: ip-masq-agent}]\n"
+    "---\napiVersion: v1\nkind: ConfigMap\n"
+    "metadata: {name: ip-masq-agent, namespace: kube-system}\n"
+    "binaryData:\n  config: {value}\n"
+)
+
+
+def test_a_binary_data_config_is_read_as_the_bytes_the_kubelet_writes(tmp_path: Path) -> None:
+    """kubectl create configmap --from-file puts a file that is not UTF-8 (a UTF-16 one)
+    into binaryData; the mounted file holds the decoded bytes."""
+    import base64
+
+    config = "\ufeffnonMasqueradeCIDRs: [10.0.0.1/8]\n".encode("utf-16-le")
+    value = base64.b64encode(config).decode()
+    found, report = findings_of(tmp_path, BINARY_DATA_PAIR.replace("{value}", value))
+    assert found == [("MASQ003", 21, 11), ("MASQ059", 21, 11)]
+    assert report.findings[0].message == (
+        'CIDR "10.0.0.1/8" has host bits set; the agent rejects it (did you mean 10.0.0.0/8?)'
+    )
+
+
+def test_another_charts_templates_in_a_directory_are_skipped_not_templates(
+    tmp_path: Path,
+) -> None:
+    """A repository's own Helm chart is unrelated YAML, as its values and workflows are;
+    a template that is about masquerading still gets its info."""
+    templates = tmp_path / "charts/web/templates"
+    templates.mkdir(parents=True)
+    (templates / "deployment.yaml").write_text(
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include "web.fullname" . }}\n'
+    )
+    (templates / "masq.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ip-masq-agent\n"
+        "  namespace: {{ .Release.Namespace }}\n"
+    )
+    report = validate_paths([str(tmp_path)], strict=True)
+    assert [(f.file, f.line, f.column, f.rule) for f in report.findings] == [
+        (str(templates / "masq.yaml"), 5, 14, "MASQ057")
+    ]
+    (templates / "masq.yaml").unlink()
+    report = validate_paths([str(tmp_path)], strict=True)
+    assert (report.findings, report.exit_code()) == ([], 0)
+    assert report.summary() == "1 file, 0 configs, 1 object skipped: 0 errors, 0 warnings, 0 infos"
+
+
+def test_a_huge_config_with_many_findings_is_filed_in_linear_time(tmp_path: Path) -> None:
+    """Each finding's config was found by counting the lines of the whole text anew: 20,000
+    findings in a 20,000-line config took seconds, 200,000 took minutes."""
+    cidrs = "".join(f"  - 10.{(i % 5000) // 256}.{i % 256}.0/24\n" for i in range(20000))
+    _, report = findings_of(tmp_path, "nonMasqueradeCIDRs:\n" + cidrs)
+    assert report.summary() == "1 file, 1 config: 1 error, 14880 warnings, 0 infos"
+    assert len(report.cases) == 1 and len(report.cases[0].findings) == 14881
+
+
+def test_a_block_with_an_indentation_indicator_points_at_the_column_in_the_manifest(
+    tmp_path: Path,
+) -> None:
+    """go-yaml (kubectl) writes ``|2`` for a text whose first line starts with spaces:
+    those spaces belong to the text, not to the block's indentation."""
+    found, _ = findings_of(
+        tmp_path,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ip-masq-agent\n"
+        "  namespace: kube-system\ndata:\n  config: |2\n      nonMasqueradeCIDRs: [10.0.0.1/8]\n",
+    )
+    assert found == [("MASQ003", 8, 28)]
+    found, _ = findings_of(
+        tmp_path,
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n"
+        "  metadata: {name: ip-masq-agent, namespace: kube-system}\n"
+        "  data:\n    config: |-2\n        nonMasqueradeCIDRs:\n        - 10.0.0.1/8\n",
+    )
+    assert found == [("MASQ003", 10, 11)]
+
+
+def test_a_configmap_only_the_daemonset_names_counts_as_a_config_not_as_skipped(
+    tmp_path: Path,
+) -> None:
+    """Its name and key are not the agent's, so read alone it is skipped; the DaemonSet
+    mounts it as /etc/config/ip-masq-agent, so it is the config checked."""
+    text = (
+        BINARY_DATA_PAIR.replace("name: ip-masq-agent\n", "name: masq-settings\n")
+        .replace("{key: config,", "{key: settings,")
+        .replace(
+            "{name: ip-masq-agent, namespace: kube-system}\nbinaryData",
+            "{name: masq-settings, namespace: kube-system}\nbinaryData",
+        )
+        .replace(
+            "binaryData:\n  config: {value}\n",
+            "data:\n  settings: |\n    nonMasqueradeCIDRs: [10.0.0.1/8]\n",
+        )
+    )
+    found, report = findings_of(tmp_path, text)
+    assert found == [("MASQ059", 22, 5), ("MASQ003", 22, 26)]
+    assert report.summary() == "1 file, 1 config, 1 object skipped: 1 error, 0 warnings, 1 info"
+    assert [(case.name, case.line, len(case.findings)) for case in report.cases] == [
+        ("agent config", 22, 2)
+    ]

@@ -162,10 +162,11 @@ def _misplaced(file: str, path: tuple[str, ...], key: Node) -> Finding:
 
 _ANY_GO_ACTION = re.compile(r"\{\{.*?\}\}")
 #: Go template actions only Helm charts write (a rendered manifest can hold other
-#: ``{{ }}`` text: Prometheus and Grafana templates inside ConfigMaps).
+#: ``{{ }}`` text: Prometheus, Grafana and Alertmanager templates inside ConfigMaps, and
+#: Alertmanager's use Go's own ``define`` and ``template``).
 _HELM_ACTION = re.compile(
     r"\{\{-?\s*(?:\.(?:Values|Release|Chart|Capabilities|Files|Template)\b|"
-    r"(?:include|template|define|toYaml|tpl|required)\b)"
+    r"(?:include|toYaml|tpl|required)\b)"
 )
 _JINJA_STATEMENT = re.compile(r"\{%-?\s*[A-Za-z]")
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -185,8 +186,12 @@ def template_finding(read: ReadFile) -> Finding | None:
     placeholders cause.  Where the file does not parse (or is a raw agent config), any
     ``{{ }}``, ``{% %}`` or ``${VAR}`` counts; in a manifest that parses, only Helm's own
     actions and Jinja statements (other ``{{ }}`` text is common in rendered dashboards
-    and alert rules), and ``${VAR}`` inside an agent config.
+    and alert rules), and ``${VAR}`` inside an agent config.  A file skipped as unrelated
+    (in a directory, or with --skip-unrelated) counts only when it mentions masquerading
+    at all: another chart's templates are not the agent's business.
     """
+    if read.unrelated and not any("masq" in line.lower() for line in read.lines):
+        return None
     loose = read.syntax_error is not None or any(c.configmap is None for c in read.configs)
     kinds = [("helm", _HELM_ACTION), ("jinja", _JINJA_STATEMENT)]
     if loose:

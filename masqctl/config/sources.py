@@ -76,6 +76,8 @@ class ReadFile:
     non_text_data: list[tuple[str, Node]] = field(default_factory=list)
     #: A manifest that could not be parsed: (message, line, column).
     syntax_error: tuple[str, int, int] | None = None
+    #: Skipped as neither a manifest nor an agent config (``skip_unrelated``).
+    unrelated: bool = False
 
 
 def expand_paths(paths: list[str]) -> list[tuple[str, bool]]:
@@ -246,13 +248,30 @@ def embedded_config(node: Node, file: str, manifest_lines: list[str]) -> ConfigT
     start_line = node.line
     if node.style not in ("|", ">"):
         return ConfigText(node.value, file, lambda _line, _column: (node.line, node.column))
-    indent = next(
+    indent = _block_indent(node, manifest_lines) or next(
         (len(raw) - len(raw.lstrip(" ")) for raw in manifest_lines[start_line:] if raw.strip()),
         0,
     )
     if node.style == ">":
         return ConfigText(node.value, file, lambda _line, _column: (start_line + 1, indent + 1))
     return ConfigText(node.value, file, lambda line, column: (start_line + line, indent + column))
+
+
+_BLOCK_HEADER = re.compile(r"[|>](?:[+-]?([1-9])|([1-9])?[+-]?)")
+
+
+def _block_indent(node: Node, manifest_lines: list[str]) -> int | None:
+    """A block scalar's indentation when its header gives it (``config: |2``, as go-yaml
+    writes a text whose first line starts with a space): the parent's indentation plus
+    the indicator; the text's own leading spaces then belong to the text."""
+    if not 0 < node.line <= len(manifest_lines):
+        return None
+    header = _BLOCK_HEADER.match(manifest_lines[node.line - 1], node.column - 1)
+    indicator = header and (header.group(1) or header.group(2))
+    if not indicator:
+        return None
+    line = manifest_lines[node.line - 1]
+    return len(line) - len(line.lstrip(" -")) + int(indicator)
 
 
 _AGENT_KEY_WORDS = ("nonmasqueradecidrs", "cidrlimit", "masqlinklocal", "resyncinterval")
@@ -354,6 +373,7 @@ def read_input(path: str, skip_unrelated: bool = False) -> ReadFile:
         result.syntax_error = None
         if skip_unrelated and not looks_like_agent_config(documents):
             result.skipped_objects += 1
+            result.unrelated = True
             return result
         # A raw agent config: the agent's own reader reports any syntax error in it.
         result.configs.append(FoundConfig(ConfigText(text, file)))
