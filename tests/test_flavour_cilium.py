@@ -439,7 +439,7 @@ NO_DEFAULTS = (
         ("data/cilium/kubectl-commented-example.yaml", (4, 5), "169.254.0.0/16\n"),
         ("data/cilium/helm-empty-list.yaml", (10, 6), "169.254.0.0/16\n"),
         ("data/cilium/kubectl-braces.yaml", (3, 11), "169.254.0.0/16\n"),
-        ("data/cilium/kubectl-newline.yaml", (4, 1), "169.254.0.0/16\n"),
+        ("data/cilium/kubectl-newline.yaml", (4, 5), "169.254.0.0/16\n"),
         ("cm.yaml", (10, 5), ""),
     ],
     ids=["commented-example", "empty-list", "braces", "newline", "only-masqLinkLocal"],
