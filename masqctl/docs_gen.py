@@ -102,5 +102,19 @@ def main(root: str = ".") -> int:
     return 0
 
 
+USAGE = f"usage: {REGENERATE} [ROOT]  (ROOT: the repository root, default .)"
+
+
+def cli(argv: list[str]) -> int:
+    """``main`` for the command line: an option is never taken for the root directory."""
+    if argv[:1] in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
+    if len(argv) > 1 or any(arg.startswith("-") for arg in argv):
+        print(USAGE, file=sys.stderr)
+        return 2
+    return main(*argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:2]))
+    sys.exit(cli(sys.argv[1:]))

@@ -82,3 +82,21 @@ def test_regenerating_writes_the_completions_and_the_checks_page(tmp_path: Path)
             ROOT / completion_path(shell)
         ).read_text()
     assert (tmp_path / CHECKS_PAGE).read_text() == checks_markdown()
+
+
+def test_regenerating_takes_no_option_for_the_root_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from masqctl.docs_gen import cli
+
+    monkeypatch.chdir(tmp_path)
+    usage = "usage: python -m masqctl.docs_gen [ROOT]  (ROOT: the repository root, default .)\n"
+    assert cli(["--help"]) == 0
+    assert capsys.readouterr() == (usage, "")
+    assert cli(["-h"]) == 0
+    assert capsys.readouterr() == (usage, "")
+    assert cli(["--root"]) == 2
+    assert capsys.readouterr() == ("", usage)
+    assert cli(["a", "b"]) == 2
+    assert capsys.readouterr() == ("", usage)
+    assert list(tmp_path.iterdir()) == []
