@@ -122,6 +122,8 @@ def run_command(command: str, cwd: Path) -> tuple[str, int]:
     ci = ("GITHUB_ACTIONS", "CI_PROJECT_DIR", "NO_COLOR")
     env = {k: v for k, v in os.environ.items() if k not in ci}
     env.update(COLUMNS="80", TERM="dumb")
+    # the masqctl beside these docs, not whichever one the interpreter has installed
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     output, code = stdin, 0
     for argv in stages:
         reason = unsafe_reason(argv)
