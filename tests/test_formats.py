@@ -35,6 +35,8 @@ def masqctl(
 ) -> subprocess.CompletedProcess[str]:
     ci = ("GITHUB_ACTIONS", "CI_PROJECT_DIR", "NO_COLOR")
     clean = {k: v for k, v in os.environ.items() if k not in ci}
+    # run in another directory, it would import the installed masqctl, not this tree's
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), clean.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-m", "masqctl", *args],
         cwd=cwd,
