@@ -145,14 +145,24 @@ def resolve(
         flavour = get_flavour(flavour_name)
         return AgentSetup(flavour, flavour.agent_flags(given), None, tuple(paths))
     reads = read_inputs(files)
-    deployment = _deployment(reads, flavour_name)
+    deployment, passed_over = _deployment(reads, flavour_name)
     if deployment is None:
         from masqctl.config.load import configs_of
 
         flavour = get_flavour(flavour_name)
         found = configs_of(reads)
+        notes = tuple(
+            f"--flavour {flavour.name}: {other.label} runs {other.flavour.name}'s agent, so "
+            f"the inputs are read as {flavour.name}'s agent reads them, without that "
+            "DaemonSet's flags and volumes"
+            for other in passed_over
+        )
         return AgentSetup(
-            flavour, flavour.agent_flags(given), tuple(flavour.files_read(found)), tuple(paths)
+            flavour,
+            flavour.agent_flags(given),
+            tuple(flavour.files_read(found)),
+            tuple(paths),
+            notes,
         )
     return _from_deployment(deployment, reads, given, tuple(paths))
 
@@ -184,12 +194,17 @@ def read_inputs(paths: Sequence[str]) -> list[ReadFile]:
     return reads
 
 
-def _deployment(reads: list[ReadFile], flavour_name: str | None) -> AgentDeployment | None:
-    """The one agent DaemonSet among the inputs (of ``--flavour``, when given), or None."""
+def _deployment(
+    reads: list[ReadFile], flavour_name: str | None
+) -> tuple[AgentDeployment | None, list[AgentDeployment]]:
+    """The one agent DaemonSet among the inputs (of ``--flavour``, when given), or None;
+    and the DaemonSets of other flavours that ``--flavour`` passed over."""
     from masqctl.cluster.agents import find_agents
 
     deployments = find_agents(reads).deployments
+    passed_over: list[AgentDeployment] = []
     if flavour_name:
+        passed_over = [d for d in deployments if d.flavour.name != flavour_name]
         deployments = [d for d in deployments if d.flavour.name == flavour_name]
     if len(deployments) > 1:
         raise UsageError(
@@ -197,7 +212,7 @@ def _deployment(reads: list[ReadFile], flavour_name: str | None) -> AgentDeploym
             + ", ".join(f"{d.label} ({d.flavour.name})" for d in deployments)
             + "): give one, or choose with --flavour"
         )
-    return deployments[0] if deployments else None
+    return (deployments[0], []) if deployments else (None, passed_over)
 
 
 def _from_deployment(

@@ -835,6 +835,22 @@ def test_render_and_show_say_which_flags_override_the_daemonsets() -> None:
     ]
 
 
+def test_a_flavour_other_than_the_daemonsets_says_the_daemonset_is_passed_over() -> None:
+    render = masqctl(DATA, "render", *GKE_CONFIGS, "--flavour", "upstream")
+    assert render.returncode == 0
+    assert render.stderr == (
+        "masqctl: note: --flavour upstream: DaemonSet kube-system/ip-masq-agent runs gke's "
+        "agent, so the inputs are read as upstream's agent reads them, without that "
+        "DaemonSet's flags and volumes\n"
+    )
+    assert render.stdout == payload(
+        "IP-MASQ-AGENT",
+        ("172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"),
+        MASQUERADE + " --random-fully",
+    )
+    assert masqctl(DATA, "render", *GKE_CONFIGS, "--flavour", "gke").stderr == GKE_NOTE
+
+
 def test_a_flag_with_the_daemonsets_own_value_overrides_nothing() -> None:
     render = masqctl(DATA, "render", *GKE_CONFIGS, "--masq-chain", "IP-MASQ", "--no-random-fully")
     assert render.stderr == GKE_NOTE
