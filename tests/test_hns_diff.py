@@ -242,7 +242,7 @@ def test_json_output_is_the_documented_form(capsys, monkeypatch):
     [
         (["--cni-conf", "missing.conf"], "missing.conf: cannot read: No such file or directory"),
         (["--cni-conf", FLANNEL_V2, "--from", "x.txt"], "--cni-conf and --from/--from6 exclude"),
-        (["--cni-conf", FLANNEL_V2, "--watch", "10"], "--metrics-file and --watch do not go"),
+        (["--cni-conf", FLANNEL_V2, "--watch", "10"], "--watch does not go"),
         (["--cni-conf", FLANNEL_V2, "-o", "prometheus"], "unknown output 'prometheus'"),
     ],
 )
@@ -309,3 +309,19 @@ def test_policies_calico_decodes_otherwise_are_not_judged(capsys, monkeypatch) -
     conf = '{"type": "calico", "policies": [5]}\n'
     code, _, err = diff(capsys, monkeypatch, "--cni-conf", "-", stdin=conf)
     assert (code, "cannot decode" in err) == (1, False)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (("--watch", "60"), "--watch does"),
+        (("--metrics-file", "m.prom"), "--metrics-file does"),
+        (("--watch", "60", "--metrics-file", "m.prom"), "--metrics-file and --watch do"),
+    ],
+)
+def test_the_live_checks_options_are_refused_by_name(capsys, monkeypatch, options, named) -> None:
+    assert diff(capsys, monkeypatch, "--cni-conf", "-", *options) == (
+        2,
+        "",
+        f"masqctl: {named} not go with --cni-conf\n",
+    )

@@ -179,5 +179,12 @@ def check_cni_options(
     """--cni-conf compares a file: refuse the options of the live-table comparison."""
     if dump is not None or dump6 is not None:
         raise UsageError("--cni-conf and --from/--from6 exclude each other")
-    if metrics_file is not None or watch is not None:
-        raise UsageError("--metrics-file and --watch do not go with --cni-conf")
+    given = [
+        name
+        for name, value in (("--metrics-file", metrics_file), ("--watch", watch))
+        if value is not None
+    ]
+    if given:
+        raise UsageError(
+            f"{' and '.join(given)} {'do' if len(given) > 1 else 'does'} not go with --cni-conf"
+        )
