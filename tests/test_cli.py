@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,40 @@ def test_apply_fast_path_imports_neither_typer_nor_rich() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout == "[]\n"
+
+
+# ---- a stdout nobody reads ------------------------------------------------------------
+
+
+def masqctl_into_closed_pipe(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``masqctl ARGS | head -0``: stdout is a pipe whose reader is gone."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "masqctl", *args],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+
+
+@pytest.mark.parametrize("args", [["--version"], ["render"], ["validate", "--list-checks"]])
+def test_a_closed_pipe_is_exit_2_without_a_word(args: list[str]) -> None:
+    result = masqctl_into_closed_pipe(args)
+    assert (result.returncode, result.stderr) == (2, "")
+
+
+def test_a_closed_stdout_is_one_line_and_exit_2() -> None:
+    result = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m masqctl render >&-', sys.executable],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (2, "masqctl: cannot write: stdout is closed\n")
