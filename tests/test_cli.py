@@ -199,3 +199,20 @@ def test_a_closed_stdout_is_one_line_and_exit_2() -> None:
         check=False,
     )
     assert (result.returncode, result.stderr) == (2, "masqctl: cannot write: stdout is closed\n")
+
+
+def test_an_unknown_flavour_in_the_environment_is_named_as_coming_from_there(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MASQCTL_FLAVOUR", "aks")
+    assert main(["render"]) == 2
+    assert capsys.readouterr() == (
+        "",
+        "masqctl: unknown $MASQCTL_FLAVOUR flavour 'aks' "
+        "(choose from upstream, gke, azure-v2, cilium)\n",
+    )
+    assert main(["render", "--flavour", "gke", "-o", "save"]) == 0
+    assert main(["render", "--flavour", "kops"]) == 2
+    assert capsys.readouterr().err == (
+        "masqctl: unknown flavour 'kops' (choose from upstream, gke, azure-v2, cilium)\n"
+    )
