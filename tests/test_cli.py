@@ -216,3 +216,15 @@ def test_an_unknown_flavour_in_the_environment_is_named_as_coming_from_there(
     assert capsys.readouterr().err == (
         "masqctl: unknown flavour 'kops' (choose from upstream, gke, azure-v2, cilium)\n"
     )
+
+
+@pytest.mark.parametrize("args", [["-o", ""], ["--format="]])
+def test_an_empty_render_format_is_unknown_not_the_default(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    assert main(["render", *args]) == 2
+    assert capsys.readouterr() == (
+        "",
+        "masqctl: unknown format '' (choose from iptables, save, list, json, windows-v1, "
+        "windows-v2, cilium-map)\n",
+    )
