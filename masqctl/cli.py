@@ -79,7 +79,7 @@ def _typer_function(command: Command) -> Any:
                 command.arguments.dest,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=typer.Argument(
-                    None, help=command.arguments.help, metavar=command.arguments.metavar
+                    None, help=command.arguments.help, metavar=f"{command.arguments.metavar}..."
                 ),
                 annotation=list[str] | None,
             ),

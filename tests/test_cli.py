@@ -228,3 +228,18 @@ def test_an_empty_render_format_is_unknown_not_the_default(
         "masqctl: unknown format '' (choose from iptables, save, list, json, windows-v1, "
         "windows-v2, cilium-map)\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ("validate", "Usage: masqctl validate [OPTIONS] [PATH...]\n"),
+        ("explain", "Usage: masqctl explain [OPTIONS] [ADDRESS...]\n"),
+        ("fleet", "Usage: masqctl fleet [OPTIONS] [PATH...]\n"),
+    ],
+)
+def test_usage_says_a_command_takes_any_number_of_arguments(
+    capsys: pytest.CaptureFixture[str], command: str, usage: str
+) -> None:
+    assert run_app([command, "--help"]) == 0
+    assert capsys.readouterr().out.startswith(usage)
