@@ -135,6 +135,8 @@ def console_main() -> None:
     as masqctl keeps iptables-save's own output) are printed back as they were, whatever
     error handler the locale gives stdout.
     """
+    if sys.stderr is None:  # started with stderr closed (2>&-): the exit code still tells
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (open until exit)
     if sys.stdout is None:  # started with stdout closed (>&-)
         sys.exit(fail("cannot write: stdout is closed"))
     if isinstance(sys.stdout, io.TextIOWrapper):

@@ -243,3 +243,15 @@ def test_usage_says_a_command_takes_any_number_of_arguments(
 ) -> None:
     assert run_app([command, "--help"]) == 0
     assert capsys.readouterr().out.startswith(usage)
+
+
+@pytest.mark.parametrize("args", [["render", "--flavour", "kops"], ["validate", "/nonexistent"]])
+def test_a_closed_stderr_keeps_exit_2(args: list[str]) -> None:
+    result = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m masqctl "$@" 2>&-', sys.executable, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
