@@ -7,6 +7,7 @@ reads exactly the options the fast parser reads, and calls the same runner.
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any
 
 import typer
@@ -78,7 +79,7 @@ def _typer_function(command: Command) -> Any:
                 command.arguments.dest,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=typer.Argument(
-                    None, help=command.arguments.help, metavar=command.arguments.metavar
+                    None, help=command.arguments.help, metavar=f"{command.arguments.metavar}..."
                 ),
                 annotation=list[str] | None,
             ),
@@ -96,6 +97,12 @@ for _command in COMMANDS.values():
 
 def run_app(args: list[str]) -> int:
     """Run the Typer app on ``args``; returns the exit code instead of exiting."""
+    if "_MASQCTL_COMPLETE" in os.environ:
+        from typer import rich_utils
+
+        # zsh and fish read one candidate a line: Typer must not wrap a description
+        # at the terminal's width (fish took the rest of it for candidates of their own)
+        rich_utils.MAX_WIDTH = 100_000
     try:
         app(args=args, prog_name="masqctl", standalone_mode=True)
     except SystemExit as exit_:

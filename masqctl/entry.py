@@ -106,12 +106,18 @@ def run_command(command: Command, values: dict[str, object]) -> int:
     return code
 
 
+def print_version() -> int:
+    """``masqctl --version``: the version line, flushed (a closed pipe is exit 2)."""
+    sys.stdout.write(f"masqctl {__version__}\n")
+    sys.stdout.flush()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns (and exits with) the command's exit code."""
     args = sys.argv[1:] if argv is None else argv
     if args == ["--version"]:
-        sys.stdout.write(f"masqctl {__version__}\n")
-        return 0
+        return guarded(print_version)
     command = COMMANDS.get(args[0]) if args else None
     if command is not None and "_MASQCTL_COMPLETE" not in os.environ:
         values = parse_plain(command, args[1:])
@@ -129,6 +135,10 @@ def console_main() -> None:
     as masqctl keeps iptables-save's own output) are printed back as they were, whatever
     error handler the locale gives stdout.
     """
+    if sys.stderr is None:  # started with stderr closed (2>&-): the exit code still tells
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (open until exit)
+    if sys.stdout is None:  # started with stdout closed (>&-)
+        sys.exit(fail("cannot write: stdout is closed"))
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="surrogateescape")
     sys.exit(main())

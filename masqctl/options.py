@@ -332,7 +332,7 @@ APPLY = Command(
             "backup",
             ("--backup",),
             "Back up what apply changes here (IPv6: PATH.ipv6). Default: a new file "
-            "under /var/lib/masqctl/backups.",
+            "under $MASQCTL_STATE_DIR/backups (/var/lib/masqctl/backups).",
             metavar="PATH",
         ),
         Option(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,96 @@ def test_apply_fast_path_imports_neither_typer_nor_rich() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout == "[]\n"
+
+
+# ---- a stdout nobody reads ------------------------------------------------------------
+
+
+def masqctl_into_closed_pipe(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``masqctl ARGS | head -0``: stdout is a pipe whose reader is gone."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "masqctl", *args],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+
+
+@pytest.mark.parametrize("args", [["--version"], ["render"], ["validate", "--list-checks"]])
+def test_a_closed_pipe_is_exit_2_without_a_word(args: list[str]) -> None:
+    result = masqctl_into_closed_pipe(args)
+    assert (result.returncode, result.stderr) == (2, "")
+
+
+def test_a_closed_stdout_is_one_line_and_exit_2() -> None:
+    result = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m masqctl render >&-', sys.executable],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (2, "masqctl: cannot write: stdout is closed\n")
+
+
+def test_an_unknown_flavour_in_the_environment_is_named_as_coming_from_there(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MASQCTL_FLAVOUR", "aks")
+    assert main(["render"]) == 2
+    assert capsys.readouterr() == (
+        "",
+        "masqctl: unknown $MASQCTL_FLAVOUR flavour 'aks' "
+        "(choose from upstream, gke, azure-v2, cilium)\n",
+    )
+    assert main(["render", "--flavour", "gke", "-o", "save"]) == 0
+    assert main(["render", "--flavour", "kops"]) == 2
+    assert capsys.readouterr().err == (
+        "masqctl: unknown flavour 'kops' (choose from upstream, gke, azure-v2, cilium)\n"
+    )
+
+
+@pytest.mark.parametrize("args", [["-o", ""], ["--format="]])
+def test_an_empty_render_format_is_unknown_not_the_default(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    assert main(["render", *args]) == 2
+    assert capsys.readouterr() == (
+        "",
+        "masqctl: unknown format '' (choose from iptables, save, list, json, windows-v1, "
+        "windows-v2, cilium-map)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ("validate", "Usage: masqctl validate [OPTIONS] [PATH...]\n"),
+        ("explain", "Usage: masqctl explain [OPTIONS] [ADDRESS...]\n"),
+        ("fleet", "Usage: masqctl fleet [OPTIONS] [PATH...]\n"),
+    ],
+)
+def test_usage_says_a_command_takes_any_number_of_arguments(
+    capsys: pytest.CaptureFixture[str], command: str, usage: str
+) -> None:
+    assert run_app([command, "--help"]) == 0
+    assert capsys.readouterr().out.startswith(usage)
+
+
+@pytest.mark.parametrize("args", [["render", "--flavour", "kops"], ["validate", "/nonexistent"]])
+def test_a_closed_stderr_keeps_exit_2(args: list[str]) -> None:
+    result = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m masqctl "$@" 2>&-', sys.executable, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (2, "")

@@ -100,3 +100,48 @@ def test_regenerating_takes_no_option_for_the_root_directory(
     assert cli(["a", "b"]) == 2
     assert capsys.readouterr() == ("", usage)
     assert list(tmp_path.iterdir()) == []
+
+
+def shell_candidates(shell: str, line: str) -> str:
+    """What masqctl answers the zsh or fish script for the command line ``line``, in an
+    80-column terminal."""
+    env = {
+        **os.environ,
+        "COLUMNS": "80",
+        "_MASQCTL_COMPLETE": f"complete_{shell}",
+        "_TYPER_COMPLETE_ARGS": line,
+        "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "masqctl"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_fish_gets_each_long_description_on_its_candidates_line() -> None:
+    assert shell_candidates("fish", "masqctl fleet --") == (
+        "--output\ttext, or json.\n"
+        "--format\ttext, or json.\n"
+        "--nodes\tThe nodes there should be results for, one a line ('kubectl get nodes -o "
+        "name' output): a node without one shows as 'no result'.\n"
+        "--help\tShow this message and exit.\n"
+    )
+
+
+@pytest.mark.parametrize("command", subcommands())
+def test_every_fish_line_is_a_candidate_and_its_description(command: str) -> None:
+    lines = shell_candidates("fish", f"masqctl {command} --").splitlines()
+    assert [line for line in lines if "\t" not in line] == []
+
+
+def test_zsh_gets_each_long_description_on_its_candidates_line() -> None:
+    assert shell_candidates("zsh", "masqctl fleet --n") == (
+        '_arguments \'*: :(("--nodes":"The nodes there should be results for, one a line '
+        "(''kubectl get nodes -o name'' output)\\\\: a node without one shows as ''no "
+        "result''.\"))'\n"
+    )

@@ -84,3 +84,19 @@ def test_both_paths_call_the_runner_with_the_same_keywords(
 )
 def test_anything_unusual_goes_to_typer(args: list[str]) -> None:
     assert parse_plain(COMMANDS["apply"], args) is None
+
+
+def test_backup_help_names_the_directory_apply_really_uses(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from masqctl.apply import backup_file
+
+    assert run_app(["apply", "--help"]) == 0
+    assert (
+        "--backup PATH Back up what apply changes here (IPv6: PATH.ipv6). Default: a new "
+        "file under $MASQCTL_STATE_DIR/backups (/var/lib/masqctl/backups). --remove"
+    ) in " ".join(capsys.readouterr().out.split())
+    monkeypatch.setenv("MASQCTL_STATE_DIR", "/srv/masqctl")
+    assert backup_file("ipv4", None).startswith("/srv/masqctl/backups/nat-ipv4-")
+    monkeypatch.delenv("MASQCTL_STATE_DIR")
+    assert backup_file("ipv4", None).startswith("/var/lib/masqctl/backups/nat-ipv4-")

@@ -64,7 +64,8 @@ def run(
 
     setup = agent_inputs(config, agent).resolve()
     flavour = setup.flavour
-    output_format = output_format or flavour.render_formats[0]
+    if output_format is None:
+        output_format = flavour.render_formats[0]
     require_choice("format", output_format, FORMATS)
     if output_format not in flavour.render_formats:
         raise UsageError(

@@ -21,8 +21,12 @@ ENVIRONMENT = "MASQCTL_FLAVOUR"
 
 def get_flavour(name: str | None = None) -> Flavour:
     """The flavour called ``name``; without one, $MASQCTL_FLAVOUR, else upstream."""
-    chosen = name or os.environ.get(ENVIRONMENT) or DEFAULT_FLAVOUR
-    require_choice("flavour", chosen, tuple(MODULES))
+    if name:
+        chosen = name
+        require_choice("flavour", chosen, tuple(MODULES))
+    else:
+        chosen = os.environ.get(ENVIRONMENT) or DEFAULT_FLAVOUR
+        require_choice(f"${ENVIRONMENT} flavour", chosen, tuple(MODULES))
     module = importlib.import_module(f"masqctl.flavours.{MODULES[chosen]}")
     return module.FLAVOUR  # type: ignore[no-any-return]
 
