@@ -192,7 +192,8 @@ def test_a_closed_pipe_is_exit_2_without_a_word(args: list[str]) -> None:
 
 def test_a_closed_stdout_is_one_line_and_exit_2() -> None:
     result = subprocess.run(
-        ["sh", "-c", 'exec "$0" -m masqctl render >&-', sys.executable],
+        [sys.executable, "-m", "masqctl", "render"],
+        preexec_fn=lambda: os.close(1),  # the child's own stdout, closed
         stderr=subprocess.PIPE,
         text=True,
         timeout=60,
@@ -248,10 +249,23 @@ def test_usage_says_a_command_takes_any_number_of_arguments(
 @pytest.mark.parametrize("args", [["render", "--flavour", "kops"], ["validate", "/nonexistent"]])
 def test_a_closed_stderr_keeps_exit_2(args: list[str]) -> None:
     result = subprocess.run(
-        ["sh", "-c", 'exec "$0" -m masqctl "$@" 2>&-', sys.executable, *args],
+        [sys.executable, "-m", "masqctl", *args],
+        preexec_fn=lambda: os.close(2),  # the child's own stderr, closed
         stdout=subprocess.PIPE,
         text=True,
         timeout=60,
         check=False,
     )
     assert (result.returncode, result.stdout) == (2, "")
+
+
+def test_an_empty_flavour_is_no_flavour_but_an_unknown_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MASQCTL_FLAVOUR", "gke")
+    for command in (["render"], ["explain", "8.8.8.8"], ["show"]):
+        assert main([*command, "--flavour", ""]) == 2
+        assert capsys.readouterr() == (
+            "",
+            "masqctl: unknown flavour '' (choose from upstream, gke, azure-v2, cilium)\n",
+        )

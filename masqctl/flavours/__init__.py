@@ -20,8 +20,9 @@ ENVIRONMENT = "MASQCTL_FLAVOUR"
 
 
 def get_flavour(name: str | None = None) -> Flavour:
-    """The flavour called ``name``; without one, $MASQCTL_FLAVOUR, else upstream."""
-    if name:
+    """The flavour called ``name``; without one, $MASQCTL_FLAVOUR, else upstream
+    (``--flavour ''`` names none: an error, as any other unknown name)."""
+    if name is not None:
         chosen = name
         require_choice("flavour", chosen, tuple(MODULES))
     else:
