@@ -33,9 +33,10 @@ def netfilter_missing_reason() -> str | None:
         "ip6tables-nft",
         "ip6tables-legacy",
         "conntrack",
+        "nft",
     ):
         if shutil.which(tool) is None:
-            return f"{tool} is missing (apt-get install iptables iproute2 conntrack)"
+            return f"{tool} is missing (apt-get install iptables iproute2 conntrack nftables)"
     return None
 
 
