@@ -37,6 +37,7 @@ from common import (
     in_namespaces,
     masqctl_command,
     note,
+    require_own_namespace,
     row,
     run,
     write_config,
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(INSIDE, action="store_true")
     options = parser.parse_args(argv)
     if options.inside:
+        require_own_namespace()
         measure(options.sizes)
         for missed in MISSED:
             print(f"  MISSED: {missed}")

@@ -31,6 +31,7 @@ from common import (
     in_namespaces,
     masqctl_command,
     note,
+    require_own_namespace,
     row,
     run,
     wall,
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(INSIDE, nargs=1, metavar="BACKEND")
     options = parser.parse_args(argv)
     if options.inside:
+        require_own_namespace()
         measure(options.inside[0], options.services)
         for missed in MISSED:
             print(f"  MISSED: {missed}")

@@ -25,6 +25,7 @@ from common import (
     best,
     in_namespaces,
     masqctl_command,
+    require_own_namespace,
     run,
 )
 from common import row as figure
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(INSIDE, action="store_true")
     if parser.parse_args(argv).inside:
+        require_own_namespace()
         measure()
         for missed in MISSED:
             print(f"  MISSED: {missed}")

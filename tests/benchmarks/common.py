@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # tests.netns, tests.kube_proxy
 TIMEOUT = 900
 INSIDE = "--inside"
+#: The namespace ``in_namespaces`` made for an ``--inside`` run (checked by that run).
+NAMESPACE_VARIABLE = "MASQCTL_BENCH_NETNS"
 
 
 def masqctl_command() -> list[str]:
@@ -128,6 +130,22 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
 
 
+def require_own_namespace() -> None:
+    """Stop an ``--inside`` run unless it is in the namespace ``in_namespaces`` made for it:
+    given by hand on the host, it would write the host's own nat table."""
+    name = os.environ.get(NAMESPACE_VARIABLE, "")
+    try:
+        made = os.stat(f"/run/netns/{name}") if name else None
+        current = os.stat("/proc/self/ns/net")
+    except OSError:
+        made = None
+    if made is None or (made.st_dev, made.st_ino) != (current.st_dev, current.st_ino):
+        raise SystemExit(
+            f"{INSIDE} runs only inside the network namespace the benchmark makes for it "
+            f"(run the benchmark without {INSIDE})"
+        )
+
+
 def in_namespaces(script: str, runs: Sequence[Sequence[str]], prefix: str) -> None:
     """Run ``script --inside ARGS...`` once per ``runs`` item, each in a fresh network
     namespace (deleted after), masqctl's bytecode compiled first; says why not where
@@ -143,5 +161,6 @@ def in_namespaces(script: str, runs: Sequence[Sequence[str]], prefix: str) -> No
     for args in runs:
         with namespace(prefix) as ns:
             command = ns.exec_args([sys.executable, script, INSIDE, *args])
-            if subprocess.run(command, env=ns.env, timeout=TIMEOUT, check=False).returncode:
+            env = dict(ns.env, **{NAMESPACE_VARIABLE: ns.name})
+            if subprocess.run(command, env=env, timeout=TIMEOUT, check=False).returncode:
                 raise SystemExit(f"{script} {' '.join(args)} failed in namespace {ns.name}")
