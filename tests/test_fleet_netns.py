@@ -148,10 +148,16 @@ def watch_logs(ns: Namespace, node: str, metrics: Path, rounds: int = 2) -> list
     )
     assert process.stdout is not None
     lines: list[str] = []
-    while sum(line.startswith("{") for line in lines) < rounds:
-        lines.append(process.stdout.readline().rstrip("\n"))
-    process.terminate()
-    assert process.wait(timeout=30) == 0
+    try:
+        while sum(line.startswith("{") for line in lines) < rounds:
+            line = process.stdout.readline()
+            # at the end of the output (masqctl ended) readline gives "" for ever
+            assert line, f"masqctl ended (exit {process.wait(timeout=30)}): {lines}"
+            lines.append(line.rstrip("\n"))
+    finally:
+        process.terminate()
+        code = process.wait(timeout=30)
+    assert code == 0, lines
     return lines
 
 
