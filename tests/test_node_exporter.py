@@ -81,6 +81,7 @@ def exporter(textfiles: Path) -> Iterator[str]:
     user = (
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
     )
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
             *user,
@@ -91,16 +92,32 @@ def exporter(textfiles: Path) -> Iterator[str]:
             f"--web.listen-address=127.0.0.1:{port}",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=log,  # a file: a pipe nobody reads could fill and stall the exporter
     )
     try:
         url = f"http://127.0.0.1:{port}/metrics"
-        scrape(url, time.monotonic() + 20)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                scrape(url, time.monotonic())  # one try
+                break
+            except OSError as error:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise AssertionError(
+                        f"node_exporter does not serve {url} (exit status {process.poll()}): "
+                        f"{log.read().strip()}"
+                    ) from error
+                time.sleep(0.05)
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 def test_node_exporter_serves_every_sample_masqctl_wrote(textfiles: Path, exporter: str) -> None:
