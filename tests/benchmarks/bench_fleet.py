@@ -240,14 +240,16 @@ def bench_footprint(services: list[int], rounds: int) -> None:
                 env=ns.env,
                 text=True,
             )
-            assert watching.stdout is not None
-            first = json.loads(watching.stdout.readline())
-            _, after_first = _proc_fields(watching.pid)
-            for _ in range(rounds):
-                watching.stdout.readline()
-            hwm, cpu = _proc_fields(watching.pid)
-            watching.terminate()
-            watching.wait(timeout=30)
+            try:  # the watch never ends by itself: stopped whatever happens here
+                assert watching.stdout is not None
+                first = json.loads(watching.stdout.readline())
+                _, after_first = _proc_fields(watching.pid)
+                for _ in range(rounds):
+                    watching.stdout.readline()
+                hwm, cpu = _proc_fields(watching.pid)
+            finally:
+                watching.terminate()
+                watching.wait(timeout=30)
         per_check = (cpu - after_first) / rounds
         print(
             f"  {count:,} services ({rules:,} nat rules), in sync: {first['in_sync']}: "
