@@ -150,7 +150,7 @@ def test_anything_unusual_in_apply_goes_to_typer(args: list[str]) -> None:
     assert parse_plain(COMMANDS["apply"], args) is None
 
 
-def test_apply_fast_path_imports_neither_typer_nor_rich() -> None:
+def test_apply_fast_path_imports_neither_typer_nor_rich(tmp_path: Path) -> None:
     probe = (
         "import sys, io, contextlib\n"
         "from masqctl.entry import main\n"
@@ -158,8 +158,15 @@ def test_apply_fast_path_imports_neither_typer_nor_rich() -> None:
         "    assert main(['apply', '-o', 'xml']) == 2\n"
         "print(sorted(m for m in ('typer', 'rich', 'click') if m in sys.modules))\n"
     )
+    # apply on the host: an empty PATH, so that no iptables program could run even if
+    # the unknown format were no longer refused before the nat table is touched
     result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=dict(os.environ, PATH=str(tmp_path)),
     )
     assert result.stdout == "[]\n"
 
