@@ -68,6 +68,14 @@ def cilium(capsys: pytest.CaptureFixture[str], command: str, *args: str) -> tupl
     return masqctl(capsys, command, "--flavour", "cilium", *args)
 
 
+@pytest.fixture
+def no_programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty PATH for refusals of live commands (apply, diff, explain --live) run in
+    this process on the host: were one no longer refused, no iptables could run."""
+    (tmp_path / "no-programs").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs"))
+
+
 @pytest.fixture(autouse=True)
 def _here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands run in a scratch directory where ``data`` is tests/data, so paths in
@@ -712,7 +720,7 @@ def test_show_has_no_log_line_to_compare_with(capsys) -> None:
     )
 
 
-def test_apply_is_refused_cilium_fills_its_maps_itself(capsys) -> None:
+def test_apply_is_refused_cilium_fills_its_maps_itself(capsys, no_programs) -> None:
     assert cilium(capsys, "apply", "--dry-run", "-c", HELM_TEMPLATE) == (
         2,
         "",
@@ -934,7 +942,7 @@ def test_a_nodes_map_result_feeds_its_metrics_and_the_fleet_report(capsys) -> No
     )
 
 
-def test_diff_reads_no_live_map(capsys) -> None:
+def test_diff_reads_no_live_map(capsys, no_programs) -> None:
     assert masqctl(capsys, "diff", "-c", HELM_TEMPLATE) == (
         2,
         "",
@@ -1044,7 +1052,7 @@ def test_explain_of_ipv4_without_the_ipv4_map(capsys, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("where", [("--live",), ("--from", "data/cilium/dbg-list-helm.txt")])
-def test_explain_walks_no_nat_table_for_cilium(capsys, where) -> None:
+def test_explain_walks_no_nat_table_for_cilium(capsys, no_programs, where) -> None:
     assert cilium(capsys, "explain", *where, "8.8.8.8") == (
         2,
         "",
