@@ -344,3 +344,15 @@ def test_the_summary_of_a_chain_name_that_is_not_utf8_keeps_its_bytes() -> None:
     assert (result.returncode, result.stdout) == (1, summary)
     failed = {"check": {"error": {"reason": "unreadable_input", "message": "\udcff" * 300}}}
     assert len(summary_line(failed).encode("utf-8", "surrogateescape")) <= SUMMARY_LIMIT
+
+
+def test_the_metrics_file_of_a_chain_name_not_utf8_keeps_its_bytes(tmp_path, capsys) -> None:
+    # It was an internal error (UnicodeEncodeError: surrogates not allowed).
+    metrics = tmp_path / "masqctl.prom"
+    dump = tmp_path / "dump.txt"
+    dump.write_text(NO_CHAIN)
+    args = ["-o", "prometheus", "--from", str(dump), "--masq-chain", "X\udcff"]
+    assert main(["diff", *args, "--metrics-file", str(metrics)]) == 1
+    assert capsys.readouterr().out == ""
+    line = b'masqctl_chain_in_sync{family="ipv4",chain="X\xff"} 0\n'
+    assert line in metrics.read_bytes()
