@@ -234,7 +234,7 @@ def summary_line(document: Mapping[str, Any], limit: int = SUMMARY_LIMIT) -> str
         line = "in sync: " + "; ".join(family_name(family) for family in families)
     else:
         line = "drift: " + "; ".join(describe_family(family) for family in families)
-    data = line.encode()
+    data = line.encode("utf-8", "surrogateescape")  # bytes not UTF-8 count one each
     if len(data) <= limit:
         return line
     return data[: limit - 3].decode(errors="ignore") + "..."

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 
 from masqctl import __version__
-from masqctl.errors import EXIT_ERROR, MasqctlError
+from masqctl.errors import EXIT_ERROR, InputError, MasqctlError
 from masqctl.options import COMMANDS, MULTI, SWITCH, TOGGLE, Command
 
 
@@ -128,6 +128,30 @@ def main(argv: list[str] | None = None) -> int:
     return run_app(args)
 
 
+class ClosedStdin:
+    """``sys.stdin`` (and its ``buffer``) when masqctl started with stdin closed (``<&-``):
+    a command that reads it says so in one line; the others never notice."""
+
+    buffer: ClosedStdin
+
+    def __init__(self) -> None:
+        self.buffer = self
+
+    def isatty(self) -> bool:
+        return False
+
+    def read(self, *_: object) -> str:
+        raise InputError("cannot read stdin: it is closed")
+
+    readline = read
+
+    def __iter__(self) -> ClosedStdin:
+        return self
+
+    def __next__(self) -> str:
+        return self.read()
+
+
 def console_main() -> None:
     """``masqctl`` as installed: exit with the command's code.
 
@@ -137,6 +161,8 @@ def console_main() -> None:
     """
     if sys.stderr is None:  # started with stderr closed (2>&-): the exit code still tells
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (open until exit)
+    if sys.stdin is None:  # started with stdin closed (<&-)
+        sys.stdin = ClosedStdin()  # type: ignore[assignment]
     if sys.stdout is None:  # started with stdout closed (>&-)
         sys.exit(fail("cannot write: stdout is closed"))
     if isinstance(sys.stdout, io.TextIOWrapper):

@@ -211,8 +211,9 @@ def read_sources(paths: Sequence[str], stdin: Iterable[str] | None = None) -> li
 
 
 def node_names(text: str) -> list[str]:
-    """The nodes of ``kubectl get nodes -o name`` output (``node/NAME``) or plain names."""
-    names = (line.strip() for line in text.splitlines())
+    """The nodes of ``kubectl get nodes -o name`` output (``node/NAME``) or plain names
+    (a byte order mark, as PowerShell's ``>`` writes, is none of the first name)."""
+    names = (line.strip() for line in text.removeprefix("\ufeff").splitlines())
     return [name.removeprefix("node/") for name in names if name and not name.startswith("#")]
 
 

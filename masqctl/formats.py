@@ -53,7 +53,7 @@ def artifact_uri(file: str) -> str:
     relative = relative_path(file)
     if relative is None:
         return Path(os.path.abspath(file)).as_uri()
-    return quote(relative, safe="/")
+    return quote(os.fsencode(relative), safe="/")  # a name's bytes, UTF-8 or not
 
 
 def escape_data(text: str) -> str:
@@ -176,7 +176,8 @@ def gitlab_issues(report: ValidationReport) -> list[dict[str, object]]:
         message = _LINE_NUMBERS.sub(r"\1", finding.message)
         identity = "\0".join((finding.rule, path, message))
         seen[identity] += 1
-        fingerprint = hashlib.sha256(f"{identity}\0{seen[identity]}".encode()).hexdigest()
+        identity_bytes = f"{identity}\0{seen[identity]}".encode("utf-8", "surrogateescape")
+        fingerprint = hashlib.sha256(identity_bytes).hexdigest()
         issues.append(
             {
                 # GitLab shows the description, not check_name: name the check in it too.

@@ -108,7 +108,7 @@ def write_atomically(path: str, text: str) -> None:
     except OSError as error:
         raise MasqctlError(f"{path}: cannot write: {error.strerror or error}") from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape") as stream:
             stream.write(text)
         os.chmod(temporary, 0o644)  # node_exporter runs as another user
         os.replace(temporary, path)

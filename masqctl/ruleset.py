@@ -183,7 +183,7 @@ def chain_name_problem(name: str) -> str | None:
     """Why iptables cannot take ``name`` as the agent's chain, or None."""
     if not name:
         return "the chain name is empty"
-    if len(name.encode()) > MAX_CHAIN_NAME_LENGTH:
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_CHAIN_NAME_LENGTH:
         return f"chain name `{name}' too long (must be under 29 chars)"
     if any(char.isspace() for char in name) or not name.isprintable():
         return f"chain name {name!r} contains whitespace"

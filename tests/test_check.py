@@ -325,3 +325,34 @@ def test_the_check_names_the_flavour_of_the_daemonset_among_the_inputs(tmp_path,
     code = main(["diff", "--from", str(tmp_path / "dump.txt"), *inputs, "-o", "json"])
     found = json.loads(capsys.readouterr().out)
     assert (code, found["check"]["flavour"]) == (1, "gke")
+
+
+def test_the_summary_of_a_chain_name_that_is_not_utf8_keeps_its_bytes() -> None:
+    # It was an internal error (UnicodeEncodeError: surrogates not allowed).
+    import subprocess
+    import sys
+
+    dump = str(SAVES / "nft-agent-to-ports.txt")
+    args = ["diff", "-o", "summary", "--masq-chain", b"X\xff", "--from", dump]
+    result = subprocess.run(
+        [sys.executable, "-m", "masqctl", *args],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    summary = b"drift: ipv4 X\xff: chain missing, jump missing\n"
+    assert (result.returncode, result.stdout) == (1, summary)
+    failed = {"check": {"error": {"reason": "unreadable_input", "message": "\udcff" * 300}}}
+    assert len(summary_line(failed).encode("utf-8", "surrogateescape")) <= SUMMARY_LIMIT
+
+
+def test_the_metrics_file_of_a_chain_name_not_utf8_keeps_its_bytes(tmp_path, capsys) -> None:
+    # It was an internal error (UnicodeEncodeError: surrogates not allowed).
+    metrics = tmp_path / "masqctl.prom"
+    dump = tmp_path / "dump.txt"
+    dump.write_text(NO_CHAIN)
+    args = ["-o", "prometheus", "--from", str(dump), "--masq-chain", "X\udcff"]
+    assert main(["diff", *args, "--metrics-file", str(metrics)]) == 1
+    assert capsys.readouterr().out == ""
+    line = b'masqctl_chain_in_sync{family="ipv4",chain="X\xff"} 0\n'
+    assert line in metrics.read_bytes()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -302,3 +303,14 @@ def test_junit_report_of_nothing_is_an_empty_suite_list(tmp_path: Path) -> None:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<testsuites name="masqctl validate" tests="0" failures="0" errors="0" />\n'
     )
+
+
+def test_gitlab_report_of_a_file_name_that_is_not_utf8_keeps_its_bytes(tmp_path: Path) -> None:
+    # It was an internal error (UnicodeEncodeError: surrogates not allowed): its
+    # fingerprint, then the path in --output-file.
+    (tmp_path / os.fsdecode(b"c\xfe.yaml")).write_text("nonMasqueradeCIDRs: [10.0.0.1/8]\n")
+    target = tmp_path / "gl.json"
+    args = ("validate", "-o", "gitlab", os.fsdecode(b"c\xfe.yaml"))
+    result = masqctl(*args, "--output-file", str(target), cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", "")
+    assert b'"path": "c\xfe.yaml"' in target.read_bytes()

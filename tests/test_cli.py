@@ -209,6 +209,47 @@ def test_a_closed_stdout_is_one_line_and_exit_2() -> None:
     assert (result.returncode, result.stderr) == (2, "masqctl: cannot write: stdout is closed\n")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "-"],
+        ["render", "-c", "-"],
+        ["diff", "--from", "-"],
+        ["explain", "-"],
+        ["show", "--from-log", "-"],
+        ["generate", "--from", "-"],
+        ["fleet"],
+    ],
+)
+def test_reading_a_closed_stdin_is_one_line_and_exit_2(args: list[str]) -> None:
+    # It was an internal error (AttributeError: 'NoneType' object has no attribute 'buffer').
+    result = subprocess.run(
+        [sys.executable, "-m", "masqctl", *args],
+        preexec_fn=lambda: os.close(0),  # the child's own stdin, closed
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        "masqctl: cannot read stdin: it is closed\n",
+    )
+
+
+def test_a_closed_stdin_is_no_matter_to_a_command_not_reading_it() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "masqctl", "validate", GOOD],
+        preexec_fn=lambda: os.close(0),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+
+
 def test_an_unknown_flavour_in_the_environment_is_named_as_coming_from_there(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

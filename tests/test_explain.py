@@ -378,3 +378,20 @@ def test_an_ipv4_mapped_cidr_and_stdin_line_are_answered_as_ipv4(capsys, monkeyp
             "8.0.0.0/7, which the IPv4 rules decide"
         ],
     )
+
+
+def test_stdin_fast_path_of_a_chain_name_that_is_not_utf8_prints_its_bytes() -> None:
+    # It was an internal error (UnicodeEncodeError: surrogates not allowed); the answers
+    # to arguments printed the name's bytes already.
+    import subprocess
+    import sys
+
+    def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "masqctl", "explain", "--masq-chain", b"X\xff", *args]
+        return subprocess.run(command, input=stdin, capture_output=True, timeout=60, check=False)
+
+    by_stdin, by_argument = run("-", stdin=b"8.8.8.8\n"), run("8.8.8.8")
+    assert (by_stdin.returncode, by_stdin.stdout) == (0, by_argument.stdout)
+    assert by_stdin.stdout.startswith(
+        b"8.8.8.8: masquerade: no earlier rule matches: rule 5 of X\xff, the final MASQUERADE"
+    )

@@ -553,6 +553,8 @@ def test_protocol_names_from_etc_protocols_match_numbers(capsys, monkeypatch, tm
         ("bogus", "masqctl: --protocol 'bogus' is not a protocol name or number\n"),
         ("256", "masqctl: --protocol '256' is not a protocol name or number\n"),
         ("all", "masqctl: --protocol 'all': give the packet's own protocol (tcp, udp, ...)\n"),
+        # bytes that are not UTF-8: it was an internal error (UnicodeEncodeError)
+        ("tc\udcff", "masqctl: --protocol 'tc\\udcff' is not a protocol name or number\n"),
     ],
 )
 def test_a_protocol_iptables_does_not_know_is_refused(
@@ -563,3 +565,16 @@ def test_a_protocol_iptables_does_not_know_is_refused(
         capsys, monkeypatch, "192.0.2.1", "--from", path, "--protocol", protocol
     )
     assert (code, lines, err) == (2, [], message)
+
+
+def test_a_dump_rule_whose_protocol_holds_a_nul_is_one_no_name_matches(
+    capsys, monkeypatch, tmp_path
+):
+    # It was an internal error (ValueError: embedded null character).
+    path = dump(tmp_path, "-A POSTROUTING -p ab\0c -j MASQUERADE\n")
+    code, [line], err = explain(capsys, monkeypatch, "192.0.2.1", "--from", path)
+    assert (code, err) == (0, "")
+    assert (line["verdict"], line["reason"]) == (
+        "undetermined",
+        "depends on what masqctl cannot judge: -p ab\0c",
+    )

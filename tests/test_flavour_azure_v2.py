@@ -894,3 +894,15 @@ def test_explain_answers_from_the_merged_files(capsys) -> None:
         "\n",
         ORDER_NOTE,
     )
+
+
+def test_a_file_name_that_is_not_utf8_is_read_in_byte_order(capsys, tmp_path: Path) -> None:
+    # It was an internal error (UnicodeEncodeError: surrogates not allowed).
+    (tmp_path / os.fsdecode(b"ip-masq-\xff")).write_text("nonMasqueradeCIDRs: [2.2.0.0/16]\n")
+    (tmp_path / "ip-masq-a").write_text("nonMasqueradeCIDRs: [1.1.0.0/16]\n")
+    assert run(capsys, "show", *AZURE, "-c", str(tmp_path)) == (
+        0,
+        '{"nonMasqueradeCIDRs":["1.1.0.0/16","2.2.0.0/16"],'
+        '"masqLinkLocal":false,"masqLinkLocalIPv6":false}\n',
+        "",
+    )

@@ -355,3 +355,32 @@ def test_logs_are_split_by_container_without_kubectls_own_lines_or_timestamps() 
 def test_logs_whose_first_line_is_kubectls_own_are_split_too() -> None:
     logs = "error: container masqctl is waiting to start\n[pod/a-1/masqctl] {}\n"
     assert split_logs("<stdin>", logs) == [("pod/a-1/masqctl", "{}")]
+
+
+def test_a_node_list_that_is_not_utf8_is_one_line_exit_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # It was an internal error (DocumentError) instead.
+    nodes = tmp_path / "nodes.txt"
+    nodes.write_bytes(b"node/node-a\nnode/S\xae/x\n")
+    assert fleet(capsys, "--nodes", str(nodes), str(tmp_path)) == (
+        2,
+        "",
+        f"masqctl: {nodes}:2:7: not a list of node names: invalid leading UTF-8 octet\n",
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_node_list_with_a_byte_order_mark_names_its_first_node(
+    tmp_path: Path, capsys, encoding: str
+) -> None:  # type: ignore[no-untyped-def]
+    # The mark was part of the first name: "\ufeffnode/node-a" had no result.
+    (tmp_path / "node-a.json").write_text(
+        json.dumps(result(tmp_path, capsys, "node-a", IN_SYNC, "2025-06-01T12:00:00.000Z"))
+    )
+    nodes = tmp_path / "nodes.txt"
+    nodes.write_bytes("node/node-a\r\n".encode(encoding))
+    code, out, err = fleet(capsys, str(tmp_path / "node-a.json"), "--nodes", str(nodes))
+    assert (code, out.splitlines()[-1], err) == (
+        0,
+        "1 node: 1 in sync, 0 drifted, 0 check failed, 0 no result",
+        "",
+    )

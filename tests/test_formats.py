@@ -263,3 +263,12 @@ def test_unknown_format_is_exit_2() -> None:
         "masqctl: unknown format 'checkstyle' (choose from text, json, github, sarif, "
         "gitlab, junit)\n",
     )
+
+
+def test_sarif_uri_of_a_file_name_that_is_not_utf8_escapes_its_bytes(tmp_path: Path) -> None:
+    # It was an internal error (UnicodeEncodeError: surrogates not allowed).
+    (tmp_path / os.fsdecode(b"c\xfe.yaml")).write_text("nonMasqueradeCIDRs: [10.0.0.1/8]\n")
+    result = masqctl("validate", "-o", "sarif", os.fsdecode(b"c\xfe.yaml"), cwd=tmp_path)
+    (found,) = json.loads(result.stdout)["runs"][0]["results"]
+    assert (result.returncode, result.stderr) == (1, "")
+    assert found["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "c%FE.yaml"}

@@ -320,3 +320,21 @@ def test_a_rule_line_quotes_each_comment_and_only_comments() -> None:
     assert rule.restore_line() == (
         '-A C -m comment --comment "a b" -d 10.0.0.0/8 -m comment --comment "c" -j RETURN'
     )
+
+
+def test_a_chain_name_with_bytes_that_are_not_utf8_counts_them_one_each() -> None:
+    # It was an internal error (UnicodeEncodeError: surrogates not allowed).
+    chain = b"A" * 28 + b"\xff"
+    result = subprocess.run(
+        [sys.executable, "-m", "masqctl", "render", "--masq-chain", chain],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout.splitlines()[1]) == (0, b":" + chain + b" - [0:0]")
+    name = "A" * 28 + "\\udcff"
+    assert result.stderr.decode() == (
+        "masqctl: warning: ipv4: the agent writes this payload and iptables-restore rejects it "
+        f"(--masq-chain '{name}': chain name `{name}' too long (must be under 29 chars)): "
+        "every sync fails\n"
+    )

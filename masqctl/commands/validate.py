@@ -55,7 +55,7 @@ def run(
     report = validate_paths(paths, AgentInputs.of(None, agent), rules, skip_unrelated, strict)
     if output_file:
         try:
-            with open(output_file, "w", encoding="utf-8") as stream:
+            with open(output_file, "w", encoding="utf-8", errors="surrogateescape") as stream:
                 write_report(report, output_format, stream, color=False)
         except OSError as error:
             raise MasqctlError(f"{output_file}: cannot write: {error.strerror}") from None

@@ -59,7 +59,7 @@ def _protocol_number(name: str) -> int | None:
 
     try:
         return socket.getprotobyname(name)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL, or bytes that are not UTF-8
         return None
 
 

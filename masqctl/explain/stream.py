@@ -112,7 +112,10 @@ def explain_lines(
         starts, suffixes = table
         prefix = b'{"address":"' if output_format == "json" else b""
         separator = '",' if output_format == "json" else ""
-        shifted = [b"", *((separator + suffix).encode() for suffix in suffixes)]
+        shifted = [
+            b"",
+            *((separator + suffix).encode("utf-8", "surrogateescape") for suffix in suffixes),
+        ]
     errors = BatchErrors(report)
     line_number = 0
     for lines in chunks(stream):

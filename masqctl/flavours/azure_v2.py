@@ -110,7 +110,10 @@ class AzureV2(Flavour):
     def files_read(self, found: Sequence[FoundConfig]) -> list[FoundConfig]:
         """Raw files, and ConfigMap keys starting with ``ip-masq``, in name order (the
         agent lists /etc/config/ with os.ReadDir, sorted by name)."""
-        return sorted(super().files_read(found), key=lambda config: config.file_name.encode())
+        return sorted(
+            super().files_read(found),
+            key=lambda config: config.file_name.encode("utf-8", "surrogateescape"),
+        )
 
     def decode(self, files: Sequence[FoundConfig], flags: AgentFlags) -> DecodedConfig:
         """Each file decoded and validated on its own, then merged (see the module doc)."""
