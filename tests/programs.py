@@ -17,11 +17,21 @@ def require_program(name: str, package: str) -> str:
     """The path of ``name``; skip (fail in CI, or where tests/run installed it) without it."""
     path = shutil.which(name)
     if path is None:
-        reason = f"{name} is missing (apt-get install {package})"
-        if os.environ.get("CI") == "true" or os.environ.get("MASQCTL_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"tests/run installs {package}: {reason}")
-        pytest.skip(reason)
+        _missing(name, package)
     return path
+
+
+def require_file(path: str, package: str) -> None:
+    """Skip (fail in CI, or where tests/run installed it) without the file ``path``."""
+    if not os.path.exists(path):
+        _missing(path, package)
+
+
+def _missing(name: str, package: str) -> None:
+    reason = f"{name} is missing (apt-get install {package})"
+    if os.environ.get("CI") == "true" or os.environ.get("MASQCTL_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"tests/run installs {package}: {reason}")
+    pytest.skip(reason)
 
 
 def free_port() -> int:

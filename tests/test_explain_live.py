@@ -540,8 +540,9 @@ def test_protocol_is_read_as_iptables_reads_p(capsys, monkeypatch, tmp_path, pro
 
 
 def test_protocol_names_from_etc_protocols_match_numbers(capsys, monkeypatch, tmp_path):
-    if not Path("/etc/protocols").exists():
-        pytest.skip("no /etc/protocols")
+    from tests.programs import require_file
+
+    require_file("/etc/protocols", "netbase")  # iptables names protocols from it
     path = dump(tmp_path, "-A POSTROUTING -p 47 -j MASQUERADE\n-A POSTROUTING -j ACCEPT\n")
     _, lines, _ = explain(capsys, monkeypatch, "192.0.2.1", "--from", path, "--protocol", "GRE")
     assert [line["rule"]["index"] for line in lines] == [1]
