@@ -14,10 +14,13 @@ import io
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from masqctl import __version__
 from masqctl.errors import EXIT_ERROR, InputError, MasqctlError
-from masqctl.options import COMMANDS, MULTI, SWITCH, TOGGLE, Command
+
+if TYPE_CHECKING:
+    from masqctl.options import Command
 
 
 def fail(message: str) -> int:
@@ -52,6 +55,8 @@ def parse_plain(command: Command, args: list[str]) -> dict[str, object] | None:
     """``command``'s keywords from ``args`` when they are plain enough to read without
     Typer: known spellings, ``--name value`` or ``--name=value``, no value that looks
     like an option.  None for anything else, which then goes to Typer."""
+    from masqctl.options import MULTI, SWITCH, TOGGLE
+
     values = defaults(command)
     positional = command.arguments.dest if command.arguments is not None else None
     index = 0
@@ -117,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns (and exits with) the command's exit code."""
     args = sys.argv[1:] if argv is None else argv
     if args == ["--version"]:
-        return guarded(print_version)
+        return guarded(print_version)  # before the declarations: their dataclasses cost
+    from masqctl.options import COMMANDS
+
     command = COMMANDS.get(args[0]) if args else None
     if command is not None and "_MASQCTL_COMPLETE" not in os.environ:
         values = parse_plain(command, args[1:])
