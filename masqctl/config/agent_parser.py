@@ -442,6 +442,11 @@ class _Decoder:
             origins[field_name] = self.origin(key, field_name)
             if self.abort_error is None:
                 getattr(self, f"decode_{field_name}")(value)
+        return self.config_now(origins)
+
+    def config_now(self, key_origins: dict[str, Origin] | None = None) -> MasqConfig:
+        """The struct as it is now: after decoding (``key_origins``: where each key was),
+        or before (or without) it, the agent's starting values."""
         return MasqConfig(
             non_masquerade_cidrs=self.cidr_entries(),
             cidrs_null=self.cidrs_null,
@@ -450,18 +455,7 @@ class _Decoder:
             masq_link_local_ipv6=self.masq_link_local_ipv6,
             resync_interval_ns=self.resync_interval_ns,
             source=self.source.file,
-            key_origins=origins,
-        )
-
-    def config_now(self) -> MasqConfig:
-        """The struct as it is before (or without) decoding: the agent's starting values."""
-        return MasqConfig(
-            non_masquerade_cidrs=self.cidr_entries(),
-            cidr_limit=self.cidr_limit,
-            masq_link_local=self.masq_link_local,
-            masq_link_local_ipv6=self.masq_link_local_ipv6,
-            resync_interval_ns=self.resync_interval_ns,
-            source=self.source.file,
+            key_origins=key_origins or {},
         )
 
     def cidr_entries(self) -> tuple[CIDREntry, ...]:
