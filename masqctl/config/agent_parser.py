@@ -341,6 +341,9 @@ class _Decoder:
         self.saved_error: str | None = None
         self.abort_error: str | None = None
         defaults = default_config(flags, source.file)
+        #: How many CIDRs the agent's defaults hold (the backing array a prefilled struct
+        #: starts with).
+        self.default_count = len(defaults.non_masquerade_cidrs)
         self.backing = (
             [_Slot(entry.text, entry.origin) for entry in defaults.non_masquerade_cidrs]
             if struct.prefilled
@@ -524,8 +527,8 @@ class _Decoder:
             self.exposed_empty.add(index)
             self.backing[index] = _Slot("", self.origin(item, entry))
             past = (
-                f", past the {self.default_count()} default CIDRs the agent decodes into"
-                if self.struct.prefilled and index >= self.default_count()
+                f", past the {self.default_count} default CIDRs the agent decodes into"
+                if self.struct.prefilled and index >= self.default_count
                 else ""
             )
             self.report(
@@ -557,9 +560,6 @@ class _Decoder:
         if self.is_json:
             return self.source.text[node.start : node.end]
         return go_json_value(node)
-
-    def default_count(self) -> int:
-        return len(default_config(self.flags).non_masquerade_cidrs)
 
     def decode_bool(self, key: str, node: Node) -> bool | None:
         """A bool field's new value; None keeps the one there (null, or a type error)."""
