@@ -341,6 +341,9 @@ class _Decoder:
         self.saved_error: str | None = None
         self.abort_error: str | None = None
         defaults = default_config(flags, source.file)
+        #: How many CIDRs the agent's defaults hold (the backing array a prefilled struct
+        #: starts with).
+        self.default_count = len(defaults.non_masquerade_cidrs)
         self.backing = (
             [_Slot(entry.text, entry.origin) for entry in defaults.non_masquerade_cidrs]
             if struct.prefilled
@@ -442,6 +445,11 @@ class _Decoder:
             origins[field_name] = self.origin(key, field_name)
             if self.abort_error is None:
                 getattr(self, f"decode_{field_name}")(value)
+        return self.config_now(origins)
+
+    def config_now(self, key_origins: dict[str, Origin] | None = None) -> MasqConfig:
+        """The struct as it is now: after decoding (``key_origins``: where each key was),
+        or before (or without) it, the agent's starting values."""
         return MasqConfig(
             non_masquerade_cidrs=self.cidr_entries(),
             cidrs_null=self.cidrs_null,
@@ -450,18 +458,7 @@ class _Decoder:
             masq_link_local_ipv6=self.masq_link_local_ipv6,
             resync_interval_ns=self.resync_interval_ns,
             source=self.source.file,
-            key_origins=origins,
-        )
-
-    def config_now(self) -> MasqConfig:
-        """The struct as it is before (or without) decoding: the agent's starting values."""
-        return MasqConfig(
-            non_masquerade_cidrs=self.cidr_entries(),
-            cidr_limit=self.cidr_limit,
-            masq_link_local=self.masq_link_local,
-            masq_link_local_ipv6=self.masq_link_local_ipv6,
-            resync_interval_ns=self.resync_interval_ns,
-            source=self.source.file,
+            key_origins=key_origins or {},
         )
 
     def cidr_entries(self) -> tuple[CIDREntry, ...]:
@@ -530,8 +527,8 @@ class _Decoder:
             self.exposed_empty.add(index)
             self.backing[index] = _Slot("", self.origin(item, entry))
             past = (
-                f", past the {self.default_count()} default CIDRs the agent decodes into"
-                if self.struct.prefilled and index >= self.default_count()
+                f", past the {self.default_count} default CIDRs the agent decodes into"
+                if self.struct.prefilled and index >= self.default_count
                 else ""
             )
             self.report(
@@ -563,9 +560,6 @@ class _Decoder:
         if self.is_json:
             return self.source.text[node.start : node.end]
         return go_json_value(node)
-
-    def default_count(self) -> int:
-        return len(default_config(self.flags).non_masquerade_cidrs)
 
     def decode_bool(self, key: str, node: Node) -> bool | None:
         """A bool field's new value; None keeps the one there (null, or a type error)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from masqctl.config.goparse import go_quote
+from masqctl.config.goparse import format_address, go_quote
 
 
 class NetipError(ValueError):
@@ -35,24 +35,9 @@ class Prefix:
 
 def addr_string(address: int, version: int) -> str:
     """netip.Addr.String(): dotted IPv4; IPv6 per RFC 5952, ``::ffff:a.b.c.d`` when mapped."""
-    if version == 4:
-        return ".".join(str(address >> shift & 0xFF) for shift in (24, 16, 8, 0))
-    if address >> 32 == 0xFFFF:
-        return "::ffff:" + addr_string(address & 0xFFFFFFFF, 4)
-    groups = [address >> (112 - 16 * index) & 0xFFFF for index in range(8)]
-    best_start, best_length, start = -1, 0, -1
-    for index, group in enumerate([*groups, 1]):
-        if group == 0 and start < 0:
-            start = index
-        elif group != 0 and start >= 0:
-            if index - start > best_length and index - start >= 2:
-                best_start, best_length = start, index - start
-            start = -1
-    if best_start < 0:
-        return ":".join(f"{group:x}" for group in groups)
-    head = ":".join(f"{group:x}" for group in groups[:best_start])
-    tail = ":".join(f"{group:x}" for group in groups[best_start + best_length :])
-    return f"{head}::{tail}"
+    if version == 6 and address >> 32 == 0xFFFF:
+        return "::ffff:" + format_address(address & 0xFFFFFFFF, 4)
+    return format_address(address, version)
 
 
 def _addr_error(given: str, message: str, at: str = "") -> NetipError:
