@@ -337,12 +337,9 @@ def effective_ruleset(
     writes: bool = False,
 ) -> Ruleset:
     """The Ruleset of ``flavour`` (default upstream) for ``config_paths`` and ``flags``."""
+    from masqctl.config.load import files_read
     from masqctl.flavours import get_flavour
 
     flavour = flavour or get_flavour("upstream")
-    files = None
-    if config_paths:
-        from masqctl.config.load import configs_of
-
-        files = tuple(flavour.files_read(configs_of(read_inputs(config_paths))))
+    files = files_read(config_paths, flavour)
     return AgentSetup(flavour, flags, files, tuple(config_paths or ())).ruleset(writes=writes)

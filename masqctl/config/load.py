@@ -83,9 +83,13 @@ def decoded_config(
     return decoded.config
 
 
-def load_config(paths: Sequence[str] | None, flags: AgentFlags, flavour: Flavour) -> MasqConfig:
-    """The config ``flavour``'s agent runs with for the inputs ``paths`` (None: none)."""
+def files_read(paths: Sequence[str] | None, flavour: Flavour) -> tuple[FoundConfig, ...] | None:
+    """The files of the inputs ``paths`` that ``flavour``'s agent reads (None: no input)."""
     from masqctl.agent_setup import read_inputs
 
-    files = flavour.files_read(configs_of(read_inputs(paths))) if paths else None
-    return decoded_config(flavour, files, flags, paths or ())
+    return tuple(flavour.files_read(configs_of(read_inputs(paths)))) if paths else None
+
+
+def load_config(paths: Sequence[str] | None, flags: AgentFlags, flavour: Flavour) -> MasqConfig:
+    """The config ``flavour``'s agent runs with for the inputs ``paths`` (None: none)."""
+    return decoded_config(flavour, files_read(paths, flavour), flags, paths or ())
