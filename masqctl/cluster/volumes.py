@@ -16,14 +16,11 @@ from dataclasses import dataclass, field
 from masqctl.cluster.model import MountedFile
 from masqctl.cluster.objects import ClusterObjects, KubeObject, configmap_keys
 from masqctl.config.nodes import INT, MAP, SCALAR, SEQ, Node
-from masqctl.config.sources import scalar_text
+from masqctl.config.sources import holds_config, scalar_text
 from masqctl.findings import ERROR, Finding
 from masqctl.flavours.base import Flavour
 from masqctl.lint.report import finding_at
 
-#: ConfigMap keys named as an agent config is: upstream's, and Azure's prefix.
-UPSTREAM_KEY = "config"
-AZURE_KEY_PREFIX = "ip-masq"
 #: Fields of a configMap volume source, which a mis-indented source puts beside it.
 CONFIGMAP_FIELDS = ("name", "items", "optional", "defaultMode")
 #: The largest file mode the API server takes, and its message for any other number.
@@ -490,11 +487,6 @@ class WiringReader:
             node, entry = self.container, "volumeMounts"
             what = f"container {container} mounts no ConfigMap at {self.config_dir}"
         self._add("MASQ044", node, entry, f"{what}: the agent runs on its defaults")
-
-
-def holds_config(key: str) -> bool:
-    """Whether a ConfigMap key is named as an agent config is (upstream's or Azure's)."""
-    return key == UPSTREAM_KEY or key.startswith(AZURE_KEY_PREFIX)
 
 
 def _has_key(node: Node, key: str) -> bool:
