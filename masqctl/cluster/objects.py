@@ -49,6 +49,15 @@ def same_namespace(first: str, second: str) -> bool:
     return first == second or not first or not second
 
 
+def node_at(node: Node | None, *keys: str) -> Node | None:
+    """The node under ``keys`` (mapping by mapping) below ``node``; None where one is missing."""
+    for key in keys:
+        if node is None or node.kind != MAP:
+            return None
+        node = node.get(key)
+    return node
+
+
 def configmap_keys(configmap: Node) -> dict[str, Node]:
     """A ConfigMap's keys (``data`` and ``binaryData``) and their value nodes."""
     keys: dict[str, Node] = {}
