@@ -58,6 +58,11 @@ def node_at(node: Node | None, *keys: str) -> Node | None:
     return node
 
 
+def is_true(node: Node | None) -> bool:
+    """Whether a field is YAML ``true`` (``optional: true``); absent or anything else: no."""
+    return node is not None and node.value is True
+
+
 def configmap_keys(configmap: Node) -> dict[str, Node]:
     """A ConfigMap's keys (``data`` and ``binaryData``) and their value nodes."""
     keys: dict[str, Node] = {}

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from masqctl.cluster.model import MountedFile
-from masqctl.cluster.objects import ClusterObjects, KubeObject, configmap_keys
+from masqctl.cluster.objects import ClusterObjects, KubeObject, configmap_keys, is_true
 from masqctl.config.nodes import INT, MAP, SCALAR, SEQ, Node
 from masqctl.config.sources import holds_config, scalar_text
 from masqctl.findings import ERROR, Finding
@@ -178,7 +178,7 @@ class WiringReader:
             self._null_source(holder, projected)
             return
         name = scalar_text(source.get("name"))
-        optional = _is_true(source.get("optional"))
+        optional = is_true(source.get("optional"))
         name_node = source.get("name") or source
         volume.sources.append(Source(name, optional, name_node))
         found = self.objects.configmap(name, self.workload.namespace)
@@ -491,10 +491,6 @@ class WiringReader:
 
 def _has_key(node: Node, key: str) -> bool:
     return any(name.value == key for name, _ in node.items())
-
-
-def _is_true(node: Node | None) -> bool:
-    return node is not None and node.value is True
 
 
 def _mode_nodes(volume: Node) -> list[Node]:
