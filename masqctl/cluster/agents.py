@@ -17,7 +17,7 @@ from masqctl.cluster import cilium
 from masqctl.cluster.commandline import read_command_line
 from masqctl.cluster.expand import container_environment
 from masqctl.cluster.model import AgentDeployment, ClusterAgents
-from masqctl.cluster.objects import ClusterObjects, KubeObject
+from masqctl.cluster.objects import ClusterObjects, KubeObject, node_at
 from masqctl.cluster.scheduling import node_selection
 from masqctl.cluster.volumes import WiringReader
 from masqctl.config.nodes import MAP, SEQ, Node
@@ -50,8 +50,8 @@ def find_agents(reads: Iterable[ReadFile]) -> ClusterAgents:
     result = ClusterAgents()
     for workload in objects.objects:
         path = POD_SPEC_PATHS.get(workload.kind)
-        pod_spec = _walk(workload.node, path) if path else None
-        if pod_spec is None:
+        pod_spec = node_at(workload.node, *path) if path else None
+        if pod_spec is None or pod_spec.kind != MAP:
             continue
         for container in _containers(pod_spec):
             image = scalar_text(container.get("image"))
@@ -146,17 +146,6 @@ def _read_agent(
         deployment.findings.append(selection)
     deployment.findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
     result.deployments.append(deployment)
-
-
-def _walk(node: Node, path: tuple[str, ...]) -> Node | None:
-    for key in path:
-        if node.kind != MAP:
-            return None
-        child = node.get(key)
-        if child is None:
-            return None
-        node = child
-    return node if node.kind == MAP else None
 
 
 def _containers(pod_spec: Node) -> list[Node]:

@@ -30,7 +30,6 @@ ENABLE_IP_MASQ_AGENT = "enable-ip-masq-agent"
 ENABLE_IPV4_MASQUERADE = "enable-ipv4-masquerade"
 ENABLE_IPV6_MASQUERADE = "enable-ipv6-masquerade"
 ENABLE_BPF_MASQUERADE = "enable-bpf-masquerade"
-IPV4_NATIVE_ROUTING_CIDR = "ipv4-native-routing-cidr"
 #: IPv6 itself: without it there is no IPv6 masquerading, so no IPv6 map (the chart
 #: writes enable-ipv6-masquerade "true" on IPv4-only clusters too).
 ENABLE_IPV6 = "enable-ipv6"
@@ -68,20 +67,7 @@ def read_settings(objects: ClusterObjects, namespace: str) -> CiliumSettings:
         return CiliumSettings()
     data = found.node.get("data")
     nodes = {str(key.value): value for key, value in (data.items() if data is not None else [])}
-
-    def text(key: str) -> str | None:
-        return scalar_text(nodes[key]) if key in nodes else None
-
-    return CiliumSettings(
-        enable_ip_masq_agent=text(ENABLE_IP_MASQ_AGENT),
-        enable_ipv4_masquerade=text(ENABLE_IPV4_MASQUERADE),
-        enable_ipv6_masquerade=text(ENABLE_IPV6_MASQUERADE),
-        enable_bpf_masquerade=text(ENABLE_BPF_MASQUERADE),
-        ipv4_native_routing_cidr=text(IPV4_NATIVE_ROUTING_CIDR),
-        node=found.node,
-        file=found.file,
-        nodes=nodes,
-    )
+    return CiliumSettings(node=found.node, file=found.file, nodes=nodes)
 
 
 def setting(settings: CiliumSettings, key: str) -> bool:

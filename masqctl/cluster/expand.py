@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from masqctl.cluster.objects import is_true
 from masqctl.config.nodes import MAP, SEQ, Node
 from masqctl.config.sources import scalar_text
 
@@ -158,7 +159,7 @@ def _add_env_entry(
             _set_unknown(env, name, f"ConfigMap {configmap} is not among the inputs")
         elif key in data:
             _set_known(env, name, data[key])
-        elif _is_true(configmap_ref.get("optional")):
+        elif is_true(configmap_ref.get("optional")):
             pass  # an optional key that is missing leaves the variable unset
         else:
             _set_unknown(
@@ -190,7 +191,3 @@ def references(text: str) -> list[str]:
     names: list[str] = []
     expand(text, lambda name: names.append(name))  # type: ignore[func-returns-value]
     return names
-
-
-def _is_true(node: Node | None) -> bool:
-    return node is not None and node.value is True

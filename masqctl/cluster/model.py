@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from masqctl.config.nodes import Node
+from masqctl.config.sources import scalar_text
 from masqctl.findings import Finding
 from masqctl.flavours.base import Flavour
 from masqctl.model import Origin
@@ -46,20 +47,39 @@ class MountedFile:
 class CiliumSettings:
     """The ``cilium-config`` keys that decide what Cilium's ip-masq-agent does.
 
-    Each is the key's text as the ConfigMap has it (None: the key is absent, so
+    Each property is the key's text as the ConfigMap has it (None: the key is absent, so
     cilium-agent uses its own default); ``node`` is the ConfigMap (None when it is not
     among the inputs, and every setting is then unknown).
     """
 
-    enable_ip_masq_agent: str | None = None
-    enable_ipv4_masquerade: str | None = None
-    enable_ipv6_masquerade: str | None = None
-    enable_bpf_masquerade: str | None = None
-    ipv4_native_routing_cidr: str | None = None
     node: Node | None = None
     file: str | None = None
     #: Each key's value node, by key (``enable-ip-masq-agent``, ...).
     nodes: dict[str, Node] = field(default_factory=dict)
+
+    def text(self, key: str) -> str | None:
+        """Key ``key``'s text, None when cilium-config has no such key."""
+        return scalar_text(self.nodes[key]) if key in self.nodes else None
+
+    @property
+    def enable_ip_masq_agent(self) -> str | None:
+        return self.text("enable-ip-masq-agent")
+
+    @property
+    def enable_ipv4_masquerade(self) -> str | None:
+        return self.text("enable-ipv4-masquerade")
+
+    @property
+    def enable_ipv6_masquerade(self) -> str | None:
+        return self.text("enable-ipv6-masquerade")
+
+    @property
+    def enable_bpf_masquerade(self) -> str | None:
+        return self.text("enable-bpf-masquerade")
+
+    @property
+    def ipv4_native_routing_cidr(self) -> str | None:
+        return self.text("ipv4-native-routing-cidr")
 
 
 @dataclass

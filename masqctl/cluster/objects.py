@@ -49,6 +49,20 @@ def same_namespace(first: str, second: str) -> bool:
     return first == second or not first or not second
 
 
+def node_at(node: Node | None, *keys: str) -> Node | None:
+    """The node under ``keys`` (mapping by mapping) below ``node``; None where one is missing."""
+    for key in keys:
+        if node is None or node.kind != MAP:
+            return None
+        node = node.get(key)
+    return node
+
+
+def is_true(node: Node | None) -> bool:
+    """Whether a field is YAML ``true`` (``optional: true``); absent or anything else: no."""
+    return node is not None and node.value is True
+
+
 def configmap_keys(configmap: Node) -> dict[str, Node]:
     """A ConfigMap's keys (``data`` and ``binaryData``) and their value nodes."""
     keys: dict[str, Node] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from masqctl.cluster.objects import KubeObject
+from masqctl.cluster.objects import KubeObject, node_at
 from masqctl.config.nodes import MAP, SEQ, Node
 from masqctl.config.sources import scalar_text
 from masqctl.findings import Finding
@@ -26,7 +26,7 @@ def node_selection(workload: KubeObject, pod_spec: Node) -> Finding | None:
         f"{scalar_text(key)}={scalar_text(value)}"
         for key, value in (selector.items() if selector is not None else [])
     ]
-    affinity = _path(
+    affinity = node_at(
         pod_spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"
     )
     terms_node = affinity.get("nodeSelectorTerms") if affinity is not None else None
@@ -50,14 +50,6 @@ def node_selection(workload: KubeObject, pod_spec: Node) -> Finding | None:
         f"{workload.kind} {workload.label} runs only on nodes {' and '.join(parts)}: any other "
         "node gets no agent, so nothing writes its rules there",
     )
-
-
-def _path(node: Node, *keys: str) -> Node | None:
-    for key in keys:
-        if node is None or node.kind != MAP:
-            return None
-        node = node.get(key)  # type: ignore[assignment]
-    return node
 
 
 def _term(term: Node) -> list[tuple[str, str]]:

@@ -14,16 +14,13 @@ import re
 from dataclasses import dataclass, field
 
 from masqctl.cluster.model import MountedFile
-from masqctl.cluster.objects import ClusterObjects, KubeObject, configmap_keys
+from masqctl.cluster.objects import ClusterObjects, KubeObject, configmap_keys, is_true
 from masqctl.config.nodes import INT, MAP, SCALAR, SEQ, Node
-from masqctl.config.sources import scalar_text
+from masqctl.config.sources import holds_config, scalar_text
 from masqctl.findings import ERROR, Finding
 from masqctl.flavours.base import Flavour
 from masqctl.lint.report import finding_at
 
-#: ConfigMap keys named as an agent config is: upstream's, and Azure's prefix.
-UPSTREAM_KEY = "config"
-AZURE_KEY_PREFIX = "ip-masq"
 #: Fields of a configMap volume source, which a mis-indented source puts beside it.
 CONFIGMAP_FIELDS = ("name", "items", "optional", "defaultMode")
 #: The largest file mode the API server takes, and its message for any other number.
@@ -181,7 +178,7 @@ class WiringReader:
             self._null_source(holder, projected)
             return
         name = scalar_text(source.get("name"))
-        optional = _is_true(source.get("optional"))
+        optional = is_true(source.get("optional"))
         name_node = source.get("name") or source
         volume.sources.append(Source(name, optional, name_node))
         found = self.objects.configmap(name, self.workload.namespace)
@@ -492,17 +489,8 @@ class WiringReader:
         self._add("MASQ044", node, entry, f"{what}: the agent runs on its defaults")
 
 
-def holds_config(key: str) -> bool:
-    """Whether a ConfigMap key is named as an agent config is (upstream's or Azure's)."""
-    return key == UPSTREAM_KEY or key.startswith(AZURE_KEY_PREFIX)
-
-
 def _has_key(node: Node, key: str) -> bool:
     return any(name.value == key for name, _ in node.items())
-
-
-def _is_true(node: Node | None) -> bool:
-    return node is not None and node.value is True
 
 
 def _mode_nodes(volume: Node) -> list[Node]:

@@ -277,6 +277,11 @@ def _block_indent(node: Node, manifest_lines: list[str]) -> int | None:
 _AGENT_KEY_WORDS = ("nonmasqueradecidrs", "cidrlimit", "masqlinklocal", "resyncinterval")
 
 
+def holds_config(key: str) -> bool:
+    """Whether a ConfigMap key is named as an agent config is (upstream's or Azure's)."""
+    return key == UPSTREAM_KEY or key.startswith(AZURE_KEY_PREFIX)
+
+
 def is_agent_configmap(node: Node) -> bool:
     """Whether a ConfigMap is meant for the agent (its name, or its data, says so)."""
     metadata = node.get("metadata")
@@ -312,7 +317,7 @@ def _configmap(node: Node, file: str, lines: list[str], result: ReadFile) -> Non
         return
     for key, value in data.items():
         name = str(key.value)
-        if name != UPSTREAM_KEY and not name.startswith(AZURE_KEY_PREFIX):
+        if not holds_config(name):
             continue
         if value.kind != SCALAR or (value.value is not None and value.tag != STR):
             result.non_text_data.append((name, value))  # the API server refuses it
