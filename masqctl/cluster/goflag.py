@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from masqctl.config.goparse import go_quote
+from masqctl.config.goparse import UINT64_MAX, go_quote
 
 #: Flag kinds and how Go parses their values: ``bool`` (strconv.ParseBool, no separate
 #: value), ``int`` and ``uint`` (strconv.ParseInt/ParseUint with base 0, 64 bits),
@@ -210,7 +210,6 @@ def _int32(number: int) -> int:
 
 _PARSE_ERROR = "parse error"
 _RANGE_ERROR = "value out of range"
-_UINT64_MAX = 2**64 - 1
 
 
 def parse_go_uint(text: str) -> int:
@@ -225,7 +224,7 @@ def parse_go_uint(text: str) -> int:
             base, body = {"b": 2, "o": 8, "x": 16}[prefix], text[2:]
         else:
             base, body = 8, text[1:]
-    maximum = _UINT64_MAX
+    maximum = UINT64_MAX
     number = 0
     underscores = False
     for char in body:
@@ -255,7 +254,7 @@ def parse_go_int(text: str) -> int:
     except ValueError as error:
         if str(error) != _RANGE_ERROR:
             raise
-        magnitude = _UINT64_MAX
+        magnitude = UINT64_MAX
     cutoff = 1 << 63
     if magnitude > cutoff or (magnitude == cutoff and not negative):
         raise ValueError(_RANGE_ERROR)
