@@ -487,18 +487,21 @@ def shim(directory: Path, name: str, script: str) -> dict[str, str]:
     return {"PATH": f"{directory}:{os.environ['PATH']}"}
 
 
+def shim_env(ns: Namespace, tmp_path: Path, name: str, script: str) -> dict[str, str]:
+    """The namespace's environment with :func:`shim`'s ``name`` first on PATH."""
+    return dict(ns.env, **shim(tmp_path / "bin", name, script))
+
+
 def test_failing_restore_leaves_the_table_as_it_was(ns: Namespace, tmp_path: Path) -> None:
     kube_node(ns, "nft")
     before = save_lines(ns, "nft")
-    env = dict(
-        ns.env,
-        **shim(
-            tmp_path / "bin",
-            "iptables-nft-restore",
-            "cat >/dev/null\necho 'iptables-nft-restore v1.8.9 (nf_tables): "
-            "Chain MASQUERADE does not exist' >&2\n"
-            "echo 'Error occurred at line: 3' >&2\nexit 1\n",
-        ),
+    env = shim_env(
+        ns,
+        tmp_path,
+        "iptables-nft-restore",
+        "cat >/dev/null\necho 'iptables-nft-restore v1.8.9 (nf_tables): "
+        "Chain MASQUERADE does not exist' >&2\n"
+        "echo 'Error occurred at line: 3' >&2\nexit 1\n",
     )
     result = masqctl(ns, "apply", env=env)
     assert (result.returncode, result.stderr) == (
@@ -520,21 +523,7 @@ def test_failed_verification_puts_the_previous_chain_back(
         ns.run(["iptables-nft", "-t", "nat", "-N", CHAIN])
         ns.run(["iptables-nft", "-t", "nat", "-A", CHAIN, "-d", "192.0.2.0/24", "-j", "RETURN"])
     before = save_lines(ns, "nft")
-    real = shutil.which("iptables-nft-restore")
-    marker = tmp_path / "tampered"
-    env = dict(
-        ns.env,
-        **shim(
-            tmp_path / "bin",
-            "iptables-nft-restore",
-            (
-                f'{real} "$@" || exit $?\n'
-                f"if [ ! -e {marker} ]; then touch {marker}; "
-                f"iptables-nft -t nat -A {CHAIN} -d 203.0.113.0/24 -j RETURN; fi\n"
-            ),
-        ),
-    )
-    result = masqctl(ns, "apply", env=env)
+    result = masqctl(ns, "apply", env=dict(ns.env, **_tampering_restore(tmp_path)))
     assert result.returncode == 2
     assert result.stderr.startswith(
         f"masqctl: ipv4: verification failed after writing (extra rule ({CHAIN} rule "
@@ -608,14 +597,12 @@ def test_remove_with_an_invalid_config_still_removes(ns: Namespace, tmp_path: Pa
 def test_ipv6_failing_after_ipv4_was_written_names_the_ipv4_backup(
     ns: Namespace, tmp_path: Path
 ) -> None:
-    env = dict(
-        ns.env,
-        **shim(
-            tmp_path / "bin",
-            "ip6tables-nft-restore",
-            "cat >/dev/null\necho 'ip6tables-nft-restore v1.8.9 (nf_tables): "
-            "Chain MASQUERADE does not exist' >&2\nexit 1\n",
-        ),
+    env = shim_env(
+        ns,
+        tmp_path,
+        "ip6tables-nft-restore",
+        "cat >/dev/null\necho 'ip6tables-nft-restore v1.8.9 (nf_tables): "
+        "Chain MASQUERADE does not exist' >&2\nexit 1\n",
     )
     backup = tmp_path / "nat.rules"
     result = masqctl(
@@ -886,14 +873,12 @@ def test_remove_failing_for_the_xtables_lock_gives_no_hint_about_other_chains(
 ) -> None:
     assert masqctl(ns, "apply", "--iptables-mode", "nft").returncode == 0
     before = save_lines(ns, "nft")
-    env = dict(
-        ns.env,
-        **shim(
-            tmp_path / "bin",
-            "iptables-nft-restore",
-            "cat >/dev/null\necho 'Another app is currently holding the xtables lock. "
-            "Stopped waiting after 10s.' >&2\nexit 4\n",
-        ),
+    env = shim_env(
+        ns,
+        tmp_path,
+        "iptables-nft-restore",
+        "cat >/dev/null\necho 'Another app is currently holding the xtables lock. "
+        "Stopped waiting after 10s.' >&2\nexit 4\n",
     )
     result = masqctl(ns, "apply", "--remove", "--iptables-mode", "nft", env=env)
     assert (result.returncode, result.stdout, result.stderr) == (
@@ -920,14 +905,12 @@ def test_ipv6_failing_before_its_write_leaves_ipv4_unwritten_too(
         "changed (choose another place with --backup)\n",
     )
     assert {family: save_lines(ns, "nft", family) for family in before} == before
-    env = dict(
-        ns.env,
-        **shim(
-            tmp_path / "bin",
-            "ip6tables-nft",
-            "cat >&2 <<'EOF'\nip6tables v1.8.9 (nf_tables): can't initialize ip6tables table "
-            "`nat': Table does not exist (do you need to insmod?)\nEOF\nexit 3\n",
-        ),
+    env = shim_env(
+        ns,
+        tmp_path,
+        "ip6tables-nft",
+        "cat >&2 <<'EOF'\nip6tables v1.8.9 (nf_tables): can't initialize ip6tables table "
+        "`nat': Table does not exist (do you need to insmod?)\nEOF\nexit 3\n",
     )
     result = masqctl(ns, "apply", "--enable-ipv6", "--iptables-mode", "nft", env=env)
     assert (result.returncode, result.stdout, result.stderr) == (

@@ -197,15 +197,21 @@ def test_a_closed_pipe_is_exit_2_without_a_word(args: list[str]) -> None:
     assert (result.returncode, result.stderr) == (2, "")
 
 
-def test_a_closed_stdout_is_one_line_and_exit_2() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "masqctl", "render"],
-        preexec_fn=lambda: os.close(1),  # the child's own stdout, closed
-        stderr=subprocess.PIPE,
+def masqctl_with_closed(fd: int, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """masqctl started with its own descriptor ``fd`` closed (``<&-``, ``>&-``, ``2>&-``);
+    the other two captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "masqctl", *args],
+        preexec_fn=lambda: os.close(fd),  # the child's own descriptor, closed
+        capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_a_closed_stdout_is_one_line_and_exit_2() -> None:
+    result = masqctl_with_closed(1, ["render"])
     assert (result.returncode, result.stderr) == (2, "masqctl: cannot write: stdout is closed\n")
 
 
@@ -223,14 +229,7 @@ def test_a_closed_stdout_is_one_line_and_exit_2() -> None:
 )
 def test_reading_a_closed_stdin_is_one_line_and_exit_2(args: list[str]) -> None:
     # It was an internal error (AttributeError: 'NoneType' object has no attribute 'buffer').
-    result = subprocess.run(
-        [sys.executable, "-m", "masqctl", *args],
-        preexec_fn=lambda: os.close(0),  # the child's own stdin, closed
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = masqctl_with_closed(0, args)
     assert (result.returncode, result.stdout, result.stderr) == (
         2,
         "",
@@ -239,14 +238,7 @@ def test_reading_a_closed_stdin_is_one_line_and_exit_2(args: list[str]) -> None:
 
 
 def test_a_closed_stdin_is_no_matter_to_a_command_not_reading_it() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "masqctl", "validate", GOOD],
-        preexec_fn=lambda: os.close(0),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = masqctl_with_closed(0, ["validate", GOOD])
     assert (result.returncode, result.stderr) == (0, "")
 
 
@@ -296,14 +288,7 @@ def test_usage_says_a_command_takes_any_number_of_arguments(
 
 @pytest.mark.parametrize("args", [["render", "--flavour", "kops"], ["validate", "/nonexistent"]])
 def test_a_closed_stderr_keeps_exit_2(args: list[str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "masqctl", *args],
-        preexec_fn=lambda: os.close(2),  # the child's own stderr, closed
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = masqctl_with_closed(2, args)
     assert (result.returncode, result.stdout) == (2, "")
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from masqctl.agent import AgentFlags
 from masqctl.config.goparse import parse_cidr
 from masqctl.errors import TEXT_OR_JSON, UsageError, require_choice
-from masqctl.hns.policies import Entry, file_policies
+from masqctl.hns.policies import Entry, NatPolicy, file_policies
 from masqctl.render.windows import PolicyHolder, exceptions
 from masqctl.ruleset import Ruleset
 
@@ -89,9 +89,11 @@ def _entry_json(entry: Entry) -> dict[str, object]:
     return {"exception": entry.text, "entry": entry.entry, "line": entry.line}
 
 
-def compare(holder: PolicyHolder, family: str, rendered: list[str]) -> ListDrift:
-    """How the holder's exceptions of ``family`` differ from ``rendered``."""
-    policies, _ = file_policies(holder)
+def compare(
+    holder: PolicyHolder, policies: list[NatPolicy], family: str, rendered: list[str]
+) -> ListDrift:
+    """How the holder's exceptions of ``family`` (``policies``: its file_policies) differ
+    from ``rendered``."""
     listed = [p for p in policies if p.family == family and p.has_exception_list]
     present = [entry for policy in listed for entry in policy.exceptions]
     result = ListDrift(holder.path, holder.api_version, family, rendered, present)
@@ -129,11 +131,14 @@ def diff_cni_conf(text: str, source: str, ruleset: Ruleset) -> list[ListDrift]:
     """Every ``policies`` list's drift, for each family the ruleset has."""
     from masqctl.render.windows import read_policy_holders
 
-    return [
-        compare(holder, family, exceptions(ruleset, family))
-        for holder in read_policy_holders(text, source)
-        for family in ruleset.families
-    ]
+    results = []
+    for holder in read_policy_holders(text, source):
+        policies, _ = file_policies(holder)
+        results.extend(
+            compare(holder, policies, family, exceptions(ruleset, family))
+            for family in ruleset.families
+        )
+    return results
 
 
 def drift_json(file: str, results: list[ListDrift]) -> dict[str, object]:
@@ -160,12 +165,12 @@ def run_cni_diff(
     if path == "-" and "-" in (config_paths or ()):
         raise UsageError("--cni-conf - and --config - cannot both read stdin")
     ruleset = effective_ruleset(config_paths, flags)
-    results = diff_cni_conf(read_cni_conf(path), display_name(path), ruleset)
+    name = display_name(path)
+    results = diff_cni_conf(read_cni_conf(path), name, ruleset)
     code = 0 if all(result.in_sync for result in results) else 1
     if output_format == "json":
-        return json.dumps(drift_json(display_name(path), results), indent=2) + "\n", code
+        return json.dumps(drift_json(name, results), indent=2) + "\n", code
     out = []
-    name = display_name(path)
     for result in results:
         out.append(result.summary(name) + "\n")
         out.extend(f"  {line}\n" for line in result.findings())
