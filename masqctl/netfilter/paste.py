@@ -25,7 +25,6 @@ from masqctl.netfilter.save_parser import (
     SaveParseError,
     Table,
     parse_lines,
-    parse_save,
     rule_line,
     split_args,
 )
@@ -110,10 +109,10 @@ class Paste:
 
 
 def read_paste(text: str, source: str = "<dump>", *, lazy: bool = False) -> Paste:
-    """The nat table a paste holds (a full dump: parse_save, at its speed)."""
-    if _is_full_dump(text):
-        return Paste(parse_save(text, source, lazy=lazy), source)
+    """The nat table a paste holds (a full dump: parse_lines, at parse_save's speed)."""
     lines = text.splitlines()
+    if _is_full_dump(lines):
+        return Paste(parse_lines(lines, source, lazy=lazy), source)
     table = Table("nat")
     paste = Paste(SaveFile({"nat": table}), source, form="", shown=set())
     forms = [
@@ -124,10 +123,10 @@ def read_paste(text: str, source: str = "<dump>", *, lazy: bool = False) -> Past
     return paste
 
 
-def _is_full_dump(text: str) -> bool:
-    """Whether ``text`` is an iptables-save document: its first line that is not a
-    comment is a table line (``*nat``), or it has no such line at all."""
-    for line in text.splitlines():
+def _is_full_dump(lines: list[str]) -> bool:
+    """Whether ``lines`` are an iptables-save document: the first that is not a comment
+    is a table line (``*nat``), or there is no such line at all."""
+    for line in lines:
         line = line.strip()
         if line.startswith("#") and " *" in line and _LINE_START.search(line, 1):
             return False  # a flattened dump, its first line a comment
