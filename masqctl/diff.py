@@ -401,7 +401,7 @@ def _compare_rules(result: FamilyDiff, live: list[SavedRule], desired: Desired) 
     result.old_format = any(_is_old_format(rule, known) for rule in live)
     live_keys = _live_keys(live, desired, known)
     wanted = desired.keys()
-    if live_keys == wanted or (not desired.rules.ordered and _same_set(live_keys, wanted)):
+    if live_keys == wanted:
         return
     live_counts = Counter(live_keys)
     wanted_counts = Counter(wanted)

@@ -43,7 +43,6 @@ def map_explainer(table: FamilyMap) -> FamilyExplainer:
             (network.address, network.address | ((1 << (width - network.bits)) - 1), native)
         )
     index = IntervalIndex.build(intervals)
-    by_rank = {rank[position]: entry for position, entry in enumerate(table.entries)}
     miss = Outcome(
         MASQUERADE,
         f"no prefix of {table.name} matches: Cilium's BPF masquerading SNATs it",
@@ -59,8 +58,8 @@ def map_explainer(table: FamilyMap) -> FamilyExplainer:
         if keys and keys[0] == native:
             outcomes.append(in_native)
         elif keys:
-            entry = by_rank[keys[0]]
-            position = table.entries.index(entry) + 1
+            position = order[keys[0] - 1] + 1  # the entry of that rank
+            entry = table.entries[position - 1]
             source = SourceRef.of(entry.origin) if entry.origin and entry.origin.line else None
             why = f"from {source.entry} ({source.describe()})" if source else f"the {entry.label}"
             ref = RuleRef(table.name, position, entry.cidr, kind="entry")

@@ -117,6 +117,13 @@ def implied(condition: Condition, forks: list[tuple[str, bool]]) -> bool | None:
     return None
 
 
+def _known(condition: Condition, text: str, forks: list[tuple[str, bool]]) -> bool | None:
+    """What earlier forks answered for ``condition`` (``text``: its words), or imply
+    about it; None when it is still open."""
+    result = dict(forks).get(text)
+    return implied(condition, forks) if result is None else result
+
+
 def _implied_cidr(known: str, taken: bool, wanted: str) -> bool | None:
     ranges = []
     for text in (known, wanted):
@@ -297,9 +304,7 @@ class TableWalker:
                 notes.append(note)
             text = " ".join(condition.words)
             if result is None:
-                result = dict(state.forks).get(text)
-            if result is None:
-                result = implied(condition, state.forks)
+                result = _known(condition, text, state.forks)
             if result is None:
                 unknown.append((condition, text))
             elif result == condition.negated:
@@ -308,9 +313,7 @@ class TableWalker:
                 return False
         self._note(state, notes)
         for condition, text in unknown:
-            result = dict(state.forks).get(text)
-            if result is None:
-                result = implied(condition, state.forks)
+            result = _known(condition, text, state.forks)  # a fork meanwhile may answer it
             if result is None:
                 other = state.copy()
                 other.stack[-1] = (chain_name, position, goto)

@@ -25,7 +25,6 @@ from masqctl.netfilter.save_parser import (
     SaveParseError,
     Table,
     parse_lines,
-    parse_save,
     rule_line,
     split_args,
 )
@@ -90,10 +89,7 @@ class Paste:
             return False
         if chain not in self.filtered:
             return True
-        pattern, ignores_case = self.filtered[chain]
-        if pattern is None:
-            return False
-        return (pattern.lower() in word.lower()) if ignores_case else pattern in word
+        return _grep_keeps(*self.filtered[chain], word)
 
     def lacks(self, chain: str) -> str | None:
         """Why the paste cannot stand for all of ``chain``, or None when it can."""
@@ -110,10 +106,10 @@ class Paste:
 
 
 def read_paste(text: str, source: str = "<dump>", *, lazy: bool = False) -> Paste:
-    """The nat table a paste holds (a full dump: parse_save, at its speed)."""
-    if _is_full_dump(text):
-        return Paste(parse_save(text, source, lazy=lazy), source)
+    """The nat table a paste holds (a full dump: parse_lines, at parse_save's speed)."""
     lines = text.splitlines()
+    if _is_full_dump(lines):
+        return Paste(parse_lines(lines, source, lazy=lazy), source)
     table = Table("nat")
     paste = Paste(SaveFile({"nat": table}), source, form="", shown=set())
     forms = [
@@ -124,10 +120,10 @@ def read_paste(text: str, source: str = "<dump>", *, lazy: bool = False) -> Past
     return paste
 
 
-def _is_full_dump(text: str) -> bool:
-    """Whether ``text`` is an iptables-save document: its first line that is not a
-    comment is a table line (``*nat``), or it has no such line at all."""
-    for line in text.splitlines():
+def _is_full_dump(lines: list[str]) -> bool:
+    """Whether ``lines`` are an iptables-save document: the first that is not a comment
+    is a table line (``*nat``), or there is no such line at all."""
+    for line in lines:
         line = line.strip()
         if line.startswith("#") and " *" in line and _LINE_START.search(line, 1):
             return False  # a flattened dump, its first line a comment
@@ -217,8 +213,10 @@ def _read_section(
         form = command.text
         if command.grep is not None or command.grep_unknown:
             whole = False
-            for chain in seen - {name for name in seen if _names(command, name)}:
-                paste.filtered[chain] = (command.grep, command.grep_ignores_case)
+            grep = (command.grep, command.grep_ignores_case)
+            for chain in seen:
+                if not _grep_keeps(*grep, chain):  # else every line of the chain holds it
+                    paste.filtered[chain] = grep
     if whole:
         paste.shown = None
     elif paste.shown is not None:
@@ -232,13 +230,12 @@ def _is_listing(line: str) -> bool:
     return line.startswith("Chain ") or ("target" in words[:4] and words[-1:] == ["destination"])
 
 
-def _names(command: Command, chain: str) -> bool:
-    """Whether every line of ``chain`` holds what the grep kept (so it kept them all)."""
-    if command.grep is None:
+def _grep_keeps(pattern: str | None, ignores_case: bool, word: str) -> bool:
+    """Whether a grep for ``pattern`` keeps every line that holds ``word`` (None: the
+    grep's filter is not known, so it may keep none)."""
+    if pattern is None:
         return False
-    if command.grep_ignores_case:
-        return command.grep.lower() in chain.lower()
-    return command.grep in chain
+    return (pattern.lower() in word.lower()) if ignores_case else pattern in word
 
 
 def _unflatten(line: str) -> list[str]:
