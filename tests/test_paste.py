@@ -288,3 +288,21 @@ def test_a_paste_that_is_not_the_nat_table_is_one_line_naming_where(
     with pytest.raises(SaveParseError) as raised:
         read_paste(paste, "x.txt")
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("where", "ahead"),
+    [("after", []), ("before", ["a POSTROUTING rule (line 9) is ahead of the jump"])],
+)
+def test_a_rule_of_an_s_paste_is_ahead_of_the_jump_only_when_listed_before_it(
+    capsys, tmp_path, where: str, ahead: list[str]
+) -> None:
+    # rules read from a paste keep their order: the Docker rule after the jump is not ahead
+    paste = text_of("nft-S.txt")
+    jump = next(line for line in paste.splitlines() if line.endswith("-j IP-MASQ-AGENT"))
+    docker = "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"
+    later = "-A POSTROUTING -j RETURN"
+    placed = f"{jump}\n{docker}\n{later}" if where == "after" else f"{docker}\n{jump}"
+    code, out, _ = run(capsys, tmp_path, paste.replace(jump, placed), "diff", "--random-fully")
+    noted = [line[2:50] for line in out.splitlines() if "ahead of the jump" in line]
+    assert (code, noted) == (0, ahead)

@@ -331,7 +331,7 @@ def _add_rule(table: Table, line: str, number: int, source: str, lazy: bool) -> 
     except ValueError as error:
         raise SaveParseError(f"{source}:{number}: {error}") from None
     chain = _declare(table, words[1], "ACCEPT" if words[1] in BUILTIN_CHAINS else None)
-    rule = SavedRule(chain.name, number, line, source)
+    rule = SavedRule(chain.name, number, line, source, len(chain.rules) + 1)
     if not lazy:
         rule.canonical  # noqa: B018 - read now, so a bad rule fails here with its line
     chain.rules.append(rule)
@@ -355,7 +355,8 @@ def _add_listing(
         chain = _declare(table, listed.name, listed.policy)
         for rule in listed.rules:
             text = rule_line("-A", chain.name, rule.args)
-            chain.rules.append(SavedRule(chain.name, rule.line, text, paste.source))
+            position = len(chain.rules) + 1  # among the rules the paste shows
+            chain.rules.append(SavedRule(chain.name, rule.line, text, paste.source, position))
             if rule.unread:
                 paste.unread.setdefault(chain.name, []).append((rule.line, rule.unread))
     if not listing.verbose and HIDDEN_INTERFACES not in paste.hidden:
